@@ -1,0 +1,134 @@
+// The `providers` section: Diun's keys, read as Diun reads them.
+import { z } from 'zod';
+import {
+  bool,
+  endpoint,
+  evenWithOtherProblems,
+  isMapping,
+  list,
+  name,
+  optionalBool,
+  optionalEndpoint,
+  optionalSection,
+  optionalText,
+  section,
+  text,
+  uniqueNames,
+} from './fields.js';
+
+/** Where Docker clients look when neither the file nor DOCKER_HOST names a daemon. */
+export const DEFAULT_DOCKER_ENDPOINT = 'unix:///var/run/docker.sock';
+
+/** Diun providers that diun-exporter accepts in a file but does not implement. */
+export const IGNORED_PROVIDERS = ['nomad', 'dockerfile'] as const;
+
+const DockerEndpointSchema = z.strictObject({
+  name: name(),
+  endpoint: endpoint(),
+  tlsCertsPath: optionalText(),
+  tlsVerify: bool(true),
+});
+
+// Keys of Diun's one-host form, which cannot be mixed with `endpoints`.
+const SINGLE_HOST_KEYS = ['endpoint', 'tlsCertsPath', 'tlsVerify'] as const;
+
+const DockerSchema = z
+  .strictObject({
+    endpoint: optionalEndpoint(),
+    // Accepted so Diun files load; the Docker client negotiates the API version itself.
+    apiVersion: optionalText(),
+    tlsCertsPath: optionalText(),
+    tlsVerify: optionalBool(),
+    watchByDefault: bool(false),
+    watchStopped: bool(false),
+    endpoints: z.preprocess(
+      (value) => (value === null ? undefined : value),
+      z
+        .array(DockerEndpointSchema)
+        .min(1, { error: 'expected at least one endpoint' })
+        .check(uniqueNames)
+        .optional(),
+    ),
+  })
+  .check(
+    z.superRefine((docker, ctx) => {
+      if (docker.endpoints === undefined) return;
+      for (const key of SINGLE_HOST_KEYS) {
+        if (docker[key] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: 'cannot be used together with endpoints',
+          });
+        }
+      }
+    }, evenWithOtherProblems),
+  )
+  // Both forms become a list of endpoints; the one-host form is the endpoint named `local`.
+  .transform(({ endpoints, endpoint, tlsCertsPath, tlsVerify, watchByDefault, watchStopped }) => ({
+    endpoints: endpoints ?? [
+      {
+        name: 'local',
+        endpoint: endpoint ?? DEFAULT_DOCKER_ENDPOINT,
+        tlsCertsPath,
+        tlsVerify: tlsVerify ?? true,
+      },
+    ],
+    watchByDefault,
+    watchStopped,
+  }));
+
+const FileSchema = z
+  .strictObject({ filename: optionalText(), directory: optionalText() })
+  .refine((file) => !(file.filename !== undefined && file.directory !== undefined), {
+    path: ['directory'],
+    error: 'cannot be used together with filename',
+  })
+  .refine((file) => file.filename !== undefined || file.directory !== undefined, {
+    error: 'expected filename or directory',
+  });
+
+const SwarmSchema = z
+  .strictObject({
+    endpoint: optionalEndpoint(),
+    apiVersion: optionalText(),
+    tlsCertsPath: optionalText(),
+    tlsVerify: bool(true),
+    watchByDefault: bool(false),
+  })
+  .transform(({ apiVersion: _ignored, ...swarm }) => swarm);
+
+const KubernetesSchema = z
+  .strictObject({
+    endpoint: optionalText(),
+    token: optionalText(),
+    // Read into `token` by the loader; kept here so the key is known and type-checked.
+    tokenFile: optionalText(),
+    certAuthFilePath: optionalText(),
+    tlsInsecure: bool(false),
+    namespaces: list(text(), []),
+    watchByDefault: bool(false),
+  })
+  .refine((k8s) => !(isMapping(k8s) && k8s.token !== undefined && k8s.tokenFile !== undefined), {
+    path: ['tokenFile'],
+    error: 'cannot be used together with token',
+    ...evenWithOtherProblems,
+  })
+  .transform(({ tokenFile: _read, ...k8s }) => k8s);
+
+/** The `providers` section; nomad and dockerfile are accepted and dropped (the loader warns). */
+export const ProvidersSchema = section(
+  z
+    .strictObject({
+      docker: optionalSection(DockerSchema),
+      file: optionalSection(FileSchema),
+      swarm: optionalSection(SwarmSchema),
+      kubernetes: optionalSection(KubernetesSchema),
+      nomad: z.unknown().optional(),
+      dockerfile: z.unknown().optional(),
+    })
+    .transform(({ nomad: _nomad, dockerfile: _dockerfile, ...providers }) => providers),
+);
+
+export type DockerProvider = z.output<typeof DockerSchema>;
+export type DockerEndpoint = z.output<typeof DockerEndpointSchema>;

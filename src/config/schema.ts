@@ -1,0 +1,122 @@
+// The diun.yml schema: Diun's sections and keys, strict (an unknown key is an error), every
+// section optional (an empty file is a valid config). Durations come out in milliseconds.
+import { z } from 'zod';
+import {
+  bool,
+  cron,
+  duration,
+  evenWithOtherProblems,
+  int,
+  list,
+  name,
+  optionalText,
+  patternList,
+  section,
+  text,
+  textWithDefault,
+  uniqueNames,
+} from './fields.js';
+import { ProvidersSchema } from './providers.js';
+
+export type { DockerEndpoint, DockerProvider } from './providers.js';
+
+const WatchSchema = section(
+  z.strictObject({
+    workers: int(1, 10),
+    schedule: cron(),
+    jitter: duration(30_000, { ms: 0, label: 'must not be negative' }),
+    runOnStartup: bool(true),
+    firstCheckNotif: bool(false),
+    compareDigest: bool(true),
+    // Diun pings healthchecks.io; accepted so Diun files load, unused here.
+    healthchecks: z.unknown().optional(),
+  }),
+);
+
+/** Options every image starts from; labels (`diun.*`) override them per container. */
+export const ImageDefaultsSchema = section(
+  z.strictObject({
+    watchRepo: bool(false),
+    notifyOn: list(z.enum(['new', 'update']), ['new', 'update']),
+    maxTags: int(0, 0),
+    sortTags: textWithDefault('reverse').pipe(
+      z.enum(['default', 'reverse', 'semver', 'lexicographical']),
+    ),
+    includeTags: patternList(),
+    excludeTags: patternList(),
+    metadata: z.preprocess(
+      (value) => (value === null ? undefined : value),
+      z.record(z.string(), text()).default({}),
+    ),
+  }),
+);
+
+const RegOptSchema = z
+  .strictObject({
+    name: name(),
+    selector: textWithDefault('name').pipe(z.enum(['name', 'image'])),
+    username: optionalText(),
+    // The *File keys are read by the loader into username and password; kept here so the
+    // keys are known and type-checked, and dropped from the output.
+    usernameFile: optionalText(),
+    password: optionalText(),
+    passwordFile: optionalText(),
+    timeout: duration(10_000, { ms: Number.MIN_VALUE, label: 'must be greater than 0' }),
+    insecureTLS: bool(false),
+  })
+  .refine((regopt) => !(regopt.username !== undefined && regopt.usernameFile !== undefined), {
+    path: ['usernameFile'],
+    error: 'cannot be used together with username',
+    ...evenWithOtherProblems,
+  })
+  .refine((regopt) => !(regopt.password !== undefined && regopt.passwordFile !== undefined), {
+    path: ['passwordFile'],
+    error: 'cannot be used together with password',
+    ...evenWithOtherProblems,
+  })
+  .transform(({ usernameFile: _user, passwordFile: _password, ...regopt }) => regopt);
+
+const DbSchema = section(z.strictObject({ path: textWithDefault('data/diun-exporter.json') }));
+
+// host:port as Node's listen() takes it: ":8080", "127.0.0.1:9090", "[::1]:8080".
+const LISTEN_ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]*):(\d{1,5})$/;
+
+const MetricsSchema = section(
+  z
+    .strictObject({
+      addr: textWithDefault(':8080').refine(
+        (addr) => Number(LISTEN_ADDRESS.exec(addr)?.[2] ?? 65_536) <= 65_535,
+        { error: 'expected host:port, e.g. ":8080"' },
+      ),
+      path: textWithDefault('/metrics').refine((path) => path.startsWith('/'), {
+        error: 'must start with "/"',
+      }),
+      token: optionalText(),
+      // Read into `token` by the loader.
+      tokenFile: optionalText(),
+    })
+    .refine((metrics) => !(metrics.token !== undefined && metrics.tokenFile !== undefined), {
+      path: ['tokenFile'],
+      error: 'cannot be used together with token',
+      ...evenWithOtherProblems,
+    })
+    .transform(({ tokenFile: _read, ...metrics }) => metrics),
+);
+
+/** The whole diun.yml; parse the output of the loader (see load.ts), which reads *File keys. */
+export const ConfigSchema = section(
+  z.strictObject({
+    watch: WatchSchema,
+    defaults: ImageDefaultsSchema,
+    regopts: list(RegOptSchema, []).check(uniqueNames),
+    db: DbSchema,
+    providers: ProvidersSchema,
+    metrics: MetricsSchema,
+    // Diun's notifiers; accepted and ignored (alerts go through Alertmanager).
+    notif: z.unknown().optional(),
+  }),
+);
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ImageDefaults = z.output<typeof ImageDefaultsSchema>;
+export type RegOpt = z.output<typeof RegOptSchema>;

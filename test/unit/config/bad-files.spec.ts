@@ -1,0 +1,419 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../../src/config/load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'diun-exporter-bad-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const MISSING = join(dir, 'no-such-secret');
+const A_DIRECTORY = join(dir, 'a-directory');
+mkdirSync(A_DIRECTORY);
+
+let files = 0;
+function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+  const file = join(dir, `bad-${++files}.yml`);
+  writeFileSync(file, yaml);
+  try {
+    loadConfig(file, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      expect(error.message).toBe(error.problems.join('\n'));
+      return error.problems;
+    }
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+// [what, file, every problem reported]
+const BAD_FILES: [string, string, string[]][] = [
+  // watch
+  ['workers below 1', 'watch:\n  workers: 0\n', ['watch.workers: expected integer >= 1']],
+  ['workers as a word', 'watch:\n  workers: many\n', ['watch.workers: expected integer >= 1']],
+  ['workers as a fraction', 'watch:\n  workers: 1.5\n', ['watch.workers: expected integer >= 1']],
+  [
+    'a boolean as a word',
+    'watch:\n  runOnStartup: maybe\n',
+    ['watch.runOnStartup: expected true or false'],
+  ],
+  [
+    'a boolean as a list',
+    'watch:\n  compareDigest: [true]\n',
+    ['watch.compareDigest: expected true or false'],
+  ],
+  [
+    'cron with 3 fields',
+    'watch:\n  schedule: "* * *"\n',
+    ['watch.schedule: invalid cron expression "* * *": expected 5 or 6 fields, got 3'],
+  ],
+  [
+    'cron with 7 fields',
+    'watch:\n  schedule: "0 0 0 * * * 2030"\n',
+    ['watch.schedule: invalid cron expression "0 0 0 * * * 2030": expected 5 or 6 fields, got 7'],
+  ],
+  [
+    'cron out of range',
+    'watch:\n  schedule: "61 * * * *"\n',
+    ['watch.schedule: invalid cron expression "61 * * * *": Invalid value for minute: 61'],
+  ],
+  [
+    'cron @every',
+    'watch:\n  schedule: "@every 6h"\n',
+    [
+      'watch.schedule: invalid cron expression "@every 6h": @every is not supported, write a cron expression',
+    ],
+  ],
+  ['jitter as a word', 'watch:\n  jitter: ten\n', ['watch.jitter: invalid duration "ten"']],
+  [
+    'jitter without unit',
+    'watch:\n  jitter: 30\n',
+    ['watch.jitter: invalid duration "30": missing unit (ns, us, ms, s, m, h)'],
+  ],
+  [
+    'negative jitter',
+    'watch:\n  jitter: -1s\n',
+    ['watch.jitter: invalid duration "-1s": must not be negative'],
+  ],
+  ['unknown watch key', 'watch:\n  foo: 1\n', ['watch.foo: unknown key']],
+  ['watch as a list', 'watch: [1]\n', ['watch: expected a mapping']],
+  ['watch as a word', 'watch: often\n', ['watch: expected a mapping']],
+  // defaults
+  ['maxTags below 0', 'defaults:\n  maxTags: -1\n', ['defaults.maxTags: expected integer >= 0']],
+  [
+    'watchRepo as a word',
+    'defaults:\n  watchRepo: yes\n',
+    ['defaults.watchRepo: expected true or false'],
+  ],
+  [
+    'notifyOn with an unknown status',
+    'defaults:\n  notifyOn: [new, deleted]\n',
+    ['defaults.notifyOn[1]: expected new or update'],
+  ],
+  ['notifyOn as a word', 'defaults:\n  notifyOn: new\n', ['defaults.notifyOn: expected a list']],
+  [
+    'unknown sortTags',
+    'defaults:\n  sortTags: alphabetical\n',
+    ['defaults.sortTags: expected one of default, reverse, semver, lexicographical'],
+  ],
+  [
+    'bad includeTags regexp',
+    "defaults:\n  includeTags: ['^v\\d+$', '(']\n",
+    ['defaults.includeTags[1]: invalid regular expression: missing closing ): `(`'],
+  ],
+  [
+    'bad excludeTags regexp',
+    "defaults:\n  excludeTags: ['a**']\n",
+    [
+      'defaults.excludeTags[0]: invalid regular expression: invalid nested repetition operator: `**`',
+    ],
+  ],
+  [
+    'a backreference (not RE2)',
+    "defaults:\n  includeTags: ['(a)\\1']\n",
+    ['defaults.includeTags[0]: invalid regular expression: invalid escape sequence: `\\1`'],
+  ],
+  ['metadata as a list', 'defaults:\n  metadata: [a]\n', ['defaults.metadata: expected a mapping']],
+  [
+    'a metadata value as a list',
+    'defaults:\n  metadata:\n    a: [1]\n',
+    ['defaults.metadata.a: expected a string'],
+  ],
+  ['unknown defaults key', 'defaults:\n  watch_repo: true\n', ['defaults.watch_repo: unknown key']],
+  // regopts
+  ['regopts as a mapping', 'regopts:\n  name: x\n', ['regopts: expected a list']],
+  ['a regopt without a name', 'regopts:\n  - username: me\n', ['regopts[0].name: required']],
+  [
+    'a regopt with an empty name',
+    'regopts:\n  - name: ""\n',
+    ['regopts[0].name: must not be empty'],
+  ],
+  [
+    'unknown selector',
+    'regopts:\n  - name: r\n    selector: prefix\n',
+    ['regopts[0].selector: expected name or image'],
+  ],
+  [
+    'timeout as a word',
+    'regopts:\n  - name: a\n  - name: b\n    timeout: ten\n',
+    ['regopts[1].timeout: invalid duration "ten"'],
+  ],
+  [
+    'zero timeout',
+    'regopts:\n  - name: a\n    timeout: 0s\n',
+    ['regopts[0].timeout: invalid duration "0s": must be greater than 0'],
+  ],
+  [
+    'insecureTLS as a word',
+    'regopts:\n  - name: a\n    insecureTLS: sure\n',
+    ['regopts[0].insecureTLS: expected true or false'],
+  ],
+  [
+    'a password as a list',
+    'regopts:\n  - name: a\n    password: [x]\n',
+    ['regopts[0].password: expected a string'],
+  ],
+  [
+    'duplicate regopt names',
+    'regopts:\n  - name: docker.io\n  - name: ghcr.io\n  - name: docker.io\n',
+    ['regopts[2].name: duplicate name "docker.io"'],
+  ],
+  ['unknown regopt key', 'regopts:\n  - name: a\n    user: me\n', ['regopts[0].user: unknown key']],
+  [
+    'password and passwordFile',
+    `regopts:\n  - name: a\n    password: x\n    passwordFile: ${MISSING}\n`,
+    ['regopts[0].passwordFile: cannot be used together with password'],
+  ],
+  [
+    'username and usernameFile',
+    `regopts:\n  - name: a\n    username: x\n    usernameFile: ${MISSING}\n`,
+    ['regopts[0].usernameFile: cannot be used together with username'],
+  ],
+  [
+    'a missing passwordFile',
+    `regopts:\n  - name: a\n    passwordFile: ${MISSING}\n`,
+    [`regopts[0].passwordFile: cannot read "${MISSING}": no such file (ENOENT)`],
+  ],
+  [
+    'a usernameFile that is a directory',
+    `regopts:\n  - name: a\n    usernameFile: ${A_DIRECTORY}\n`,
+    [`regopts[0].usernameFile: cannot read "${A_DIRECTORY}": is a directory (EISDIR)`],
+  ],
+  [
+    'passwordFile as a number',
+    'regopts:\n  - name: a\n    passwordFile: [1]\n',
+    ['regopts[0].passwordFile: expected a string'],
+  ],
+  // db
+  ['db.path as a list', 'db:\n  path: [a]\n', ['db.path: expected a string']],
+  ['unknown db key', 'db:\n  file: x\n', ['db.file: unknown key']],
+  // providers
+  [
+    'a Docker endpoint scheme',
+    'providers:\n  docker:\n    endpoint: npipe:////./pipe/docker_engine\n',
+    ['providers.docker.endpoint: expected a unix://, tcp://, http:// or https:// address'],
+  ],
+  [
+    'a Docker endpoint without scheme',
+    'providers:\n  docker:\n    endpoint: socket-proxy:2375\n',
+    ['providers.docker.endpoint: expected a unix://, tcp://, http:// or https:// address'],
+  ],
+  [
+    'a bad endpoint in the list',
+    'providers:\n  docker:\n    endpoints:\n      - name: a\n        endpoint: ssh://host\n',
+    [
+      'providers.docker.endpoints[0].endpoint: expected a unix://, tcp://, http:// or https:// address',
+    ],
+  ],
+  [
+    'an endpoint without address',
+    'providers:\n  docker:\n    endpoints:\n      - name: a\n',
+    ['providers.docker.endpoints[0].endpoint: required'],
+  ],
+  [
+    'an empty endpoint list',
+    'providers:\n  docker:\n    endpoints: []\n',
+    ['providers.docker.endpoints: expected at least one endpoint'],
+  ],
+  [
+    'duplicate endpoint names',
+    'providers:\n  docker:\n    endpoints:\n      - {name: a, endpoint: "tcp://a:2375"}\n      - {name: a, endpoint: "tcp://b:2375"}\n',
+    ['providers.docker.endpoints[1].name: duplicate name "a"'],
+  ],
+  [
+    'both Docker forms',
+    'providers:\n  docker:\n    endpoint: tcp://a:2375\n    tlsVerify: false\n    endpoints:\n      - {name: b, endpoint: "tcp://b:2375"}\n',
+    [
+      'providers.docker.endpoint: cannot be used together with endpoints',
+      'providers.docker.tlsVerify: cannot be used together with endpoints',
+    ],
+  ],
+  [
+    'watchByDefault as a word',
+    'providers:\n  docker:\n    watchByDefault: all\n',
+    ['providers.docker.watchByDefault: expected true or false'],
+  ],
+  [
+    'unknown docker key',
+    'providers:\n  docker:\n    host: x\n',
+    ['providers.docker.host: unknown key'],
+  ],
+  [
+    'file with neither key',
+    'providers:\n  file: {}\n',
+    ['providers.file: expected filename or directory'],
+  ],
+  [
+    'file with both keys',
+    'providers:\n  file:\n    filename: a.yml\n    directory: d\n',
+    ['providers.file.directory: cannot be used together with filename'],
+  ],
+  [
+    'a swarm endpoint scheme',
+    'providers:\n  swarm:\n    endpoint: ftp://x\n',
+    ['providers.swarm.endpoint: expected a unix://, tcp://, http:// or https:// address'],
+  ],
+  [
+    'namespaces as a word',
+    'providers:\n  kubernetes:\n    namespaces: default\n',
+    ['providers.kubernetes.namespaces: expected a list'],
+  ],
+  [
+    'a missing tokenFile',
+    `providers:\n  kubernetes:\n    tokenFile: ${MISSING}\n`,
+    [`providers.kubernetes.tokenFile: cannot read "${MISSING}": no such file (ENOENT)`],
+  ],
+  [
+    'token and tokenFile',
+    `providers:\n  kubernetes:\n    token: t\n    tokenFile: ${MISSING}\n`,
+    ['providers.kubernetes.tokenFile: cannot be used together with token'],
+  ],
+  ['an unknown provider', 'providers:\n  podman: {}\n', ['providers.podman: unknown key']],
+  // metrics
+  ['a path without /', 'metrics:\n  path: metrics\n', ['metrics.path: must start with "/"']],
+  [
+    'an addr without port',
+    'metrics:\n  addr: "8080"\n',
+    ['metrics.addr: expected host:port, e.g. ":8080"'],
+  ],
+  [
+    'an addr with a bad port',
+    'metrics:\n  addr: ":99999"\n',
+    ['metrics.addr: expected host:port, e.g. ":8080"'],
+  ],
+  [
+    'a missing metrics tokenFile',
+    `metrics:\n  tokenFile: ${MISSING}\n`,
+    [`metrics.tokenFile: cannot read "${MISSING}": no such file (ENOENT)`],
+  ],
+  [
+    'token and tokenFile for metrics',
+    `metrics:\n  token: t\n  tokenFile: ${MISSING}\n`,
+    ['metrics.tokenFile: cannot be used together with token'],
+  ],
+  // the whole file
+  ['an unknown section', 'notifs:\n  gotify: {}\n', ['notifs: unknown key']],
+  ['a list at the top', '- watch\n', ['(root): expected a mapping']],
+  ['a word at the top', 'watch\n', ['(root): expected a mapping']],
+  [
+    'an unterminated ${',
+    'watch:\n  schedule: "${SCHEDULE"\n',
+    ['watch.schedule: unterminated "${" (write "$$" for a literal "$")'],
+  ],
+  [
+    'an invalid variable name',
+    `watch:\n  schedule: "\${1X}"\n`,
+    [
+      'watch.schedule: invalid variable reference: a name is letters, digits and _ (write "$$" for a literal "$")',
+    ],
+  ],
+];
+
+describe('bad files', () => {
+  it.each(BAD_FILES)('%s', (_what, yaml, problems) => {
+    expect(problemsOf(yaml)).toEqual(problems);
+  });
+
+  it('reports every problem of a file at once', () => {
+    expect(
+      problemsOf(`
+watch:
+  workers: 0
+  schedule: "* * *"
+  jitter: ten
+  foo: 1
+defaults:
+  includeTags: ["("]
+regopts:
+  - name: docker.io
+    password: \${UNSET_PASSWORD}
+  - name: docker.io
+    timeout: ten
+providers:
+  docker:
+    endpoint: ssh://host
+metrics:
+  path: metrics
+`),
+    ).toEqual([
+      'regopts[0].password: environment variable UNSET_PASSWORD is not set',
+      'watch.workers: expected integer >= 1',
+      'watch.schedule: invalid cron expression "* * *": expected 5 or 6 fields, got 3',
+      'watch.jitter: invalid duration "ten"',
+      'watch.foo: unknown key',
+      'defaults.includeTags[0]: invalid regular expression: missing closing ): `(`',
+      'regopts[1].timeout: invalid duration "ten"',
+      'regopts[1].name: duplicate name "docker.io"',
+      'providers.docker.endpoint: expected a unix://, tcp://, http:// or https:// address',
+      'metrics.path: must start with "/"',
+    ]);
+  });
+
+  it('names the environment variable behind a bad value', () => {
+    expect(
+      problemsOf('providers:\n  docker: {}\n', {
+        DIUN_DEFAULTS_INCLUDETAGS: '(',
+        DOCKER_HOST: 'ssh://me@host',
+      }),
+    ).toEqual([
+      'defaults.includeTags[0]: invalid regular expression: missing closing ): `(` (from DIUN_DEFAULTS_INCLUDETAGS)',
+      'providers.docker.endpoint: expected a unix://, tcp://, http:// or https:// address (from DOCKER_HOST)',
+    ]);
+  });
+});
+
+describe('secrets never appear in messages', () => {
+  const SECRET = 'hunter2-Zq9';
+
+  it.each([
+    ['a password of the wrong type', `regopts:\n  - name: a\n    password: [${SECRET}]\n`],
+    ['an unterminated ${ in a password', `regopts:\n  - name: a\n    password: "${SECRET}\${x"\n`],
+    ['a bad variable in a password', `regopts:\n  - name: a\n    password: "${SECRET}\${a-b}"\n`],
+    [
+      'password and passwordFile',
+      `regopts:\n  - name: a\n    password: ${SECRET}\n    passwordFile: /x\n`,
+    ],
+    ['token and tokenFile', `metrics:\n  token: ${SECRET}\n  tokenFile: /x\n`],
+    [
+      'a Kubernetes token of the wrong type',
+      `providers:\n  kubernetes:\n    token: {a: ${SECRET}}\n`,
+    ],
+    ['a YAML error on the password line', `regopts:\n  - name: a\n    password: "${SECRET}\n`],
+    [
+      'a YAML error after the password',
+      `regopts:\n  - name: a\n    password: ${SECRET}\n   bad: [\n`,
+    ],
+    [
+      'a bad file with a good password',
+      `regopts:\n  - name: a\n    password: ${SECRET}\n    timeout: x\nwatch: 1\n`,
+    ],
+  ])('%s', (_what, yaml) => {
+    const problems = problemsOf(yaml);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.join('\n')).not.toContain(SECRET);
+  });
+
+  it('does not show the content of a *File', () => {
+    const file = join(dir, 'secret');
+    writeFileSync(file, `${SECRET}\n`);
+    const problems = problemsOf(
+      `regopts:\n  - name: a\n    passwordFile: ${file}\n    usernameFile: ${file}\n    timeout: x\nmetrics:\n  tokenFile: ${file}\n  path: x\n`,
+    );
+    expect(problems).toEqual([
+      'regopts[0].timeout: invalid duration "x"',
+      'metrics.path: must start with "/"',
+    ]);
+    expect(problems.join('\n')).not.toContain(SECRET);
+  });
+
+  it('does not show a password set from the environment', () => {
+    const problems = problemsOf('regopts:\n  - name: a\n', {
+      DIUN_REGOPTS_0_PASSWORD: SECRET,
+      DIUN_REGOPTS_0_PASSWORDFILE: '/x',
+    });
+    expect(problems).toEqual([
+      'regopts[0].passwordFile: cannot be used together with password (from DIUN_REGOPTS_0_PASSWORDFILE)',
+    ]);
+    expect(problems.join('\n')).not.toContain(SECRET);
+  });
+});
