@@ -1,0 +1,212 @@
+/**
+ * The registry client: HEAD and GET of manifests, blobs and tag lists over the distribution
+ * API, authenticated as Docker would be. Every failure is a RegistryError with a `reason`.
+ */
+import { Authenticator } from './auth.js';
+import {
+  contentType,
+  isRedirect,
+  nextPage,
+  parseTagList,
+  readManifest,
+  verifyDigest,
+} from './content.js';
+import { RegistryError } from './errors.js';
+import {
+  formatReference,
+  type ImageReference,
+  isValidDigest,
+  registryApiUrl,
+  repositoryKey,
+} from './reference.js';
+import {
+  headerValue,
+  type RegistryObserver,
+  type RequestKind,
+  statusError,
+  Transport,
+} from './transport.js';
+
+export type { RegistryObserver, RequestKind } from './transport.js';
+
+export interface RegistryCredentials {
+  username?: string;
+  password?: string;
+}
+
+export interface RequestOptions {
+  credentials?: RegistryCredentials;
+  timeoutMs: number;
+  insecureTLS: boolean;
+}
+
+export interface ManifestHead {
+  digest: string;
+  mediaType: string;
+}
+
+export interface Manifest {
+  digest: string;
+  mediaType: string;
+  body: Buffer;
+  json: unknown;
+}
+
+/** Manifest types asked for, multi-platform first, so a multi-arch tag answers with its index. */
+export const MANIFEST_MEDIA_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+] as const;
+
+const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
+const BLOB_MAX_BYTES = 16 * 1024 * 1024;
+const TAGS_MAX_BYTES = 4 * 1024 * 1024;
+const MAX_REDIRECTS = 5;
+const MAX_TAG_PAGES = 50;
+
+interface Exchange {
+  kind: RequestKind;
+  method: 'GET' | 'HEAD';
+  path: string;
+  accept?: string;
+  maxBytes: number;
+  describe: string;
+}
+
+export class RegistryClient {
+  private readonly transport: Transport;
+  private readonly auth: Authenticator;
+
+  /** `userAgent` defaults to `diun-exporter/<version>`, `version` to 'dev'. */
+  constructor(opts: { observer?: RegistryObserver; userAgent?: string; version?: string } = {}) {
+    const userAgent = opts.userAgent ?? `diun-exporter/${opts.version ?? 'dev'}`;
+    this.transport = new Transport(userAgent, opts.observer);
+    this.auth = new Authenticator(this.transport);
+  }
+
+  /** The digest and media type the registry has for a tag (or digest), at the cost of one HEAD. */
+  async headManifest(ref: ImageReference, opts: RequestOptions): Promise<ManifestHead> {
+    const res = await this.manifestRequest(ref, opts, 'HEAD');
+    const digest = headerValue(res.headers, 'docker-content-digest');
+    if (digest && isValidDigest(digest)) return { digest, mediaType: contentType(res) ?? '' };
+    // Without Docker-Content-Digest the digest is the hash of the body, so fetch it.
+    const manifest = await this.getManifest(ref, opts);
+    return { digest: manifest.digest, mediaType: manifest.mediaType };
+  }
+
+  /** The manifest body, parsed; when fetched by digest, the body is checked against it. */
+  async getManifest(ref: ImageReference, opts: RequestOptions): Promise<Manifest> {
+    const res = await this.manifestRequest(ref, opts, 'GET');
+    return readManifest(res, ref.digest, `GET ${formatReference(ref)}`);
+  }
+
+  /**
+   * A blob, checked against its digest. Redirects are followed, but the Authorization header is
+   * sent only to the registry's own host, never to the storage a redirect points at.
+   */
+  async getBlob(ref: ImageReference, digest: string, opts: RequestOptions): Promise<Buffer> {
+    const describe = `GET ${repositoryKey(ref)}@${digest}`;
+    if (!isValidDigest(digest)) throw new RegistryError('invalid', `${describe}: bad digest`);
+    let res = await this.send(ref, opts, {
+      kind: 'blob',
+      method: 'GET',
+      path: `/v2/${ref.repository}/blobs/${digest}`,
+      maxBytes: BLOB_MAX_BYTES,
+      describe,
+    });
+    let url = registryApiUrl(ref.registry, `/v2/${ref.repository}/blobs/${digest}`);
+    for (let hop = 0; isRedirect(res.status); hop++) {
+      const location = headerValue(res.headers, 'location');
+      if (!location || hop >= MAX_REDIRECTS) throw statusError({ describe }, res);
+      const next = new URL(location, url);
+      const sameHost = next.host === url.host && next.protocol === url.protocol;
+      const headers: Record<string, string> = {};
+      if (sameHost) {
+        const auth = await this.auth.authorize(ref.registry, ref.repository, opts);
+        if (auth.header) headers.authorization = auth.header;
+      }
+      url = next;
+      res = await this.transport.send({
+        registry: ref.registry,
+        kind: 'blob',
+        method: 'GET',
+        url,
+        headers,
+        timeoutMs: opts.timeoutMs,
+        insecureTLS: opts.insecureTLS,
+        maxBytes: BLOB_MAX_BYTES,
+        describe,
+      });
+    }
+    if (res.status !== 200) throw statusError({ describe }, res);
+    verifyDigest(res.body, digest, describe);
+    return res.body;
+  }
+
+  /** Every tag of the repository, following `Link: <...>; rel="next"` pages on the same host. */
+  async listTags(ref: ImageReference, opts: RequestOptions): Promise<string[]> {
+    const describe = `GET ${repositoryKey(ref)} tags`;
+    const tags: string[] = [];
+    let path: string | undefined = `/v2/${ref.repository}/tags/list`;
+    for (let page = 0; path !== undefined && page < MAX_TAG_PAGES; page++) {
+      const res = await this.send(ref, opts, {
+        kind: 'tags',
+        method: 'GET',
+        path,
+        maxBytes: TAGS_MAX_BYTES,
+        describe,
+      });
+      if (res.status !== 200) throw statusError({ describe }, res);
+      tags.push(...parseTagList(res.body, describe));
+      path = nextPage(headerValue(res.headers, 'link'), registryApiUrl(ref.registry, path));
+    }
+    return tags;
+  }
+
+  /** Closes the keep-alive connections. */
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+
+  private async manifestRequest(ref: ImageReference, opts: RequestOptions, method: 'GET' | 'HEAD') {
+    const describe = `${method} ${formatReference(ref)}`;
+    const res = await this.send(ref, opts, {
+      kind: method === 'HEAD' ? 'manifest_head' : 'manifest_get',
+      method,
+      path: `/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`,
+      accept: MANIFEST_MEDIA_TYPES.join(', '),
+      maxBytes: MANIFEST_MAX_BYTES,
+      describe,
+    });
+    if (res.status !== 200) throw statusError({ describe }, res);
+    return res;
+  }
+
+  // One authenticated request; a 401 that fresh credentials may cure is retried once.
+  private async send(ref: ImageReference, opts: RequestOptions, x: Exchange) {
+    for (let attempt = 0; ; attempt++) {
+      const auth = await this.auth.authorize(ref.registry, ref.repository, opts);
+      const headers: Record<string, string> = {};
+      if (x.accept) headers.accept = x.accept;
+      if (auth.header) headers.authorization = auth.header;
+      const res = await this.transport.send({
+        registry: ref.registry,
+        kind: x.kind,
+        method: x.method,
+        url: registryApiUrl(ref.registry, x.path),
+        headers,
+        timeoutMs: opts.timeoutMs,
+        insecureTLS: opts.insecureTLS,
+        maxBytes: x.maxBytes,
+        describe: x.describe,
+      });
+      const retry =
+        res.status === 401 &&
+        attempt === 0 &&
+        this.auth.rejected(ref.registry, auth, res.headers['www-authenticate']);
+      if (!retry) return res;
+    }
+  }
+}
