@@ -1,0 +1,98 @@
+// `npm test`: real services, type check, lint, then every vitest test; extra args go to vitest.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, rmSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+// Program -> the Debian package that ships it; tests run these for real (CONTRACT.md section 6).
+const services = {
+  dockerd: 'docker.io',
+  'docker-registry': 'docker-registry',
+  promtool: 'prometheus',
+  prometheus: 'prometheus',
+  'prometheus-alertmanager': 'prometheus-alertmanager',
+  amtool: 'prometheus-alertmanager',
+  'docker-compose': 'docker-compose',
+  // signs the stand-in Docker Hub token service's JWTs
+  openssl: 'openssl',
+};
+const packages = [
+  'docker.io',
+  'docker-registry',
+  'prometheus',
+  'prometheus-alertmanager',
+  'docker-compose',
+  'openssl',
+];
+
+function onPath(name) {
+  // dockerd lives in /usr/sbin, which some root shells leave off PATH.
+  const dirs = [
+    ...(process.env.PATH ?? '').split(delimiter),
+    '/usr/local/sbin',
+    '/usr/sbin',
+    '/sbin',
+  ];
+  return dirs.some((dir) => {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function sh(cmd, args, env = process.env) {
+  console.log(`\n$ ${cmd} ${args.join(' ')}`);
+  return spawnSync(cmd, args, { stdio: 'inherit', env }).status === 0;
+}
+
+function ensureServices() {
+  const missing = () => Object.keys(services).filter((name) => !onPath(name));
+  if (missing().length === 0) return true;
+  if (process.getuid?.() !== 0) {
+    const pkgs = [...new Set(missing().map((name) => services[name]))].join(' ');
+    console.error(`missing ${missing().join(', ')}: as root, apt-get install -y ${pkgs}`);
+    return false;
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const installed =
+    sh('apt-get', ['update'], env) && sh('apt-get', ['install', '-y', ...packages], env);
+  if (installed && missing().length === 0) return true;
+  console.error(`still missing after apt-get install: ${missing().join(', ') || '(none)'}`);
+  return false;
+}
+
+// A report left by an earlier run must not be read as this run's result.
+rmSync('reports/vitest.json', { force: true });
+
+if (!ensureServices()) {
+  console.error('\nnpm test: FAILED at step "install services"');
+  process.exit(1);
+}
+
+// Every step runs even after a failure, so one run shows every problem.
+const steps = [
+  ['type check', ['tsc', '--noEmit', '-p', 'tsconfig.json']],
+  ['lint', ['biome', 'check', 'src', 'test', 'scripts']],
+  // The end-to-end tests run the built CLI (`node dist/cli.js serve`), as a user does.
+  ['build', ['tsc', '-p', 'tsconfig.build.json']],
+  [
+    'tests',
+    [
+      'vitest',
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      '--outputFile=reports/vitest.json',
+      ...process.argv.slice(2),
+    ],
+  ],
+];
+const failed = steps.filter(([, args]) => !sh('npx', args)).map(([name]) => name);
+
+if (failed.length > 0) {
+  console.error(`\nnpm test: FAILED at step(s): ${failed.join(', ')}`);
+  process.exit(1);
+}
+console.log('\nnpm test: type check, lint and tests passed');

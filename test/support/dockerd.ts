@@ -1,0 +1,146 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireBinary, run, stopWithProcess, waitFor } from './exec.js';
+
+/** Runs the docker CLI with the given arguments and returns its stdout. */
+export type DockerCli = (args: string[]) => Promise<string>;
+
+export interface Dockerd {
+  /** `unix:///tmp/dockerd-XXXXXX/docker.sock` */
+  host: string;
+  dir: string;
+  docker: DockerCli;
+  stop(): Promise<void>;
+  /** Stops and starts again on the same socket and data root: images and containers stay. */
+  restart(): Promise<void>;
+  /** Stops, then removes the temporary folder with every image and container in it. */
+  cleanup(): Promise<void>;
+}
+
+/** A docker CLI bound to one daemon, for tests that only know its host. */
+export function dockerCli(host: string): DockerCli {
+  return async (args) =>
+    (await run('docker', args, { env: { ...process.env, DOCKER_HOST: host } })).stdout;
+}
+
+/** Starts a private dockerd in a fresh temporary folder and waits until it answers. */
+export async function startDockerd(): Promise<Dockerd> {
+  const binary = requireBinary('dockerd', 'docker.io');
+  requireBinary('docker', 'docker.io');
+  // A short path: unix socket paths are limited to 108 bytes.
+  const dir = await mkdtemp(join(tmpdir(), 'dockerd-'));
+  const socket = join(dir, 'docker.sock');
+  // Our own (empty) daemon.json, so a machine's /etc/docker/daemon.json cannot change the daemon.
+  writeFileSync(join(dir, 'daemon.json'), '{}\n');
+  const args = [
+    '--iptables=false',
+    '--ip6tables=false',
+    '--bridge=none',
+    '--storage-driver=vfs',
+    `--config-file=${join(dir, 'daemon.json')}`,
+    `--host=unix://${socket}`,
+    `--data-root=${join(dir, 'root')}`,
+    `--exec-root=${join(dir, 'exec')}`,
+    `--pidfile=${join(dir, 'docker.pid')}`,
+  ];
+  let child: ChildProcess | undefined = await launch(binary, args, dir, socket);
+
+  const stop = async () => {
+    if (child) await terminate(child, dir);
+    child = undefined;
+  };
+  return {
+    host: `unix://${socket}`,
+    dir,
+    docker: dockerCli(`unix://${socket}`),
+    stop,
+    async restart() {
+      await stop();
+      child = await launch(binary, args, dir, socket);
+    },
+    async cleanup() {
+      await stop();
+      await unmountUnder(dir);
+      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    },
+  };
+}
+
+async function launch(binary: string, args: string[], dir: string, socket: string) {
+  const logPath = join(dir, 'dockerd.log');
+  const log = openSync(logPath, 'a');
+  const child = spawn(binary, args, { stdio: ['ignore', log, log] });
+  closeSync(log);
+  // SIGTERM: even as a last resort, dockerd should stop its containers on the way out.
+  stopWithProcess(child, 'SIGTERM');
+  try {
+    await waitFor(
+      () => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`dockerd exited early: ${logTail(logPath)}`);
+        }
+        return ping(socket);
+      },
+      { timeoutMs: 30_000, what: `dockerd to answer /_ping (log: ${logPath})` },
+    );
+  } catch (error) {
+    await terminate(child, dir);
+    throw error;
+  }
+  return child;
+}
+
+function ping(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: socket, path: '/_ping', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+/** SIGTERM lets dockerd stop its containers and unmount; SIGKILL only if it hangs. */
+async function terminate(child: ChildProcess, dir: string) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+  // A killed dockerd leaves its own containerd behind; make sure the pid is still that one.
+  const pidFile = join(dir, 'exec', 'containerd', 'containerd.pid');
+  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
+  try {
+    if (pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) {
+      process.kill(pid, 'SIGKILL');
+    }
+  } catch {
+    // already gone
+  }
+}
+
+/** Lazily unmounts anything a killed daemon left mounted under `dir`, deepest first. */
+async function unmountUnder(dir: string) {
+  const mountPoints = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .map((path) =>
+      path.replace(/\\(\d{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))),
+    )
+    .filter((path) => path === dir || path.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const path of mountPoints) {
+    await run('umount', ['-l', path]).catch(() => undefined);
+  }
+}
+
+function logTail(path: string) {
+  return readFileSync(path, 'utf8').slice(-2000);
+}
