@@ -1,0 +1,108 @@
+import type { Server } from 'node:http';
+import type { LoadedConfig } from './config/load.js';
+import { log } from './log.js';
+import { createMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
+import { createProviders } from './providers/index.js';
+import { RegistryClient } from './registry/client.js';
+import { createApp } from './server/app.js';
+import { StateStore } from './state/store.js';
+import { version } from './version.js';
+import { Scheduler } from './watch/scheduler.js';
+import { Watcher } from './watch/watcher.js';
+
+/** Everything one exporter process holds, wired in the one direction data flows. */
+export interface Exporter {
+  watcher: Watcher;
+  metrics: ExporterMetrics;
+  registry: RegistryClient;
+  close(): Promise<void>;
+}
+
+/** Wires providers → watcher → registry → state → metrics for a loaded configuration. */
+export function createExporter(loaded: LoadedConfig, opts: { persist?: boolean } = {}): Exporter {
+  const { config } = loaded;
+  const providers = createProviders(config);
+  if (providers.length === 0) log('warn', 'no provider configured: nothing will be watched');
+  let watcher: Watcher | undefined;
+  const metrics = createMetrics(
+    {
+      snapshot: () => watcher!.snapshot(),
+      providerStatus: () => watcher!.providerStatus(),
+      lastRun: () => watcher!.lastRun,
+      lastSuccess: () => watcher!.lastSuccess,
+    },
+    providers.map((p) => p.name),
+  );
+  const registry = new RegistryClient({
+    observer: metrics.observer,
+    userAgent: `diun-exporter/${version}`,
+  });
+  const store = new StateStore(config.db.path, { readOnly: opts.persist === false });
+  watcher = new Watcher({ config, providers, registry, store, hooks: metrics.hooks });
+  return {
+    watcher,
+    metrics,
+    registry,
+    async close() {
+      await Promise.all(providers.map((p) => p.close()));
+      await registry.close();
+    },
+  };
+}
+
+/** Parses Diun's `metrics.addr` (`:8080`, `127.0.0.1:9000`, `[::1]:8080`). */
+export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) throw new Error(`metrics.addr: expected HOST:PORT or :PORT, got "${addr}"`);
+  return { host: m[1] ?? (m[2] || undefined), port: Number(m[3]) };
+}
+
+/** Runs the exporter until SIGTERM or SIGINT: serve the restored state, then check on schedule. */
+export async function serve(loaded: LoadedConfig): Promise<void> {
+  const { config } = loaded;
+  const { host, port } = parseListenAddress(config.metrics.addr);
+  const exporter = createExporter(loaded);
+  const { watcher } = exporter;
+  watcher.restore();
+  const app = createApp({
+    watcher,
+    register: exporter.metrics.register,
+    metricsPath: config.metrics.path,
+    token: config.metrics.token,
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(port, host ?? '', () => resolve(s));
+    s.once('error', reject);
+  });
+  server.requestTimeout = 120_000; // a triggered check may take a while; nothing else should
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 65_000;
+  log('info', 'listening', { addr: config.metrics.addr, path: config.metrics.path, version });
+
+  watcher.subscribe();
+  const scheduler = new Scheduler({
+    schedule: config.watch.schedule,
+    jitterMs: config.watch.jitter,
+    tick: () => watcher.scheduledRun(),
+  });
+  scheduler.start();
+  if (config.watch.runOnStartup) void watcher.run();
+  else void watcher.refresh();
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log('info', 'shutting down', { signal });
+      scheduler.stop();
+      server.close();
+      server.closeAllConnections();
+      try {
+        watcher.save();
+      } catch (err) {
+        log('error', 'could not write the state file', { error: err });
+      }
+      void exporter.close().finally(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,35 @@
+/**
+ * A small structured logger: one logfmt line per event on stderr, so `docker logs` stays readable
+ * and a log shipper can parse it. Callers pass facts, never secrets: nothing here redacts.
+ */
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+let threshold: Level = parseLevel(process.env.LOG_LEVEL);
+let sink: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
+
+function parseLevel(value: string | undefined): Level {
+  const v = (value ?? 'info').toLowerCase();
+  return v === 'debug' || v === 'warn' || v === 'error' ? v : 'info';
+}
+
+function quote(value: unknown): string {
+  const s = value instanceof Error ? value.message : String(value);
+  return /^[\w.:/@+-]+$/.test(s) ? s : JSON.stringify(s);
+}
+
+/** Writes one line if `level` passes LOG_LEVEL. */
+export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
+  if (order[level] < order[threshold]) return;
+  const parts = [`time=${new Date().toISOString()}`, `level=${level}`, `msg=${quote(msg)}`];
+  for (const [k, v] of Object.entries(fields)) {
+    if (v !== undefined) parts.push(`${k}=${quote(v)}`);
+  }
+  sink(parts.join(' '));
+}
+
+/** Redirects log lines (tests capture them to search for secrets) and sets the level. */
+export function configureLog(opts: { level?: string; sink?: (line: string) => void }): void {
+  if (opts.level) threshold = parseLevel(opts.level);
+  if (opts.sink) sink = opts.sink;
+}

@@ -1,0 +1,232 @@
+import Dockerode from 'dockerode';
+import { isWatched, parseLabels } from '../config/labels.js';
+import type { Config, DockerEndpoint } from '../config/schema.js';
+import { log } from '../log.js';
+import {
+  formatReference,
+  parseReference,
+  parseRepoDigest,
+  repositoryKey,
+} from '../registry/reference.js';
+import { connectionOptions } from './docker-connection.js';
+import type { EndpointStatus, Provider, WatchedContainer } from './types.js';
+
+type DockerConfig = NonNullable<Config['providers']['docker']>;
+
+// Events that can change what runs; image events (pull, tag) do not change a running container.
+const containerEvents = ['create', 'start', 'stop', 'die', 'destroy', 'rename', 'update'];
+const maxBackoffMs = 30_000;
+const connectTimeoutMs = 15_000;
+
+/**
+ * The Docker provider: running (or, with watchStopped, all) containers of each endpoint, using
+ * only what a read-only socket proxy allows: containers, images, events, version and ping.
+ */
+export class DockerProvider implements Provider {
+  readonly name = 'docker';
+  private readonly endpoints: EndpointWatch[];
+
+  constructor(
+    private readonly config: DockerConfig,
+    private readonly defaults: Config['defaults'],
+  ) {
+    this.endpoints = config.endpoints.map((ep) => new EndpointWatch(ep));
+  }
+
+  async list(): Promise<WatchedContainer[]> {
+    const lists = await Promise.all(
+      this.endpoints.map((ep) => ep.list(this.config, this.defaults)),
+    );
+    return lists.flat();
+  }
+
+  subscribe(onChange: () => void): void {
+    for (const ep of this.endpoints) ep.follow(onChange);
+  }
+
+  status(): EndpointStatus[] {
+    return this.endpoints.map((ep) => ({
+      provider: 'docker',
+      endpoint: ep.ep.name,
+      up: ep.up,
+      error: ep.error,
+    }));
+  }
+
+  async close(): Promise<void> {
+    for (const ep of this.endpoints) ep.close();
+  }
+}
+
+class EndpointWatch {
+  up = false;
+  error: string | undefined = 'not contacted yet';
+  private readonly api: Dockerode;
+  private readonly events: Dockerode;
+  private stream: NodeJS.ReadableStream | undefined;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+  // Config.Image of a container never changes, so one inspect per container is enough.
+  private readonly configImage = new Map<string, string>();
+
+  constructor(readonly ep: DockerEndpoint) {
+    this.api = new Dockerode(connectionOptions(ep, 15_000));
+    // No timeout here: an events stream is silent for hours and must not be cut for it.
+    this.events = new Dockerode(connectionOptions(ep));
+  }
+
+  private mark(up: boolean, err?: unknown): void {
+    if (up !== this.up) {
+      log(up ? 'info' : 'warn', up ? 'docker endpoint up' : 'docker endpoint down', {
+        endpoint: this.ep.name,
+        error: err,
+      });
+    }
+    this.up = up;
+    this.error = up ? undefined : err instanceof Error ? err.message : String(err);
+  }
+
+  async list(config: DockerConfig, defaults: Config['defaults']): Promise<WatchedContainer[]> {
+    try {
+      const infos = await this.api.listContainers({ all: config.watchStopped });
+      const watched = infos.filter((c) => isWatched(c.Labels ?? {}, config.watchByDefault));
+      const images = new Map<string, Promise<Dockerode.ImageInspectInfo | undefined>>();
+      const inspectImage = (id: string) => {
+        if (!images.has(id))
+          images.set(
+            id,
+            this.api
+              .getImage(id)
+              .inspect()
+              .catch(() => undefined),
+          );
+        return images.get(id)!;
+      };
+      const result = await Promise.all(
+        watched.map(async (c) => this.toWatched(c, await inspectImage(c.ImageID), defaults)),
+      );
+      for (const id of this.configImage.keys()) {
+        if (!infos.some((c) => c.Id === id)) this.configImage.delete(id);
+      }
+      this.mark(true);
+      return result.filter((c): c is WatchedContainer => c !== undefined);
+    } catch (err) {
+      this.mark(false, err);
+      return [];
+    }
+  }
+
+  /** The reference the container was created from: `docker ps` shows an id once the tag moved. */
+  private async reference(c: Dockerode.ContainerInfo): Promise<string | undefined> {
+    if (!c.Image.startsWith('sha256:') && c.Image !== c.ImageID) return c.Image;
+    const known = this.configImage.get(c.Id);
+    if (known) return known;
+    try {
+      const image = (await this.api.getContainer(c.Id).inspect()).Config.Image;
+      this.configImage.set(c.Id, image);
+      return image;
+    } catch {
+      return undefined; // removed between list and inspect: the next event re-lists
+    }
+  }
+
+  private async toWatched(
+    c: Dockerode.ContainerInfo,
+    image: Dockerode.ImageInspectInfo | undefined,
+    defaults: Config['defaults'],
+  ): Promise<WatchedContainer | undefined> {
+    const raw = await this.reference(c);
+    if (raw === undefined) return undefined;
+    const labels = c.Labels ?? {};
+    const { options, errors } = parseLabels(labels, defaults);
+    const watched: WatchedContainer = {
+      provider: 'docker',
+      endpoint: this.ep.name,
+      id: c.Id,
+      name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+      image: raw,
+      imageId: c.ImageID,
+      repoDigests: [],
+      platform: { os: image?.Os ?? 'linux', architecture: image?.Architecture ?? 'amd64' },
+      localCreated: image?.Created ? Date.parse(image.Created) / 1000 : undefined,
+      state: c.State,
+      composeProject: labels['com.docker.compose.project'] ?? '',
+      composeService: labels['com.docker.compose.service'] ?? '',
+      options,
+      errors,
+    };
+    const variant = (image as { Variant?: string } | undefined)?.Variant;
+    if (variant) watched.platform.variant = variant;
+    try {
+      const ref = parseReference(raw);
+      watched.image = formatReference(ref);
+      const repo = repositoryKey(ref);
+      watched.repoDigests = (image?.RepoDigests ?? [])
+        .map(parseRepoDigest)
+        .filter((d) => d?.repository === repo)
+        .map((d) => d!.digest);
+      if (ref.digest) watched.skip = 'pinned by digest';
+      else if (watched.repoDigests.length === 0) watched.skip = 'locally built (no RepoDigests)';
+    } catch (err) {
+      watched.errors.push(err instanceof Error ? err.message : String(err));
+      watched.skip = 'invalid reference';
+    }
+    for (const e of watched.errors)
+      log('warn', 'container label problem', { container: watched.name, error: e });
+    return watched;
+  }
+
+  /** Follows the events stream; reconnects with back-off when the daemon goes away. */
+  follow(onChange: () => void, delayMs = 1000): void {
+    if (this.closed) return;
+    const again = () => {
+      this.stream = undefined;
+      if (this.closed) return;
+      this.retry = setTimeout(
+        () => this.follow(onChange, Math.min(delayMs * 2, maxBackoffMs)),
+        delayMs,
+      );
+    };
+    log('debug', 'following docker events', { endpoint: this.ep.name });
+    // A proxy that accepts the connection but never answers must not stall reconnection.
+    const connecting = new AbortController();
+    const giveUp = setTimeout(() => connecting.abort(), connectTimeoutMs);
+    this.events
+      .getEvents({
+        filters: { type: ['container'], event: containerEvents },
+        abortSignal: connecting.signal,
+      } as Dockerode.GetEventsOptions)
+      .then((stream) => {
+        clearTimeout(giveUp);
+        this.stream = stream;
+        this.mark(true);
+        onChange(); // whatever happened while we were away
+        stream.on('data', () => onChange());
+        let ended = false;
+        const lost = (err: Error) => {
+          log('debug', 'docker events stream lost', { endpoint: this.ep.name, error: err, ended });
+          if (ended) return;
+          ended = true;
+          if (!this.closed) this.mark(false, err);
+          onChange();
+          // the stream was healthy until now, so start the back-off afresh
+          delayMs = 1000;
+          again();
+        };
+        stream.on('error', lost);
+        stream.on('end', () => lost(new Error('events stream ended')));
+        stream.on('close', () => lost(new Error('events stream closed')));
+      })
+      .catch((err: unknown) => {
+        clearTimeout(giveUp);
+        this.mark(false, err);
+        again();
+      });
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retry);
+    (this.stream as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
+  }
+}

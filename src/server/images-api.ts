@@ -1,0 +1,49 @@
+import type { ImageState, RunSummary, Snapshot } from '../watch/model.js';
+
+const iso = (seconds: number | undefined) =>
+  seconds === undefined ? null : new Date(seconds * 1000).toISOString();
+
+/** One image as `GET /api/v1/images` shows it: what a person or a script needs, no secrets. */
+export function imageView(s: ImageState) {
+  const r = s.record;
+  return {
+    provider: r.provider,
+    image: r.image,
+    status: r.status,
+    updateAvailable: r.updateAvailable,
+    localDigests: s.localDigests,
+    remoteDigest: r.remoteDigest ?? null,
+    remoteDigestSince: iso(r.remoteDigestSince),
+    remoteCreated: iso(r.remoteCreated),
+    lastCheck: iso(r.lastCheck),
+    lastError: r.error ?? null,
+    lastErrorReason: r.reason ?? null,
+    hubLink: s.hubLink,
+    containers: s.containers.map(({ container: c, updateAvailable, status }) => ({
+      endpoint: c.endpoint,
+      id: c.id,
+      name: c.name,
+      state: c.state,
+      status,
+      updateAvailable,
+      composeProject: c.composeProject || null,
+      composeService: c.composeService || null,
+      repoDigests: c.repoDigests,
+      skipReason: c.skip ?? null,
+      errors: c.errors,
+    })),
+  };
+}
+
+/** A run as the API and `check --json` show it. */
+export function runView(run: RunSummary | undefined, snapshot: Snapshot) {
+  if (!run) return null;
+  return {
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    durationSeconds: run.durationSeconds,
+    images: run.images,
+    providerErrors: run.providerErrors,
+    outdated: snapshot.images.filter((i) => i.record.updateAvailable).map((i) => i.record.image),
+  };
+}

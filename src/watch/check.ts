@@ -1,0 +1,144 @@
+import type { Config, RegOpt } from '../config/schema.js';
+import { log } from '../log.js';
+import type { WatchedContainer } from '../providers/types.js';
+import type { RegistryClient, RequestOptions } from '../registry/client.js';
+import { RegistryError } from '../registry/errors.js';
+import { parseReference } from '../registry/reference.js';
+import { fetchCreated } from './created.js';
+import type { ImageRecord } from './model.js';
+import { runPool } from './pool.js';
+import { selectRegopt } from './regopts.js';
+
+/** One unique reference to ask the registry about, with every state row that shares it. */
+export interface CheckTarget {
+  image: string;
+  keys: string[];
+  containers: WatchedContainer[];
+  regopt?: RegOpt;
+}
+
+export interface CheckHooks {
+  checked(provider: string): void;
+  failed(provider: string, reason: string): void;
+}
+
+/** Requests options for a target: its regopt's credentials and timeout, or the defaults. */
+export function requestOptions(regopt: RegOpt | undefined): RequestOptions {
+  return {
+    credentials: regopt?.username ? { username: regopt.username, password: regopt.password } : {},
+    timeoutMs: regopt?.timeout ?? 10_000,
+    insecureTLS: regopt?.insecureTLS ?? false,
+  };
+}
+
+/** Unique references among the containers that need a registry check, each with its regopt. */
+export function planTargets(
+  groups: Map<string, WatchedContainer[]>,
+  config: Pick<Config, 'regopts'>,
+): CheckTarget[] {
+  const byImage = new Map<string, CheckTarget>();
+  for (const [key, containers] of groups) {
+    const checkable = containers.filter((c) => !c.skip);
+    if (checkable.length === 0) continue;
+    const image = checkable[0]!.image;
+    let target = byImage.get(image);
+    if (!target) {
+      const named = checkable.find((c) => c.options.regopt)?.options.regopt;
+      target = {
+        image,
+        keys: [],
+        containers: [],
+        regopt: selectRegopt(image, image, named, config.regopts),
+      };
+      byImage.set(image, target);
+    }
+    target.keys.push(key);
+    target.containers.push(...checkable);
+  }
+  return [...byImage.values()];
+}
+
+/**
+ * Asks the registry for each target's digest (one HEAD per unique reference, `workers` at a
+ * time) and writes the outcome into `records`. A failure keeps the last good digest.
+ */
+export async function checkTargets(
+  targets: CheckTarget[],
+  records: Map<string, ImageRecord>,
+  deps: { registry: RegistryClient; workers: number; hooks: CheckHooks; now: () => number },
+): Promise<void> {
+  await runPool(targets, deps.workers, async (target) => {
+    const opts = requestOptions(target.regopt);
+    const ref = parseReference(target.image);
+    let outcome: Partial<ImageRecord>;
+    try {
+      const head = await deps.registry.headManifest(ref, opts);
+      outcome = { remoteDigest: head.digest, remoteMediaType: head.mediaType };
+    } catch (err) {
+      const reason = err instanceof RegistryError ? err.reason : 'registry_error';
+      const message = err instanceof Error ? err.message : String(err);
+      log('warn', 'image check failed', { image: target.image, reason, error: message });
+      outcome = { error: message, reason };
+    }
+    const now = deps.now();
+    let created: Promise<number | undefined> | undefined;
+    const remoteCreated = (digest: string) => {
+      created ??= fetchCreated(deps.registry, target, digest, opts);
+      return created;
+    };
+    for (const key of target.keys) {
+      const provider = key.slice(0, key.indexOf('|'));
+      deps.hooks.checked(provider);
+      if (outcome.reason) deps.hooks.failed(provider, outcome.reason);
+      const before = records.get(key);
+      const next = await nextRecord(before, outcome, target, now, remoteCreated);
+      records.set(key, { ...next, provider });
+    }
+  });
+}
+
+async function nextRecord(
+  before: ImageRecord | undefined,
+  outcome: Partial<ImageRecord>,
+  target: CheckTarget,
+  now: number,
+  remoteCreated: (digest: string) => Promise<number | undefined>,
+): Promise<ImageRecord> {
+  const base: ImageRecord = before ?? {
+    provider: '',
+    image: target.image,
+    status: 'new',
+    updateAvailable: false,
+  };
+  if (outcome.reason) {
+    return {
+      ...base,
+      lastCheck: now,
+      status: 'error',
+      error: outcome.error,
+      reason: outcome.reason,
+    };
+  }
+  const digest = outcome.remoteDigest!;
+  const moved = digest !== base.remoteDigest;
+  const record: ImageRecord = {
+    ...base,
+    remoteDigest: digest,
+    remoteMediaType: outcome.remoteMediaType,
+    remoteDigestSince: moved ? now : base.remoteDigestSince,
+    lastCheck: now,
+    status: base.remoteDigest ? 'unchange' : 'new',
+    error: undefined,
+    reason: undefined,
+  };
+  if (moved || record.remoteCreated === undefined) {
+    // A container already running this digest tells us its creation time for free; otherwise
+    // fetch it, but only when the digest really moved, so steady state stays at one HEAD.
+    const local = target.containers.find((c) => c.repoDigests.includes(digest));
+    if (local?.localCreated !== undefined) record.remoteCreated = local.localCreated;
+    else if (moved && base.remoteDigest) {
+      record.remoteCreated = await remoteCreated(digest);
+    } else if (moved) record.remoteCreated = undefined;
+  }
+  return record;
+}

@@ -1,0 +1,85 @@
+import type { WatchedContainer } from '../providers/types.js';
+import { hubLinkFor } from './hub-link.js';
+import {
+  type CheckStatus,
+  type ContainerState,
+  type ImageRecord,
+  type ImageState,
+  imageKey,
+  type Snapshot,
+} from './model.js';
+
+/**
+ * Whether a container runs something other than what its tag points at now. Level-triggered:
+ * true for as long as the registry's digest is not among the digests of the image it runs.
+ */
+export function isOutdated(container: WatchedContainer, record: ImageRecord | undefined): boolean {
+  if (container.skip || !record?.remoteDigest) return false;
+  return !container.repoDigests.includes(record.remoteDigest);
+}
+
+function containerStatus(
+  c: WatchedContainer,
+  outdated: boolean,
+  record: ImageRecord | undefined,
+): CheckStatus {
+  if (c.skip) return 'skip';
+  if (c.errors.length > 0 || record?.status === 'error') return 'error';
+  if (outdated) return 'update';
+  return record?.status === 'new' ? 'new' : 'unchange';
+}
+
+function imageStatus(containers: ContainerState[], record: ImageRecord | undefined): CheckStatus {
+  if (containers.every((c) => c.status === 'skip')) return 'skip';
+  if (record?.status === 'error') return 'error';
+  if (containers.some((c) => c.updateAvailable)) return 'update';
+  return record?.status === 'new' ? 'new' : 'unchange';
+}
+
+/** Groups containers by (provider, image): the unit the metrics and the registry checks share. */
+export function groupByImage(containers: WatchedContainer[]): Map<string, WatchedContainer[]> {
+  const groups = new Map<string, WatchedContainer[]>();
+  for (const c of containers) {
+    const key = imageKey(c.provider, c.image);
+    const group = groups.get(key);
+    if (group) group.push(c);
+    else groups.set(key, [c]);
+  }
+  return groups;
+}
+
+/**
+ * Combines the containers running now with what the registry said last: the snapshot every
+ * output renders. Pure, so a Docker event can recompute it without any registry call. Images
+ * never checked yet (and not skipped) are left out until their first check.
+ */
+export function evaluate(
+  containers: WatchedContainer[],
+  records: ReadonlyMap<string, ImageRecord>,
+  at: number,
+): Snapshot {
+  const images: ImageState[] = [];
+  for (const [key, group] of groupByImage(containers)) {
+    const record = records.get(key);
+    const checkable = group.some((c) => !c.skip);
+    if (checkable && !record?.lastCheck) continue;
+    const states = group.map((c) => {
+      const updateAvailable = isOutdated(c, record);
+      return { container: c, updateAvailable, status: containerStatus(c, updateAvailable, record) };
+    });
+    const first = group[0]!;
+    const status = imageStatus(states, record);
+    images.push({
+      record: {
+        ...(record ?? { provider: first.provider, image: first.image, updateAvailable: false }),
+        status,
+        updateAvailable: states.some((s) => s.updateAvailable),
+      },
+      hubLink: group.find((c) => c.options.hubLink)?.options.hubLink ?? hubLinkFor(first.image),
+      localDigests: [...new Set(group.flatMap((c) => c.repoDigests))].sort(),
+      containers: states,
+    });
+  }
+  images.sort((a, b) => a.record.image.localeCompare(b.record.image));
+  return { images, at };
+}

@@ -1,0 +1,59 @@
+import type { WatchedContainer } from '../providers/types.js';
+import type { FailureReason } from '../registry/errors.js';
+
+/** Diun's statuses: one `diun_image_last_check_status` series each. */
+export const statuses = ['new', 'update', 'unchange', 'skip', 'error'] as const;
+export type CheckStatus = (typeof statuses)[number];
+
+/** What we remember about one image between runs and restarts (the state file's rows). */
+export interface ImageRecord {
+  provider: string;
+  image: string;
+  remoteDigest?: string;
+  remoteMediaType?: string;
+  /** Unix seconds when `remoteDigest` was first seen. */
+  remoteDigestSince?: number;
+  /** Unix seconds: the remote image's creation time, when known. */
+  remoteCreated?: number;
+  /** Unix seconds: end of the last check. */
+  lastCheck?: number;
+  status: CheckStatus;
+  error?: string;
+  reason?: FailureReason;
+  /** Whether any container was outdated at the last evaluation: the updates counter counts rises. */
+  updateAvailable: boolean;
+}
+
+export interface ContainerState {
+  container: WatchedContainer;
+  updateAvailable: boolean;
+  status: CheckStatus;
+}
+
+export interface ImageState {
+  record: ImageRecord;
+  hubLink: string;
+  localDigests: string[];
+  containers: ContainerState[];
+}
+
+/** What the metrics, the API and the CLI render: the whole picture after a run or a Docker event. */
+export interface Snapshot {
+  images: ImageState[];
+  /** Unix seconds when this snapshot was computed. */
+  at: number;
+}
+
+export interface RunSummary {
+  startedAt: number;
+  finishedAt: number;
+  durationSeconds: number;
+  images: Record<CheckStatus, number>;
+  providerErrors: string[];
+  skipped: boolean;
+}
+
+/** The key of an image in the state: provider and normalised reference. */
+export function imageKey(provider: string, image: string): string {
+  return `${provider}|${image}`;
+}

@@ -1,0 +1,223 @@
+import type { Config } from '../config/schema.js';
+import { log } from '../log.js';
+import type { EndpointStatus, Provider, WatchedContainer } from '../providers/types.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { StateStore } from '../state/store.js';
+import { type CheckHooks, checkTargets, planTargets } from './check.js';
+import { evaluate, groupByImage } from './evaluate.js';
+import {
+  type CheckStatus,
+  type ImageRecord,
+  type RunSummary,
+  type Snapshot,
+  statuses,
+} from './model.js';
+
+/** What the metrics learn from the watcher as it goes (counters; gauges read the snapshot). */
+export interface WatchHooks extends CheckHooks {
+  runStarted(): void;
+  runSkipped(): void;
+  /** Called with rose=false for every image in the snapshot, so its counter starts at 0. */
+  updateDetected(provider: string, image: string, rose: boolean): void;
+  imagesGone(gone: Array<{ provider: string; image: string }>): void;
+}
+
+const seconds = () => Date.now() / 1000;
+
+/**
+ * The one orchestrator: lists the providers, checks each unique reference once per run, keeps
+ * the records and the snapshot, and persists them. One run at a time; callers that ask while a
+ * run goes on join it.
+ */
+export class Watcher {
+  private records = new Map<string, ImageRecord>();
+  private containers: WatchedContainer[] = [];
+  private current: Snapshot = { images: [], at: 0 };
+  private running: Promise<RunSummary> | undefined;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+  lastRun: RunSummary | undefined;
+  lastSuccess: number | undefined;
+  ready = false;
+
+  constructor(
+    private readonly deps: {
+      config: Config;
+      providers: Provider[];
+      registry: RegistryClient;
+      store: StateStore;
+      hooks: WatchHooks;
+    },
+  ) {}
+
+  snapshot(): Snapshot {
+    return this.current;
+  }
+
+  providerStatus(): EndpointStatus[] {
+    return this.deps.providers.flatMap((p) => p.status());
+  }
+
+  isRunning(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Restores the state file; true when there was one, so the last picture is served at once. */
+  restore(): boolean {
+    const state = this.deps.store.load();
+    if (!state) return false;
+    for (const r of state.images) this.records.set(`${r.provider}|${r.image}`, r);
+    this.containers = state.containers;
+    this.lastRun = state.lastRun;
+    this.current = evaluate(this.containers, this.records, seconds());
+    this.ready = true;
+    log('info', 'state restored', { path: this.deps.store.path, images: state.images.length });
+    return true;
+  }
+
+  /** Subscribes to provider events: each change re-lists containers, with no registry call. */
+  subscribe(): void {
+    for (const p of this.deps.providers) p.subscribe(() => void this.refresh());
+  }
+
+  /** Re-lists the providers and re-evaluates; checks only references never seen before. */
+  refresh(): Promise<void> {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        await this.listProviders();
+        const fresh = planTargets(groupByImage(this.containers), this.deps.config).filter((t) =>
+          t.keys.some((k) => !this.records.get(k)?.lastCheck),
+        );
+        if (fresh.length > 0 && !this.running) await this.check(fresh);
+        this.publish();
+      } while (this.refreshAgain);
+      if (this.ready) this.persist();
+    })().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  /** Runs a check now, or joins the one under way. */
+  run(): Promise<RunSummary> {
+    this.running ??= this.doRun().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** A scheduled tick: skipped (and counted) when the previous run has not ended. */
+  scheduledRun(): void {
+    if (this.running) {
+      this.deps.hooks.runSkipped();
+      log('warn', 'previous run still going, skipping this one');
+      return;
+    }
+    void this.run();
+  }
+
+  /** Writes the state file now (shutdown, after a run, after an event). */
+  save(): void {
+    this.deps.store.save({
+      images: [...this.records.values()],
+      containers: this.containers,
+      lastRun: this.lastRun,
+    });
+  }
+
+  private async doRun(): Promise<RunSummary> {
+    const startedAt = seconds();
+    this.deps.hooks.runStarted();
+    log('info', 'run started');
+    const providerErrors = await this.listProviders();
+    const groups = groupByImage(this.containers);
+    await this.check(planTargets(groups, this.deps.config));
+    const now = seconds();
+    for (const [key, group] of groups) {
+      if (group.every((c) => c.skip)) {
+        const prev = this.records.get(key);
+        this.records.set(key, {
+          ...(prev ?? {
+            provider: group[0]!.provider,
+            image: group[0]!.image,
+            updateAvailable: false,
+          }),
+          status: 'skip',
+          lastCheck: now,
+        });
+      }
+    }
+    this.publish();
+    const images = Object.fromEntries(statuses.map((s) => [s, 0])) as Record<CheckStatus, number>;
+    for (const img of this.current.images) images[img.record.status] += 1;
+    const finishedAt = seconds();
+    this.lastRun = {
+      startedAt,
+      finishedAt,
+      durationSeconds: finishedAt - startedAt,
+      images,
+      providerErrors,
+      skipped: false,
+    };
+    if (providerErrors.length === 0) this.lastSuccess = finishedAt;
+    this.ready = true;
+    this.persist();
+    log('info', 'run finished', { seconds: this.lastRun.durationSeconds.toFixed(3), ...images });
+    return this.lastRun;
+  }
+
+  private async check(targets: ReturnType<typeof planTargets>): Promise<void> {
+    await checkTargets(targets, this.records, {
+      registry: this.deps.registry,
+      workers: this.deps.config.watch.workers,
+      hooks: this.deps.hooks,
+      now: seconds,
+    });
+  }
+
+  /** Lists every provider; an endpoint that fails keeps its last containers and reports down. */
+  private async listProviders(): Promise<string[]> {
+    const lists = await Promise.all(this.deps.providers.map((p) => p.list()));
+    const errors = this.providerStatus()
+      .filter((s) => !s.up)
+      .map((s) => `${s.provider}/${s.endpoint}: ${s.error ?? 'down'}`);
+    const down = new Set(
+      this.providerStatus()
+        .filter((s) => !s.up)
+        .map((s) => `${s.provider}|${s.endpoint}`),
+    );
+    const kept = this.containers.filter((c) => down.has(`${c.provider}|${c.endpoint}`));
+    this.containers = [...lists.flat(), ...kept];
+    return errors;
+  }
+
+  /** Recomputes the snapshot, counts rises to outdated, forgets images no longer used. */
+  private publish(): void {
+    const next = evaluate(this.containers, this.records, seconds());
+    const live = new Set(groupByImage(this.containers).keys());
+    for (const img of next.images) {
+      const key = `${img.record.provider}|${img.record.image}`;
+      const prev = this.records.get(key);
+      const rose = img.record.updateAvailable && prev !== undefined && !prev.updateAvailable;
+      this.deps.hooks.updateDetected(img.record.provider, img.record.image, rose);
+      if (prev) this.records.set(key, { ...prev, updateAvailable: img.record.updateAvailable });
+    }
+    const gone = [...this.records.entries()].filter(([key]) => !live.has(key));
+    for (const [key] of gone) this.records.delete(key);
+    if (gone.length > 0) this.deps.hooks.imagesGone(gone.map(([, r]) => r));
+    this.current = next;
+  }
+
+  private persist(): void {
+    try {
+      this.save();
+    } catch (err) {
+      log('error', 'could not write the state file', { path: this.deps.store.path, error: err });
+    }
+  }
+}
