@@ -1,0 +1,55 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, requireBinary } from './exec.js';
+import { startService } from './service-process.js';
+
+export interface Alertmanager {
+  url: string;
+  dir: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the real Alertmanager (Debian's `prometheus-alertmanager`) on 127.0.0.1 with the YAML
+ * `config` text and `files` (relative path -> content: templates, secrets) in its folder. The
+ * config may refer to those files by `$DIR/...`, which is replaced with the folder's path.
+ */
+export async function startAlertmanager(
+  config: string,
+  files: Record<string, string> = {},
+): Promise<Alertmanager> {
+  const binary = requireBinary('prometheus-alertmanager', 'prometheus-alertmanager');
+  const dir = await mkdtemp(join(tmpdir(), 'alertmanager-'));
+  const { mkdir } = await import('node:fs/promises');
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(join(dir, name, '..'), { recursive: true });
+    await writeFile(join(dir, name), content.replaceAll('$DIR', dir));
+  }
+  await writeFile(join(dir, 'alertmanager.yml'), config.replaceAll('$DIR', dir));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const service = await startService(
+    'alertmanager',
+    binary,
+    [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      // A single instance: no gossip port (a cluster test passes its own flags).
+      '--cluster.listen-address=',
+    ],
+    join(dir, 'alertmanager.log'),
+    `${url}/-/ready`,
+  );
+  return {
+    url,
+    dir,
+    log: service.log,
+    async stop() {
+      await service.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,51 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { stopWithProcess, waitFor } from './exec.js';
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  logFile: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a long-running program with its output in `logFile` and waits until `readyUrl`
+ * answers 200; a program that exits first fails the wait with the tail of its log.
+ */
+export async function startService(
+  name: string,
+  binary: string,
+  args: string[],
+  logFile: string,
+  readyUrl: string,
+): Promise<ServiceProcess> {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(binary, args, { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  stopWithProcess(child, 'SIGKILL');
+  const log = () => readFileSync(logFile, 'utf8');
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`${name} exited early:\n${log().slice(-3000)}`);
+        }
+        return (await fetch(readyUrl).catch(() => undefined))?.ok;
+      },
+      { timeoutMs: 30_000, what: `${name} to answer ${readyUrl}` },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { child, logFile, log, stop };
+}
