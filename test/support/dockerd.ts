@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireBinary, run, stopWithProcess, waitFor } from './exec.js';
+import { requireBinary, run, stopWithProcess, terminate, waitFor } from './exec.js';
 
 /** Runs the docker CLI with the given arguments and returns its stdout. */
 export type DockerCli = (args: string[]) => Promise<string>;
@@ -50,7 +50,7 @@ export async function startDockerd(): Promise<Dockerd> {
   let child: ChildProcess | undefined = await launch(binary, args, dir, socket);
 
   const stop = async () => {
-    if (child) await terminate(child, dir);
+    if (child) await stopDaemon(child, dir);
     child = undefined;
   };
   return {
@@ -88,7 +88,7 @@ async function launch(binary: string, args: string[], dir: string, socket: strin
       { timeoutMs: 30_000, what: `dockerd to answer /_ping (log: ${logPath})` },
     );
   } catch (error) {
-    await terminate(child, dir);
+    await stopDaemon(child, dir);
     throw error;
   }
   return child;
@@ -107,13 +107,8 @@ function ping(socket: string): Promise<boolean> {
 }
 
 /** SIGTERM lets dockerd stop its containers and unmount; SIGKILL only if it hangs. */
-async function terminate(child: ChildProcess, dir: string) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
+async function stopDaemon(child: ChildProcess, dir: string) {
+  await terminate(child, 15_000);
   // A killed dockerd leaves its own containerd behind; make sure the pid is still that one.
   const pidFile = join(dir, 'exec', 'containerd', 'containerd.pid');
   const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;

@@ -125,3 +125,13 @@ export function stopWithProcess(child: ChildProcess, signal: NodeJS.Signals = 'S
     });
   }
 }
+
+/** Sends SIGTERM and waits for the exit, with SIGKILL after `graceMs` if the program hangs. */
+export async function terminate(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, requireBinary, stopWithProcess, waitFor } from './exec.js';
+import { freePort, requireBinary, stopWithProcess, terminate, waitFor } from './exec.js';
 
 export interface TokenAuth {
   realm: string;
@@ -73,7 +73,7 @@ export async function startRegistry(opts: { tokenAuth?: TokenAuth } = {}): Promi
   stopWithProcess(child, 'SIGKILL');
 
   const stop = async () => {
-    await terminate(child);
+    await terminate(child, 5_000);
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -104,15 +104,6 @@ export async function startRegistry(opts: { tokenAuth?: TokenAuth } = {}): Promi
     requestLines,
     stop,
   };
-}
-
-async function terminate(child: ChildProcess) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 // The combined-log line the registry writes once per request, after its response:

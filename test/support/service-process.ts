@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { stopWithProcess, waitFor } from './exec.js';
+import { stopWithProcess, terminate, waitFor } from './exec.js';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -25,14 +25,7 @@ export async function startService(
   closeSync(fd);
   stopWithProcess(child, 'SIGKILL');
   const log = () => readFileSync(logFile, 'utf8');
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => terminate(child);
   try {
     await waitFor(
       async () => {
