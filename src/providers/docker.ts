@@ -68,6 +68,7 @@ class EndpointWatch {
   private retry: NodeJS.Timeout | undefined;
   // Config.Image of a container never changes, so one inspect per container is enough.
   private readonly configImage = new Map<string, string>();
+  private readonly warned = new Set<string>();
 
   constructor(readonly ep: DockerEndpoint) {
     this.api = new Dockerode(connectionOptions(ep, 15_000));
@@ -105,8 +106,12 @@ class EndpointWatch {
       const result = await Promise.all(
         watched.map(async (c) => this.toWatched(c, await inspectImage(c.ImageID), defaults)),
       );
-      for (const id of this.configImage.keys()) {
-        if (!infos.some((c) => c.Id === id)) this.configImage.delete(id);
+      const present = new Set(infos.map((c) => c.Id));
+      for (const id of [...this.configImage.keys(), ...this.warned]) {
+        if (!present.has(id)) {
+          this.configImage.delete(id);
+          this.warned.delete(id);
+        }
       }
       this.mark(true);
       return result.filter((c): c is WatchedContainer => c !== undefined);
@@ -171,8 +176,13 @@ class EndpointWatch {
       watched.errors.push(err instanceof Error ? err.message : String(err));
       watched.skip = 'invalid reference';
     }
-    for (const e of watched.errors)
-      log('warn', 'container label problem', { container: watched.name, error: e });
+    // Said once per container, not at every event that re-lists it.
+    if (watched.errors.length > 0 && !this.warned.has(c.Id)) {
+      this.warned.add(c.Id);
+      for (const e of watched.errors) {
+        log('warn', 'container label problem', { container: watched.name, error: e });
+      }
+    }
     return watched;
   }
 

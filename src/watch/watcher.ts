@@ -183,15 +183,10 @@ export class Watcher {
   /** Lists every provider; an endpoint that fails keeps its last containers and reports down. */
   private async listProviders(): Promise<string[]> {
     const lists = await Promise.all(this.deps.providers.map((p) => p.list()));
-    const errors = this.providerStatus()
-      .filter((s) => !s.up)
-      .map((s) => `${s.provider}/${s.endpoint}: ${s.error ?? 'down'}`);
-    const down = new Set(
-      this.providerStatus()
-        .filter((s) => !s.up)
-        .map((s) => `${s.provider}|${s.endpoint}`),
-    );
-    const kept = this.containers.filter((c) => down.has(`${c.provider}|${c.endpoint}`));
+    const down = this.providerStatus().filter((s) => !s.up);
+    const downKeys = new Set(down.map((s) => `${s.provider}|${s.endpoint}`));
+    const kept = this.containers.filter((c) => downKeys.has(`${c.provider}|${c.endpoint}`));
+    const errors = down.map((s) => `${s.provider}/${s.endpoint}: ${s.error ?? 'down'}`);
     this.containers = [...lists.flat(), ...kept];
     return errors;
   }
