@@ -96,7 +96,9 @@ export function applyEnvOverrides(
 ): Map<string, string> {
   const setBy = new Map<string, string>();
   const variables = Object.keys(env)
+    // DIUN_CONFIG names the file; DIUN_EXPORTER_* belong to the process (the build revision).
     .filter((name) => name.startsWith('DIUN_') && name !== 'DIUN_CONFIG')
+    .filter((name) => !name.startsWith('DIUN_EXPORTER_'))
     // Numeric order (DIUN_REGOPTS_2_* before DIUN_REGOPTS_10_*), so lists fill in order.
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   for (const variable of variables) {

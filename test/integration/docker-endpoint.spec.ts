@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dockerd, startDockerd } from '../support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { publish } from '../support/images.js';
-import { find, value } from '../support/metrics-text.js';
+import { value } from '../support/metrics-text.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 import { type SocketProxy, startSocketProxy } from '../support/socket-proxy.js';
 

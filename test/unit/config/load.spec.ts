@@ -427,6 +427,8 @@ describe('DIUN_* overrides', () => {
         DIUN_DEFAULTS_METADATA_TEAM_NAME: 'ops',
         DIUN_METRICS_ADDR: '127.0.0.1:9090',
         DIUN_CONFIG: '/ignored.yml',
+        // set by the Dockerfile for diun_build_info, not a config key
+        DIUN_EXPORTER_REVISION: 'abc123',
       },
     );
     expect(config.watch).toMatchObject({ workers: 20, runOnStartup: false, jitter: 60_000 });
