@@ -17,6 +17,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   requireBinary('dockerd', 'docker.io');
   requireBinary('docker', 'docker.io');
   requireBinary('docker-registry', 'docker-registry');
+  requireBinary('prometheus', 'prometheus');
+  requireBinary('promtool', 'prometheus');
+  requireBinary('prometheus-alertmanager', 'prometheus-alertmanager');
+  requireBinary('amtool', 'prometheus-alertmanager');
+  requireBinary('docker-compose', 'docker-compose');
+  requireBinary('openssl', 'openssl');
   const dockerd = await startDockerd();
   project.provide('dockerHost', dockerd.host);
   return () => dockerd.cleanup();
