@@ -5,6 +5,7 @@ import { createMetrics, type ExporterMetrics } from './metrics/exporter-metrics.
 import { createProviders } from './providers/index.js';
 import { RegistryClient } from './registry/client.js';
 import { createApp } from './server/app.js';
+import { GotifyClient } from './server/gotify.js';
 import { StateStore } from './state/store.js';
 import { version } from './version.js';
 import { Scheduler } from './watch/scheduler.js';
@@ -15,6 +16,8 @@ export interface Exporter {
   watcher: Watcher;
   metrics: ExporterMetrics;
   registry: RegistryClient;
+  /** Delivers the bridge's messages; absent when the gotify section is not set. */
+  gotify: GotifyClient | undefined;
   close(): Promise<void>;
 }
 
@@ -32,6 +35,7 @@ export function createExporter(loaded: LoadedConfig, opts: { persist?: boolean }
       lastSuccess: () => watcher!.lastSuccess,
     },
     providers.map((p) => p.name),
+    config.gotify ? ['gotify'] : [],
   );
   const registry = new RegistryClient({
     observer: metrics.observer,
@@ -39,13 +43,16 @@ export function createExporter(loaded: LoadedConfig, opts: { persist?: boolean }
   });
   const store = new StateStore(config.db.path, { readOnly: opts.persist === false });
   watcher = new Watcher({ config, providers, registry, store, hooks: metrics.hooks });
+  const gotify = config.gotify ? new GotifyClient(config.gotify) : undefined;
   return {
     watcher,
     metrics,
     registry,
+    gotify,
     async close() {
       await Promise.all(providers.map((p) => p.close()));
       await registry.close();
+      await gotify?.close();
     },
   };
 }
@@ -69,6 +76,14 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
     register: exporter.metrics.register,
     metricsPath: config.metrics.path,
     token: config.metrics.token,
+    gotify:
+      config.gotify && exporter.gotify
+        ? {
+            config: config.gotify,
+            client: exporter.gotify,
+            notifications: exporter.metrics.notifications,
+          }
+        : undefined,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(port, host ?? '', () => resolve(s));
@@ -78,6 +93,7 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 65_000;
   log('info', 'listening', { addr: config.metrics.addr, path: config.metrics.path, version });
+  if (config.gotify) log('info', 'gotify bridge on: POST /api/v1/alertmanager/gotify');
 
   watcher.subscribe();
   const scheduler = new Scheduler({

@@ -16,8 +16,10 @@ import {
   textWithDefault,
   uniqueNames,
 } from './fields.js';
+import { GotifySchema } from './gotify.js';
 import { ProvidersSchema } from './providers.js';
 
+export type { GotifyConfig } from './gotify.js';
 export type { DockerEndpoint, DockerProvider } from './providers.js';
 
 const WatchSchema = section(
@@ -112,6 +114,8 @@ export const ConfigSchema = section(
     db: DbSchema,
     providers: ProvidersSchema,
     metrics: MetricsSchema,
+    // The Alertmanager -> Gotify bridge (not a Diun key); absent means the bridge is off.
+    gotify: GotifySchema,
     // Diun's notifiers; accepted and ignored (alerts go through Alertmanager).
     notif: z.unknown().optional(),
   }),

@@ -10,6 +10,10 @@ const PAIRS = {
     ['password', 'passwordFile'],
   ],
   token: [['token', 'tokenFile']],
+  gotify: [
+    ['token', 'tokenFile'],
+    ['webhookToken', 'webhookTokenFile'],
+  ],
 } as const;
 
 /** Reads every *File key into its plain key, in place; the *File key is removed. */
@@ -25,6 +29,7 @@ export function resolveSecretFiles(tree: Record<string, unknown>, problems: Prob
     readPairs(providers.kubernetes, ['providers', 'kubernetes'], PAIRS.token, problems);
   }
   readPairs(tree.metrics, ['metrics'], PAIRS.token, problems);
+  readPairs(tree.gotify, ['gotify'], PAIRS.gotify, problems);
 }
 
 function readPairs(
@@ -41,13 +46,14 @@ function readPairs(
     if (typeof file !== 'string' || file === '' || !isUnset(section[plainKey])) continue;
     try {
       section[plainKey] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      delete section[fileKey];
     } catch (error) {
+      // The *File key stays, so a required secret is not also reported missing.
       problems.push({
         key: formatKeyPath([...path, fileKey]),
         message: `cannot read "${file}": ${describeReadError(error)}`,
       });
     }
-    delete section[fileKey];
   }
 }
 

@@ -16,10 +16,17 @@ const reasons: FailureReason[] = [
   'invalid',
 ];
 
+/** Counts of notifications the exporter itself delivers (the Gotify bridge), by channel. */
+export interface NotificationCounters {
+  sent(channel: string): void;
+  failed(channel: string): void;
+}
+
 export interface ExporterMetrics {
   register: Registry;
   observer: RegistryObserver;
   hooks: WatchHooks;
+  notifications: NotificationCounters;
 }
 
 /**
@@ -29,6 +36,7 @@ export interface ExporterMetrics {
 export function createMetrics(
   source: MetricsSource,
   providers: string[] = ['docker'],
+  channels: string[] = [],
 ): ExporterMetrics {
   const register = new Registry();
   collectDefaultMetrics({ register });
@@ -96,12 +104,29 @@ export function createMetrics(
     ...at,
   });
 
+  const sent = new Counter({
+    name: 'diun_notifications_sent_total',
+    help: 'Notifications delivered, by channel (the Alertmanager to Gotify bridge).',
+    labelNames: ['channel'],
+    ...at,
+  });
+  const notSent = new Counter({
+    name: 'diun_notifications_failed_total',
+    help: 'Notifications that could not be delivered after every retry, by channel.',
+    labelNames: ['channel'],
+    ...at,
+  });
+
   // Zero series up front, so rate() and absent() behave before the first failure.
   runs.inc(0);
   skipped.inc(0);
   for (const provider of providers) {
     checks.inc({ provider }, 0);
     for (const reason of reasons) failures.inc({ provider, reason }, 0);
+  }
+  for (const channel of channels) {
+    sent.inc({ channel }, 0);
+    notSent.inc({ channel }, 0);
   }
 
   return {
@@ -115,6 +140,10 @@ export function createMetrics(
         limit.set({ registry: e.registry }, e.limit);
         remaining.set({ registry: e.registry }, e.remaining);
       },
+    },
+    notifications: {
+      sent: (channel) => sent.inc({ channel }),
+      failed: (channel) => notSent.inc({ channel }),
     },
     hooks: {
       checked: (provider) => checks.inc({ provider }),

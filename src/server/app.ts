@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import type { Watcher } from '../watch/watcher.js';
 import { requireBearer } from './auth.js';
+import { type GotifyRouteOptions, gotifyNotConfigured, gotifyRoute } from './gotify.js';
 import { imageView, runView } from './images-api.js';
 import { SlidingWindowLimit } from './rate-limit.js';
 
@@ -12,6 +13,8 @@ export interface AppOptions {
   token?: string;
   /** Triggered runs allowed per minute: each one spends registry allowance. */
   checksPerMinute?: number;
+  /** The Alertmanager -> Gotify bridge, when the gotify section is set. */
+  gotify?: GotifyRouteOptions;
 }
 
 /** The HTTP face: metrics, health, the images API and on-demand checks. No business logic here. */
@@ -65,6 +68,10 @@ export function createApp(opts: AppOptions): Express {
       next(err);
     }
   });
+  app.post(
+    '/api/v1/alertmanager/gotify',
+    ...(opts.gotify ? gotifyRoute(opts.gotify) : [gotifyNotConfigured]),
+  );
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });
