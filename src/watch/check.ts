@@ -31,7 +31,19 @@ export function requestOptions(regopt: RegOpt | undefined): RequestOptions {
   };
 }
 
-/** Unique references among the containers that need a registry check, each with its regopt. */
+// Containers already warned about a `diun.regopt` that names no regopt, per configuration, so
+// each is said once (as the Docker provider does for bad labels), not at every run and event.
+const warnedRegopt = new WeakMap<object, Set<string>>();
+
+/**
+ * Unique references among the containers that need a registry check, each with its regopt.
+ *
+ * The regopt of a reference is chosen over every container that uses it, whatever its
+ * provider: the first container (providers in config order, then listing order) whose
+ * `diun.regopt` names an existing regopt decides; failing that, the first `selector: image`
+ * entry whose name prefixes the reference. A name that matches no regopt is warned about once
+ * per container and otherwise ignored, so it never turns into anonymous access unnoticed.
+ */
 export function planTargets(
   groups: Map<string, WatchedContainer[]>,
   config: Pick<Config, 'regopts'>,
@@ -43,18 +55,40 @@ export function planTargets(
     const image = checkable[0]!.image;
     let target = byImage.get(image);
     if (!target) {
-      const named = checkable.find((c) => c.options.regopt)?.options.regopt;
-      target = {
-        image,
-        keys: [],
-        containers: [],
-        regopt: selectRegopt(image, image, named, config.regopts),
-      };
+      target = { image, keys: [], containers: [] };
       byImage.set(image, target);
     }
     target.keys.push(key);
     target.containers.push(...checkable);
   }
+  const warned = warnedRegopt.get(config) ?? new Set<string>();
+  warnedRegopt.set(config, warned);
+  const seen = new Set<string>();
+  for (const target of byImage.values()) {
+    let named: RegOpt | undefined;
+    for (const c of target.containers) {
+      const name = c.options.regopt;
+      if (!name) continue;
+      const found = selectRegopt(target.image, target.image, name, config.regopts);
+      if (found) {
+        named ??= found;
+        continue;
+      }
+      const id = `${c.provider}|${c.endpoint}|${c.id}`;
+      seen.add(id);
+      if (warned.has(id)) continue;
+      warned.add(id);
+      log('warn', 'container names a regopt that does not exist; using the image selectors', {
+        container: c.name,
+        endpoint: c.endpoint,
+        image: target.image,
+        regopt: name,
+      });
+    }
+    target.regopt = named ?? selectRegopt(target.image, target.image, undefined, config.regopts);
+  }
+  // Forget containers that are gone or fixed, so the set stays as small as the containers.
+  for (const id of warned) if (!seen.has(id)) warned.delete(id);
   return [...byImage.values()];
 }
 
