@@ -3,18 +3,27 @@ import type { Snapshot } from '../watch/model.js';
 const short = (digest: string | undefined) =>
   digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '-';
 
-/** The `check` table: one row per container, outdated first, aligned columns, then a summary. */
+const order = { update: 0, error: 1, new: 2, unchange: 3, skip: 4 } as const;
+
+// An outdated image or container ranks with the updates whatever its status, so an image whose
+// last check failed but that still runs an outdated container is seen with the outdated ones.
+const rank = (s: { updateAvailable: boolean; status: keyof typeof order }) =>
+  s.updateAvailable ? order.update : order[s.status];
+
+/**
+ * The `check` table: one row per container, aligned columns, then a summary. Images sort
+ * outdated first, then failed, then the rest (by name within each); within an image, outdated
+ * containers come first, the others by status in listing order.
+ */
 export function renderCheckTable(snapshot: Snapshot): string {
   const rows: string[][] = [];
-  const order = { update: 0, error: 1, new: 2, unchange: 3, skip: 4 };
   const images = [...snapshot.images].sort(
-    (a, b) =>
-      order[a.record.status] - order[b.record.status] ||
-      a.record.image.localeCompare(b.record.image),
+    (a, b) => rank(a.record) - rank(b.record) || a.record.image.localeCompare(b.record.image),
   );
   for (const img of images) {
     const remote = short(img.record.remoteDigest);
-    for (const c of img.containers) {
+    const containers = [...img.containers].sort((a, b) => rank(a) - rank(b));
+    for (const c of containers) {
       const local = short(c.container.repoDigests[0]);
       rows.push([c.container.name, img.record.image, c.status, local, remote]);
     }

@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { renderCheckTable } from '../../../src/cli/check-table.js';
+import { imageView, runView } from '../../../src/server/images-api.js';
+import { evaluate } from '../../../src/watch/evaluate.js';
+import type { ImageRecord, RunSummary } from '../../../src/watch/model.js';
+import { container, digest, record } from '../watch/fixtures.js';
+
+const NGINX = 'docker.io/library/nginx:latest';
+const POSTGRES = 'docker.io/library/postgres:16';
+const REDIS = 'docker.io/library/redis:7';
+const ALPINE = 'docker.io/library/alpine:3';
+const APP = 'registry.example.com/team/app:dev';
+
+const records = (...rows: ImageRecord[]) =>
+  new Map(rows.map((r) => [`${r.provider}|${r.image}`, r]));
+
+describe('check table', () => {
+  it('lists outdated images first, then failed ones, then the rest, with short digests', () => {
+    const snapshot = evaluate(
+      [
+        container({ name: 'alpine', image: ALPINE }),
+        container({ name: 'app', image: APP, repoDigests: [], skip: 'locally built' }),
+        container({ name: 'cache', image: REDIS }),
+        // Listed before the outdated one: the outdated row still comes first in its image.
+        container({ name: 'web-2', repoDigests: [digest('b')] }),
+        container({ name: 'web-1', repoDigests: [digest('a')] }),
+      ],
+      records(
+        record({ image: ALPINE }),
+        record({
+          image: REDIS,
+          status: 'error',
+          error: 'registry-1.docker.io: 401 Unauthorized',
+          reason: 'auth',
+        }),
+        record({ image: NGINX, remoteDigest: digest('b'), status: 'unchange' }),
+      ),
+      1_800_000_000,
+    );
+    expect(renderCheckTable(snapshot)).toBe(
+      [
+        'CONTAINER  IMAGE                              STATUS    LOCAL         REMOTE',
+        'web-1      docker.io/library/nginx:latest     update    aaaaaaaaaaaa  bbbbbbbbbbbb',
+        'web-2      docker.io/library/nginx:latest     unchange  bbbbbbbbbbbb  bbbbbbbbbbbb',
+        'cache      docker.io/library/redis:7          error     aaaaaaaaaaaa  aaaaaaaaaaaa',
+        'alpine     docker.io/library/alpine:3         unchange  aaaaaaaaaaaa  aaaaaaaaaaaa',
+        'app        registry.example.com/team/app:dev  skip      -             -',
+        '',
+        '4 images, 5 containers: 1 with an update available, 1 failed',
+        'error: docker.io/library/redis:7: registry-1.docker.io: 401 Unauthorized',
+      ].join('\n'),
+    );
+  });
+
+  it('sorts an image whose last check failed but that runs an outdated container with the outdated', () => {
+    const snapshot = evaluate(
+      [
+        container({ name: 'cache', image: REDIS }),
+        container({ name: 'db', image: POSTGRES }),
+        container({ name: 'web', image: NGINX }),
+      ],
+      records(
+        // The cache's last good digest is newer than what it runs; the check after that timed
+        // out. It must not hide among the failures sorted by name.
+        record({
+          image: REDIS,
+          remoteDigest: digest('c'),
+          status: 'error',
+          error: 'timeout',
+          reason: 'timeout',
+        }),
+        record({ image: POSTGRES, status: 'error', error: 'not found', reason: 'not_found' }),
+        record({ image: NGINX, remoteDigest: digest('b') }),
+      ),
+      1_800_000_000,
+    );
+    const rows = renderCheckTable(snapshot).split('\n');
+    expect(rows.slice(1, 4).map((r) => r.split(/\s+/).slice(0, 3))).toEqual([
+      ['web', NGINX, 'update'],
+      ['cache', REDIS, 'error'],
+      ['db', POSTGRES, 'error'],
+    ]);
+    expect(rows).toContain('3 images, 3 containers: 2 with an update available, 2 failed');
+  });
+
+  it('puts the outdated containers of an image first, the others in listing order', () => {
+    const snapshot = evaluate(
+      [
+        container({ name: 'c-current', repoDigests: [digest('b')] }),
+        container({ name: 'b-old' }),
+        container({ name: 'a-current', repoDigests: [digest('b')] }),
+        container({ name: 'd-old' }),
+      ],
+      records(record({ remoteDigest: digest('b') })),
+      1_800_000_000,
+    );
+    const names = renderCheckTable(snapshot)
+      .split('\n')
+      .slice(1, 5)
+      .map((r) => r.split(' ')[0]);
+    expect(names).toEqual(['b-old', 'd-old', 'c-current', 'a-current']);
+  });
+
+  it('says so when nothing is watched', () => {
+    expect(renderCheckTable({ images: [], at: 0 })).toBe(
+      'CONTAINER  IMAGE  STATUS  LOCAL  REMOTE\n\n0 images, 0 containers: 0 with an update available',
+    );
+  });
+});
+
+describe('check --json', () => {
+  it('prints every image with its containers and the run, times in ISO 8601', () => {
+    const snapshot = evaluate(
+      [
+        container({
+          name: 'web',
+          id: 'c0ffee',
+          composeProject: 'site',
+          composeService: 'web',
+        }),
+      ],
+      records(
+        record({
+          remoteDigest: digest('b'),
+          remoteDigestSince: 1_800_000_000,
+          lastCheck: 1_800_000_060,
+        }),
+      ),
+      1_800_000_060,
+    );
+    const run: RunSummary = {
+      startedAt: 1_800_000_000,
+      finishedAt: 1_800_000_060,
+      durationSeconds: 60,
+      images: { new: 0, update: 1, unchange: 0, skip: 0, error: 0 },
+      providerErrors: [],
+      skipped: false,
+    };
+    // The body `diun-exporter check --json` writes (src/cli.ts), through JSON as a script reads it.
+    const body = JSON.parse(
+      JSON.stringify({ images: snapshot.images.map(imageView), lastRun: runView(run, snapshot) }),
+    );
+    expect(body).toEqual({
+      images: [
+        {
+          provider: 'docker',
+          image: NGINX,
+          status: 'update',
+          updateAvailable: true,
+          localDigests: [digest('a')],
+          remoteDigest: digest('b'),
+          remoteDigestSince: '2027-01-15T08:00:00.000Z',
+          remoteCreated: null,
+          lastCheck: '2027-01-15T08:01:00.000Z',
+          lastError: null,
+          lastErrorReason: null,
+          hubLink: 'https://hub.docker.com/_/nginx',
+          containers: [
+            {
+              endpoint: 'local',
+              id: 'c0ffee',
+              name: 'web',
+              state: 'running',
+              status: 'update',
+              updateAvailable: true,
+              composeProject: 'site',
+              composeService: 'web',
+              repoDigests: [digest('a')],
+              skipReason: null,
+              errors: [],
+            },
+          ],
+        },
+      ],
+      lastRun: {
+        startedAt: '2027-01-15T08:00:00.000Z',
+        finishedAt: '2027-01-15T08:01:00.000Z',
+        durationSeconds: 60,
+        images: { new: 0, update: 1, unchange: 0, skip: 0, error: 0 },
+        providerErrors: [],
+        outdated: [NGINX],
+      },
+    });
+  });
+});
