@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, requireBinary } from './exec.js';
-import { startService } from './service-process.js';
+import { type ServiceOptions, startService } from './service-process.js';
 
 export interface Alertmanager {
   url: string;
@@ -15,10 +15,12 @@ export interface Alertmanager {
  * Runs the real Alertmanager (Debian's `prometheus-alertmanager`) on 127.0.0.1 with the YAML
  * `config` text and `files` (relative path -> content: templates, secrets) in its folder. The
  * config may refer to those files by `$DIR/...`, which is replaced with the folder's path.
+ * `opts.env` adds environment variables, e.g. `SSL_CERT_FILE` so it trusts a test SMTP server.
  */
 export async function startAlertmanager(
   config: string,
   files: Record<string, string> = {},
+  opts: ServiceOptions = {},
 ): Promise<Alertmanager> {
   const binary = requireBinary('prometheus-alertmanager', 'prometheus-alertmanager');
   const dir = await mkdtemp(join(tmpdir(), 'alertmanager-'));
@@ -42,6 +44,7 @@ export async function startAlertmanager(
     ],
     join(dir, 'alertmanager.log'),
     `${url}/-/ready`,
+    opts,
   );
   return {
     url,

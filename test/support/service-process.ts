@@ -2,6 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { stopWithProcess, terminate, waitFor } from './exec.js';
 
+export interface ServiceOptions {
+  /** Variables added to this process's environment for the program (e.g. SSL_CERT_FILE). */
+  env?: NodeJS.ProcessEnv;
+}
+
 export interface ServiceProcess {
   child: ChildProcess;
   logFile: string;
@@ -11,7 +16,8 @@ export interface ServiceProcess {
 
 /**
  * Starts a long-running program with its output in `logFile` and waits until `readyUrl`
- * answers 200; a program that exits first fails the wait with the tail of its log.
+ * answers 200; a program that exits first fails the wait with the tail of its log. `opts.env`
+ * adds variables to the inherited environment.
  */
 export async function startService(
   name: string,
@@ -19,9 +25,11 @@ export async function startService(
   args: string[],
   logFile: string,
   readyUrl: string,
+  opts: ServiceOptions = {},
 ): Promise<ServiceProcess> {
   const fd = openSync(logFile, 'a');
-  const child = spawn(binary, args, { stdio: ['ignore', fd, fd] });
+  const env = { ...process.env, ...opts.env };
+  const child = spawn(binary, args, { stdio: ['ignore', fd, fd], env });
   closeSync(fd);
   stopWithProcess(child, 'SIGKILL');
   const log = () => readFileSync(logFile, 'utf8');
