@@ -1,12 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configureLog } from '../../../src/log.js';
-import type { RegistryClient, RequestOptions } from '../../../src/registry/client.js';
 import { RegistryError } from '../../../src/registry/errors.js';
-import type { ImageReference } from '../../../src/registry/reference.js';
 import { checkTargets, planTargets, requestOptions } from '../../../src/watch/check.js';
 import { groupByImage } from '../../../src/watch/evaluate.js';
 import type { ImageRecord } from '../../../src/watch/model.js';
-import { config, container, digest, record } from './fixtures.js';
+import { config, container, digest, fakeRegistry, record } from './fixtures.js';
 
 const NGINX = 'docker.io/library/nginx:latest';
 const REDIS = 'docker.io/library/redis:7';
@@ -131,25 +129,6 @@ describe('requestOptions', () => {
 });
 
 describe('checkTargets', () => {
-  function fakeRegistry(answer: (ref: ImageReference) => string | Error) {
-    const heads: Array<{ image: string; opts: RequestOptions }> = [];
-    const registry = {
-      async headManifest(ref: ImageReference, opts: RequestOptions) {
-        heads.push({ image: `${ref.registry}/${ref.repository}:${ref.tag}`, opts });
-        const result = answer(ref);
-        if (result instanceof Error) throw result;
-        return { digest: result, mediaType: 'application/vnd.oci.image.index.v1+json' };
-      },
-      async getManifest(): Promise<never> {
-        throw new RegistryError('not_found', 'no manifest here');
-      },
-      async getBlob(): Promise<never> {
-        throw new RegistryError('not_found', 'no blob here');
-      },
-    };
-    return { heads, registry: registry as unknown as RegistryClient };
-  }
-
   const hooks = () => {
     const seen: string[] = [];
     return {

@@ -1,6 +1,10 @@
 import { type Config, ConfigSchema, type RegOpt } from '../../../src/config/schema.js';
-import type { WatchedContainer } from '../../../src/providers/types.js';
+import type { Provider, WatchedContainer } from '../../../src/providers/types.js';
+import type { RegistryClient, RequestOptions } from '../../../src/registry/client.js';
+import { RegistryError } from '../../../src/registry/errors.js';
+import type { ImageReference } from '../../../src/registry/reference.js';
 import type { ImageRecord } from '../../../src/watch/model.js';
+import type { WatchHooks } from '../../../src/watch/watcher.js';
 
 /** A 64-hex sha256 digest whose first characters are `start` (repeated), for readable tests. */
 export function digest(start: string): string {
@@ -51,3 +55,50 @@ export function config(yaml: Record<string, unknown> = {}): Config {
 export function regopt(fields: Record<string, unknown>): RegOpt {
   return config({ regopts: [fields] }).regopts[0]!;
 }
+
+/**
+ * A registry that answers HEAD with `answer(image)` (a digest, or an error to throw) and has no
+ * manifests or blobs to GET; `heads` lists every HEAD made, with its options.
+ */
+export function fakeRegistry(answer: (image: string) => string | Error) {
+  const heads: Array<{ image: string; opts: RequestOptions }> = [];
+  const fake = {
+    async headManifest(ref: ImageReference, opts: RequestOptions) {
+      const image = `${ref.registry}/${ref.repository}:${ref.tag}`;
+      heads.push({ image, opts });
+      const result = answer(image);
+      if (result instanceof Error) throw result;
+      return { digest: result, mediaType: 'application/vnd.oci.image.index.v1+json' };
+    },
+    async getManifest(): Promise<never> {
+      throw new RegistryError('not_found', 'no manifest here');
+    },
+    async getBlob(): Promise<never> {
+      throw new RegistryError('not_found', 'no blob here');
+    },
+    async close() {},
+  };
+  // Only the methods a check calls exist; the rest of the client is never reached.
+  return { heads, registry: fake as unknown as RegistryClient };
+}
+
+/** A Docker provider whose endpoint `local` always answers with `containers()`. */
+export function fakeProvider(containers: () => WatchedContainer[]): Provider {
+  return {
+    name: 'docker',
+    list: async () => containers(),
+    subscribe() {},
+    status: () => [{ provider: 'docker', endpoint: 'local', up: true }],
+    close: async () => {},
+  };
+}
+
+/** Watcher hooks that count nothing. */
+export const quietHooks: WatchHooks = {
+  runStarted() {},
+  runSkipped() {},
+  updateDetected() {},
+  imagesGone() {},
+  checked() {},
+  failed() {},
+};

@@ -1,0 +1,156 @@
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { configureLog } from '../../../src/log.js';
+import { createMetrics } from '../../../src/metrics/exporter-metrics.js';
+import { createApp } from '../../../src/server/app.js';
+import { StateStore } from '../../../src/state/store.js';
+import { Watcher } from '../../../src/watch/watcher.js';
+import { config, container, digest, fakeProvider, fakeRegistry } from '../watch/fixtures.js';
+
+const NGINX = 'docker.io/library/nginx:latest';
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'app-'));
+  configureLog({ sink: () => {} });
+});
+afterEach(async () => {
+  configureLog({ sink: (line) => process.stderr.write(`${line}\n`) });
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The app as `serve` wires it, over one running container whose tag moved to digest b. */
+function exporterApp(opts: { token?: string; checksPerMinute?: number } = {}) {
+  const remote = fakeRegistry(() => digest('b'));
+  let watcher: Watcher | undefined;
+  const metrics = createMetrics({
+    snapshot: () => watcher!.snapshot(),
+    providerStatus: () => watcher!.providerStatus(),
+    lastRun: () => watcher!.lastRun,
+    lastSuccess: () => watcher!.lastSuccess,
+  });
+  watcher = new Watcher({
+    config: config(),
+    providers: [fakeProvider(() => [container({ name: 'web', composeProject: 'site' })])],
+    registry: remote.registry,
+    store: new StateStore(join(dir, 'state.json')),
+    hooks: metrics.hooks,
+  });
+  const app = createApp({
+    watcher,
+    register: metrics.register,
+    metricsPath: '/metrics',
+    ...opts,
+  });
+  return { app, watcher, heads: remote.heads };
+}
+
+describe('health and readiness', () => {
+  it('is healthy at once, and ready only once the first check finished', async () => {
+    const { app, watcher } = exporterApp({ token: 's3cret' });
+    await request(app).get('/-/healthy').expect(200, 'OK\n');
+    const before = await request(app).get('/-/ready');
+    expect(before.status).toBe(503);
+    expect(before.text).toBe('Not ready: first check not finished\n');
+    await watcher.run();
+    await request(app).get('/-/ready').expect(200, 'Ready\n');
+  });
+});
+
+describe('GET /metrics', () => {
+  it('serves the Prometheus text format, open when no token is set', async () => {
+    const { app, watcher } = exporterApp();
+    await watcher.run();
+    const res = await request(app).get('/metrics').expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(res.text).toContain(
+      `diun_image_update_available{provider="docker",image="${NGINX}"} 1\n`,
+    );
+    expect(res.text).toMatch(
+      /^diun_build_info\{version=".+",revision=".*",nodejs_version="v.+"\} 1$/m,
+    );
+  });
+
+  it('asks for the Bearer token when one is set; health stays open for probes', async () => {
+    const { app } = exporterApp({ token: 's3cret' });
+    const refused = await request(app).get('/metrics');
+    expect(refused.status).toBe(401);
+    expect(refused.headers['www-authenticate']).toBe('Bearer realm="diun-exporter"');
+    expect(refused.body).toEqual({ error: 'unauthorized' });
+    await request(app).get('/metrics').set('Authorization', 'Bearer wrong').expect(401);
+    const ok = await request(app).get('/metrics').set('Authorization', 'Bearer s3cret');
+    expect(ok.status).toBe(200);
+    expect(ok.text).toContain('# TYPE diun_image_update_available gauge');
+    await request(app).get('/-/healthy').expect(200);
+    await request(app).get('/api/v1/images').expect(401);
+    await request(app).post('/api/v1/check').expect(401);
+  });
+});
+
+describe('the API', () => {
+  it('lists every watched image with its containers, the last run and the providers', async () => {
+    const { app, watcher } = exporterApp();
+    await request(app)
+      .get('/api/v1/images')
+      .expect(200, {
+        images: [],
+        lastRun: null,
+        providers: [{ provider: 'docker', endpoint: 'local', up: true }],
+      });
+    await watcher.run();
+    const { body } = await request(app).get('/api/v1/images').expect(200);
+    expect(body.images).toHaveLength(1);
+    expect(body.images[0]).toMatchObject({
+      image: NGINX,
+      status: 'update',
+      updateAvailable: true,
+      localDigests: [digest('a')],
+      remoteDigest: digest('b'),
+      lastError: null,
+      containers: [
+        { name: 'web', status: 'update', composeProject: 'site', updateAvailable: true },
+      ],
+    });
+    expect(body.lastRun).toMatchObject({
+      images: { new: 0, update: 1, unchange: 0, skip: 0, error: 0 },
+      providerErrors: [],
+      outdated: [NGINX],
+    });
+  });
+
+  it('runs a check on POST and answers its summary', async () => {
+    const { app, heads } = exporterApp();
+    const { body } = await request(app).post('/api/v1/check').expect(200);
+    expect(body).toMatchObject({ providerErrors: [], outdated: [NGINX] });
+    expect(body.images.update).toBe(1);
+    expect(heads.map((h) => h.image)).toEqual([NGINX]);
+  });
+
+  it('refuses the 11th triggered check in a minute with 429 and Retry-After', async () => {
+    const { app, heads } = exporterApp();
+    for (let i = 0; i < 10; i++) await request(app).post('/api/v1/check').expect(200);
+    const res = await request(app).post('/api/v1/check');
+    expect(res.status).toBe(429);
+    const wait = Number(res.headers['retry-after']);
+    expect(Number.isInteger(wait) && wait >= 1 && wait <= 60).toBe(true);
+    expect(res.body).toEqual({ error: `too many triggered checks; retry in ${wait}s` });
+    // The refused request did not reach the registry.
+    expect(heads).toHaveLength(10);
+  });
+
+  it('takes its own limit of triggered checks', async () => {
+    const { app } = exporterApp({ checksPerMinute: 2 });
+    await request(app).post('/api/v1/check').expect(200);
+    await request(app).post('/api/v1/check').expect(200);
+    await request(app).post('/api/v1/check').expect(429);
+  });
+
+  it('answers 404 in JSON for anything else', async () => {
+    const { app } = exporterApp();
+    await request(app).get('/api/v1/nothing').expect(404, { error: 'not found' });
+  });
+});
