@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { configureLog } from '../../../src/log.js';
 import { createMetrics } from '../../../src/metrics/exporter-metrics.js';
 import { createApp } from '../../../src/server/app.js';
@@ -24,8 +24,11 @@ afterEach(async () => {
 });
 
 /** The app as `serve` wires it, over one running container whose tag moved to digest b. */
-function exporterApp(opts: { token?: string; checksPerMinute?: number } = {}) {
-  const remote = fakeRegistry(() => digest('b'));
+function exporterApp(
+  opts: { token?: string; checksPerMinute?: number } = {},
+  answer: () => string | Promise<string> = () => digest('b'),
+) {
+  const remote = fakeRegistry(answer);
   let watcher: Watcher | undefined;
   const metrics = createMetrics({
     snapshot: () => watcher!.snapshot(),
@@ -47,6 +50,12 @@ function exporterApp(opts: { token?: string; checksPerMinute?: number } = {}) {
     ...opts,
   });
   return { app, watcher, heads: remote.heads };
+}
+
+/** Waits for `done` to hold, giving the server's sockets a turn between looks. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1_000 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(done()).toBe(true);
 }
 
 describe('health and readiness', () => {
@@ -146,6 +155,29 @@ describe('the API', () => {
     const { app } = exporterApp({ checksPerMinute: 2 });
     await request(app).post('/api/v1/check').expect(200);
     await request(app).post('/api/v1/check').expect(200);
+    await request(app).post('/api/v1/check').expect(429);
+  });
+
+  it('joins the check under way without spending the limit or asking the registry again', async () => {
+    let open = (_digest: string) => {};
+    const gate = new Promise<string>((resolve) => {
+      open = resolve;
+    });
+    const { app, watcher, heads } = exporterApp({ checksPerMinute: 1 }, () => gate);
+    const run = vi.spyOn(watcher, 'run');
+    const first = request(app)
+      .post('/api/v1/check')
+      .then((r) => r);
+    await until(() => heads.length === 1);
+    const second = request(app)
+      .post('/api/v1/check')
+      .then((r) => r);
+    await until(() => run.mock.calls.length === 2);
+    open(digest('b'));
+    const answers = await Promise.all([first, second]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200]);
+    expect(answers[1]!.body).toEqual(answers[0]!.body);
+    expect(heads).toHaveLength(1);
     await request(app).post('/api/v1/check').expect(429);
   });
 

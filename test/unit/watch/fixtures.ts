@@ -60,13 +60,13 @@ export function regopt(fields: Record<string, unknown>): RegOpt {
  * A registry that answers HEAD with `answer(image)` (a digest, or an error to throw) and has no
  * manifests or blobs to GET; `heads` lists every HEAD made, with its options.
  */
-export function fakeRegistry(answer: (image: string) => string | Error) {
+export function fakeRegistry(answer: (image: string) => string | Error | Promise<string>) {
   const heads: Array<{ image: string; opts: RequestOptions }> = [];
   const fake = {
     async headManifest(ref: ImageReference, opts: RequestOptions) {
       const image = `${ref.registry}/${ref.repository}:${ref.tag}`;
       heads.push({ image, opts });
-      const result = answer(image);
+      const result = await answer(image);
       if (result instanceof Error) throw result;
       return { digest: result, mediaType: 'application/vnd.oci.image.index.v1+json' };
     },
