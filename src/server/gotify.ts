@@ -9,10 +9,12 @@ import type { GotifyConfig } from '../config/gotify.js';
 import { humanMessage, issueProblems } from '../config/problems.js';
 import { log } from '../log.js';
 import type { NotificationCounters } from '../metrics/exporter-metrics.js';
+import { runPool } from '../watch/pool.js';
 import { requireBearer } from './auth.js';
 
 const CHANNEL = 'gotify';
 const FIRST_BACKOFF_MS = 500;
+const CONCURRENT_DELIVERIES = 4;
 
 const labelSet = z.record(z.string(), z.string());
 
@@ -178,25 +180,24 @@ export function gotifyRoute(opts: GotifyRouteOptions): (RequestHandler | ErrorRe
       return;
     }
     const { alerts } = parsed.data;
-    const outcomes = await Promise.all(
-      alerts.map(async (alert) => {
-        const delivery = await client.deliver(gotifyMessage(alert, config.priorities));
-        if (delivery.ok) {
-          notifications.sent(CHANNEL);
-          return true;
-        }
-        notifications.failed(CHANNEL);
-        log('warn', 'gotify: message not delivered', {
-          alertname: alert.labels.alertname,
-          status: alert.status,
-          fingerprint: alert.fingerprint,
-          attempts: delivery.attempts,
-          error: delivery.error,
-        });
-        return false;
-      }),
-    );
-    const sent = outcomes.filter(Boolean).length;
+    let sent = 0;
+    // A few at a time, in order: a large group must not flood Gotify.
+    await runPool(alerts, CONCURRENT_DELIVERIES, async (alert) => {
+      const delivery = await client.deliver(gotifyMessage(alert, config.priorities));
+      if (delivery.ok) {
+        sent++;
+        notifications.sent(CHANNEL);
+        return;
+      }
+      notifications.failed(CHANNEL);
+      log('warn', 'gotify: message not delivered', {
+        alertname: alert.labels.alertname,
+        status: alert.status,
+        fingerprint: alert.fingerprint,
+        attempts: delivery.attempts,
+        error: delivery.error,
+      });
+    });
     const summary = { alerts: alerts.length, sent, failed: alerts.length - sent };
     res.status(summary.failed === 0 ? 200 : 502).json(summary);
   };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAlertmanager } from '../support/alertmanager.js';
-import { waitFor } from '../support/exec.js';
+import { requireBinary, run, waitFor } from '../support/exec.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { type GotifyStandIn, startGotify } from '../support/gotify.js';
 import { value } from '../support/metrics-text.js';
@@ -208,6 +208,15 @@ describe('Alertmanager to Gotify bridge', () => {
     expect(await res.json()).toEqual({ alerts: 1, sent: 0, failed: 1 });
     // The first try and three retries, then no more.
     expect(gotify.requests() - requests).toBe(4);
+  });
+
+  it('exposes the counters in a form promtool accepts', async () => {
+    const text = await exporter.scrapeText();
+    expect(text).toContain('# TYPE diun_notifications_sent_total counter');
+    expect(text).toContain('# TYPE diun_notifications_failed_total counter');
+    const promtool = requireBinary('promtool', 'prometheus');
+    const { stdout, stderr } = await run(promtool, ['check', 'metrics'], { input: text });
+    expect(`${stdout}${stderr}`.trim()).toBe('');
   });
 
   it('never shows a token in its log, metrics or API answers', async () => {
