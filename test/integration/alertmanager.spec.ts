@@ -1,0 +1,410 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
+import { requireBinary, run, waitFor } from '../support/exec.js';
+import { type SmtpServer, startSmtpServer } from '../support/smtp.js';
+
+// The shipped Alertmanager config, checked and routed by amtool, then run for real with only its
+// hosts and paths changed: smtp.example.org:587 and diun-exporter:8080 become local stand-ins.
+const shipped = readFileSync(
+  new URL('../../alertmanager/alertmanager.yml', import.meta.url),
+  'utf8',
+);
+const template = readFileSync(
+  new URL('../../alertmanager/templates/diun.tmpl', import.meta.url),
+  'utf8',
+);
+const smtpPassword = 'smtp-secret-Ä1';
+const bridgeToken = 'bridge-token-0123456789';
+const secrets = {
+  'secrets/smtp-password': smtpPassword,
+  'secrets/gotify-bridge-token': bridgeToken,
+  'templates/diun.tmpl': template,
+};
+const bridgePath = '/api/v1/alertmanager/gotify';
+const image = 'registry.example.org/shop/web:1.4';
+
+describe('alertmanager config (amtool)', () => {
+  const amtool = requireBinary('amtool', 'prometheus-alertmanager');
+  let dir: string;
+  let configFile: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'amtool-'));
+    for (const [name, content] of Object.entries(secrets)) {
+      await mkdir(join(dir, name, '..'), { recursive: true });
+      await writeFile(join(dir, name), content);
+    }
+    configFile = join(dir, 'alertmanager.yml');
+    await writeFile(configFile, shipped.replaceAll('/etc/alertmanager/', `${dir}/`));
+  });
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('passes amtool check-config, template included', async () => {
+    const { stdout } = await run(amtool, ['check-config', configFile]);
+    expect(stdout).toContain('SUCCESS');
+    expect(stdout).toContain(' - 2 receivers');
+    expect(stdout).toContain(' - 1 inhibit rules');
+    expect(stdout).toContain(' - 1 templates');
+  });
+
+  const routes = [
+    {
+      what: 'an update alert (warning)',
+      labels: ['alertname=DiunContainerUpdateAvailable', 'severity=warning'],
+      receivers: 'email,gotify',
+    },
+    {
+      what: 'a newer version (info)',
+      labels: ['alertname=DiunNewerVersionAvailable', 'severity=info'],
+      receivers: 'gotify',
+    },
+    {
+      what: 'the Gotify bridge failing',
+      labels: ['alertname=DiunGotifyBridgeFailing', 'severity=warning'],
+      receivers: 'email',
+    },
+    {
+      what: 'failing email notifications',
+      labels: [
+        'alertname=DiunAlertmanagerNotificationsFailing',
+        'integration=email',
+        'severity=warning',
+      ],
+      receivers: 'gotify',
+    },
+    {
+      what: 'failing webhook notifications',
+      labels: [
+        'alertname=DiunAlertmanagerNotificationsFailing',
+        'integration=webhook',
+        'severity=warning',
+      ],
+      receivers: 'email',
+    },
+    {
+      what: 'the exporter down (critical)',
+      labels: ['alertname=DiunExporterDown', 'severity=critical', 'instance=diun-exporter:8080'],
+      receivers: 'email,gotify',
+    },
+    { what: 'an alert without severity', labels: ['alertname=Other'], receivers: 'email' },
+  ];
+  it.each(routes)('routes $what to $receivers', async ({ labels, receivers }) => {
+    const args = ['config', 'routes', 'test', `--config.file=${configFile}`, ...labels];
+    const { stdout } = await run(amtool, args);
+    expect(stdout.trim()).toBe(receivers);
+    // amtool's own check: exits non-zero when the labels route elsewhere.
+    await run(amtool, [...args.slice(0, 4), `--verify.receivers=${receivers}`, ...labels]);
+  });
+
+  it('renders an email that marks resolved alerts and shows digests when present', async () => {
+    const alert = (status: string, container: string, extra: Record<string, string> = {}) => ({
+      status,
+      labels: { alertname: 'DiunContainerUpdateAvailable', severity: 'warning', container, image },
+      annotations: { update_command: `docker compose -p app up -d ${container}`, ...extra },
+      startsAt: '2026-11-28T10:00:00Z',
+      endsAt: status === 'resolved' ? '2026-11-28T12:00:00Z' : '0001-01-01T00:00:00Z',
+    });
+    const render = async (alerts: unknown[], status: string, what: string) => {
+      const data = join(dir, 'data.json');
+      await writeFile(
+        data,
+        JSON.stringify({
+          receiver: 'email',
+          status,
+          alerts,
+          groupLabels: { alertname: 'DiunContainerUpdateAvailable', image },
+          commonLabels: {},
+          commonAnnotations: { summary: 'A container runs an outdated image' },
+          externalURL: 'http://alertmanager:9093',
+        }),
+      );
+      const { stdout } = await run(amtool, [
+        'template',
+        'render',
+        `--template.glob=${join(dir, 'templates/*.tmpl')}`,
+        '--template.type=html',
+        `--template.data=${data}`,
+        `--template.text={{ template "${what}" . }}`,
+      ]);
+      return stdout;
+    };
+    const mixed = [
+      alert('firing', 'web', { local_digest: 'sha256:aaa', remote_digest: 'sha256:bbb' }),
+      alert('resolved', 'worker'),
+    ];
+    const text = visibleText(await render(mixed, 'firing', 'diun.email.html'));
+    expect(text).toContain('1 firing, 1 resolved.');
+    expect(text).toContain('[FIRING] web Container web');
+    expect(text).toContain('Running digest sha256:aaa Registry digest sha256:bbb');
+    expect(text).toContain('Update with: docker compose -p app up -d web');
+    expect(text).toContain('[RESOLVED] worker Container worker');
+    expect(text).toContain('Resolved 2026-11-28 12:00:00 UTC');
+    // A resolved container needs no command.
+    expect(text).not.toContain('up -d worker');
+
+    const resolved = [alert('resolved', 'web'), alert('resolved', 'worker')];
+    expect(await render(resolved, 'resolved', 'diun.email.subject')).toBe(
+      `[RESOLVED] DiunContainerUpdateAvailable ${image}: A container runs an outdated image`,
+    );
+  });
+});
+
+interface WebhookPost {
+  path: string;
+  authorization: string | undefined;
+  body: {
+    version: string;
+    status: string;
+    receiver: string;
+    groupLabels: Record<string, string>;
+    alerts: Array<{ status: string; labels: Record<string, string> }>;
+  };
+}
+
+/** Stands in for the exporter's bridge URL: records each post and answers 200. */
+async function startRecorder(): Promise<{
+  url: string;
+  posts: WebhookPost[];
+  close(): Promise<void>;
+}> {
+  const posts: WebhookPost[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      posts.push({
+        path: req.url ?? '',
+        authorization: req.headers.authorization,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as WebhookPost['body'],
+      });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `127.0.0.1:${port}`,
+    posts,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+interface Stack {
+  am: Alertmanager;
+  smtp: SmtpServer;
+  recorder: Awaited<ReturnType<typeof startRecorder>>;
+  post(alerts: unknown[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Alertmanager with the shipped config, a test SMTP relay and the bridge recorder. */
+async function startStack(): Promise<Stack> {
+  const smtp = await startSmtpServer({
+    username: 'diun-exporter@example.org',
+    password: smtpPassword,
+  });
+  const recorder = await startRecorder();
+  const config = shipped
+    .replaceAll('smtp.example.org:587', smtp.smarthost)
+    .replaceAll('diun-exporter:8080', recorder.url)
+    .replaceAll('/etc/alertmanager/', '$DIR/');
+  const am = await startAlertmanager(config, secrets, {
+    env: { SSL_CERT_FILE: smtp.certFile },
+  }).catch(async (err: unknown) => {
+    await Promise.all([smtp.close(), recorder.close()]);
+    throw err;
+  });
+  return {
+    am,
+    smtp,
+    recorder,
+    async post(alerts) {
+      const res = await fetch(`${am.url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alerts),
+      });
+      expect(res.status, await res.text()).toBe(200);
+    },
+    async stop() {
+      await am.stop();
+      await Promise.all([smtp.close(), recorder.close()]);
+    },
+  };
+}
+
+/** What a person reads in an HTML body: tags dropped, entities decoded, spaces collapsed. */
+function visibleText(html: string): string {
+  return html
+    .replace(/<(style|title)[^>]*>[\s\S]*?<\/\1>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n)))
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&quot;', '"')
+    .replaceAll('&amp;', '&')
+    .replace(/\s+/g, ' ');
+}
+
+const hubLink = 'https://registry.example.org/shop/web';
+const exporter = { job: 'diun-exporter', instance: 'diun-exporter:8080' };
+
+/** A DiunContainerUpdateAvailable alert as the shipped rule would send it. */
+function updateAlert(
+  container: string,
+  compose?: { project: string; service: string },
+  labels: Record<string, string> = {},
+  annotations: Record<string, string> = {},
+) {
+  const command = compose
+    ? `docker compose -p ${compose.project} pull ${compose.service} && docker compose -p ${compose.project} up -d ${compose.service}`
+    : `docker pull ${image} && docker rm -f ${container} && docker run ... (recreate ${container} with the same options)`;
+  return {
+    labels: {
+      alertname: 'DiunContainerUpdateAvailable',
+      severity: 'warning',
+      ...exporter,
+      provider: 'docker',
+      endpoint: 'local',
+      container,
+      image,
+      ...(compose && { compose_project: compose.project, compose_service: compose.service }),
+      ...labels,
+    },
+    annotations: {
+      summary: 'A container runs an outdated image',
+      description: `Container ${container} runs ${image}, which has a newer digest.`,
+      update_command: command,
+      hub_link: hubLink,
+      since: '2026-11-28 09:30:00 UTC',
+      runbook_url:
+        'https://github.com/diun-exporter/diun-exporter/blob/main/docs/alerts.md#diuncontainerupdateavailable',
+      ...annotations,
+    },
+  };
+}
+
+describe('alertmanager with the shipped config (live)', () => {
+  // group_wait is 30s: each test waits that long once; the two run side by side.
+  it.concurrent('sends one email listing every container of an image and one Gotify bridge post', async ({
+    expect,
+  }) => {
+    const stack = await startStack();
+    try {
+      const alerts = [
+        updateAlert('shop-web-1', { project: 'shop', service: 'web' }),
+        updateAlert('shop-web-2', { project: 'shop', service: 'web' }),
+        updateAlert(
+          'web-standalone',
+          undefined,
+          {},
+          { local_digest: 'sha256:1111', remote_digest: 'sha256:2222' },
+        ),
+      ];
+      await stack.post(alerts);
+
+      const [mail] = await stack.smtp.waitForMessages(1);
+      await waitFor(() => stack.recorder.posts.length >= 1, {
+        timeoutMs: 45_000,
+        what: 'the bridge post',
+      });
+      expect(stack.smtp.messages()).toHaveLength(1);
+      expect(stack.recorder.posts).toHaveLength(1);
+
+      expect(mail!.tls).toBe(true);
+      expect(mail!.auth).toMatchObject({ username: 'diun-exporter@example.org' });
+      expect(mail!.auth!.password).toBe(smtpPassword);
+      expect(mail!.to).toEqual(['ops@example.org']);
+      expect(mail!.subject).toBe(
+        `[FIRING:3] DiunContainerUpdateAvailable ${image}: A container runs an outdated image`,
+      );
+      const text = visibleText(mail!.html ?? '');
+      for (const alert of alerts) {
+        expect(text).toContain(alert.labels.container);
+        expect(text).toContain(alert.annotations.update_command);
+      }
+      expect(text).toContain('Compose project shop');
+      expect(text).toContain('Compose service web');
+      expect(text).toContain(`Registry page ${hubLink}`);
+      expect(text).toContain('Since 2026-11-28 09:30:00 UTC');
+      expect(text).toContain('Running digest sha256:1111 Registry digest sha256:2222');
+      expect(mail!.html).toContain(`href="${hubLink}"`);
+
+      const [post] = stack.recorder.posts;
+      expect(post!.path).toBe(bridgePath);
+      expect(post!.authorization).toBe(`Bearer ${bridgeToken}`);
+      expect(post!.body).toMatchObject({
+        version: '4',
+        status: 'firing',
+        receiver: 'gotify',
+        groupLabels: { alertname: 'DiunContainerUpdateAvailable', image },
+      });
+      expect(post!.body.alerts.map((a) => a.labels.container).sort()).toEqual([
+        'shop-web-1',
+        'shop-web-2',
+        'web-standalone',
+      ]);
+    } finally {
+      await stack.stop();
+    }
+  }, 90_000);
+
+  it.concurrent('sends nothing for a per-image alert while DiunExporterDown fires for the same instance', async ({
+    expect,
+  }) => {
+    const stack = await startStack();
+    try {
+      const silenced = updateAlert('inhibited-web');
+      // The same alert from another exporter (same group): not inhibited, so it is sent alone.
+      const other = updateAlert('other-web', undefined, { instance: 'other-exporter:8080' });
+      await stack.post([silenced, other]);
+      // Posted after, so its group is flushed after the per-image groups have been.
+      await stack.post([
+        {
+          labels: { alertname: 'DiunExporterDown', severity: 'critical', ...exporter },
+          annotations: { summary: 'The diun-exporter target is down' },
+        },
+      ]);
+
+      const mails = await stack.smtp.waitForMessages(2);
+      await waitFor(() => stack.recorder.posts.length >= 2, {
+        timeoutMs: 45_000,
+        what: 'two bridge posts',
+      });
+      const subjects = mails.map((m) => m.subject).sort();
+      expect(subjects).toEqual([
+        '[FIRING:1] DiunContainerUpdateAvailable registry.example.org/shop/web:1.4: A container runs an outdated image',
+        '[FIRING:1] DiunExporterDown: The diun-exporter target is down',
+      ]);
+      const mailed = mails.map((m) => visibleText(m.html ?? '')).join('\n');
+      expect(mailed).toContain('other-web');
+      expect(mailed).not.toContain('inhibited-web');
+      const posted = stack.recorder.posts.flatMap((p) => p.body.alerts.map((a) => a.labels));
+      expect(posted.map((l) => l.container ?? l.alertname).sort()).toEqual([
+        'DiunExporterDown',
+        'other-web',
+      ]);
+
+      // Alertmanager's own view: the alert is held back by the DiunExporterDown alert.
+      const res = await fetch(
+        `${stack.am.url}/api/v2/alerts?filter=${encodeURIComponent('container="inhibited-web"')}`,
+      );
+      const [held] = (await res.json()) as Array<{
+        status: { state: string; inhibitedBy: string[] };
+      }>;
+      expect(held?.status.state).toBe('suppressed');
+      expect(held?.status.inhibitedBy).toHaveLength(1);
+    } finally {
+      await stack.stop();
+    }
+  }, 90_000);
+});
