@@ -160,10 +160,13 @@ function serveSession(plain: Socket, opts: SessionOptions): void {
           pending = authPlain;
           return reply('334 ');
         }
-        pending = (user) => {
+        const askPassword = (user: string) => {
           pending = (pass) => checkAuth('LOGIN', decodeBase64(user), decodeBase64(pass));
           reply(`334 ${Buffer.from('Password:').toString('base64')}`);
         };
+        // Some clients send the user name with the command (RFC 4954 initial response).
+        if (initial) return askPassword(initial);
+        pending = askPassword;
         return reply(`334 ${Buffer.from('Username:').toString('base64')}`);
       }
       case 'MAIL':
