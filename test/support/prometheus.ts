@@ -1,6 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort, requireBinary } from './exec.js';
 import { startService } from './service-process.js';
@@ -25,7 +25,8 @@ export interface Prometheus {
 
 /**
  * Runs the real Prometheus (Debian's `prometheus`) on 127.0.0.1 with `config` (an object,
- * written as YAML) and `files` (name -> content) beside it, so `rule_files` can name them.
+ * written as YAML) and `files` (relative path -> content, folders made as needed) beside it, so
+ * `rule_files` and `credentials_file` can name them with paths relative to the config.
  */
 export async function startPrometheus(
   config: Record<string, unknown>,
@@ -33,7 +34,10 @@ export async function startPrometheus(
 ): Promise<Prometheus> {
   const binary = requireBinary('prometheus', 'prometheus');
   const dir = await mkdtemp(join(tmpdir(), 'prometheus-'));
-  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), content);
+  }
   await writeFile(join(dir, 'prometheus.yml'), stringify(config));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
