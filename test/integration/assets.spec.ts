@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { requireBinary } from '../support/exec.js';
+
+// Shipped deployment assets: Dockerfile, compose stack, Grafana dashboard and provisioning.
+const root = resolve(import.meta.dirname, '..', '..');
+const read = (p: string) => readFile(join(root, p), 'utf8');
+
+interface Service {
+  environment?: Record<string, string>;
+  volumes?: string[];
+  healthcheck?: { test: unknown };
+  restart?: string;
+  image?: string;
+}
+
+describe('Dockerfile', () => {
+  it('runs as the node user with a health check and the serve entrypoint', async () => {
+    const text = await read('Dockerfile');
+    expect(text).toMatch(/^USER node$/m);
+    expect(text).toMatch(/^HEALTHCHECK .*/m);
+    expect(text).toContain('/-/healthy');
+    expect(text).toMatch(/^ENTRYPOINT \["node", "dist\/cli\.js", "serve"\]$/m);
+    expect(text).toMatch(/^EXPOSE 8080$/m);
+  });
+});
+
+describe('compose stack', () => {
+  it('passes docker-compose config -q', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'compose-'));
+    try {
+      await cp(join(root, 'compose'), join(dir, 'compose'), { recursive: true });
+      for (const f of [
+        'diun-exporter-token',
+        'gotify-app-token',
+        'gotify-bridge-token',
+        'smtp-password',
+      ]) {
+        await writeFile(join(dir, 'compose', 'secrets', f), 'x');
+      }
+      const res = spawnSync(
+        requireBinary('docker-compose', 'docker-compose'),
+        ['-f', 'compose/docker-compose.yml', 'config', '-q'],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+        },
+      );
+      expect(res.stderr).toBe('');
+      expect(res.status).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('limits the socket proxy to read-only endpoints and mounts config read-only', async () => {
+    const doc = parse(await read('compose/docker-compose.yml')) as {
+      services: Record<string, Service>;
+    };
+    const proxy = doc.services['socket-proxy'];
+    const allowed = Object.entries(proxy?.environment ?? {})
+      .filter(([, v]) => v === '1')
+      .map(([k]) => k)
+      .sort();
+    expect(allowed).toEqual(['CONTAINERS', 'EVENTS', 'IMAGES', 'PING', 'VERSION']);
+    expect(proxy?.environment?.POST).toBe('0');
+    expect(proxy?.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock:ro');
+    for (const [name, svc] of Object.entries(doc.services)) {
+      expect(svc.healthcheck?.test, name).toBeDefined();
+      expect(svc.restart, name).toBe('unless-stopped');
+      if (svc.image && name !== 'diun-exporter') expect(svc.image, name).toMatch(/:[^:]+$/);
+      for (const v of svc.volumes ?? []) if (v.startsWith('.')) expect(v, name).toMatch(/:ro$/);
+    }
+  });
+});
+
+describe('grafana dashboard', () => {
+  it('follows the lint rules', async () => {
+    const dash = JSON.parse(await read('grafana/dashboards/diun-exporter.json'));
+    expect(dash.uid).toBe('diun-exporter');
+    const vars = dash.templating.list.map((v: { name: string }) => v.name);
+    expect(vars).toEqual(expect.arrayContaining(['datasource', 'job', 'instance']));
+    for (const panel of dash.panels) {
+      expect(panel.title).toBeTruthy();
+      expect(panel.description, panel.title).toBeTruthy();
+      expect(panel.fieldConfig?.defaults?.unit, panel.title).toBeTruthy();
+      expect(panel.datasource?.uid, panel.title).toBe('${datasource}');
+      for (const t of panel.targets) {
+        const expr: string = t.expr;
+        for (const m of expr.matchAll(/\b(rate|increase)\(([^()]*)\)/g))
+          expect(m[2], panel.title).toContain('[$__rate_interval]');
+        for (const m of expr.matchAll(/\bdiun_\w+\{([^}]*)\}/g))
+          expect(m[1], panel.title).toContain('job=~"$job", instance=~"$instance"');
+      }
+    }
+  });
+
+  it('ships provisioning files of the expected shape', async () => {
+    const dsf = parse(await read('grafana/provisioning/datasources/prometheus.yml'));
+    expect(dsf.apiVersion).toBe(1);
+    expect(dsf.datasources[0]).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' });
+    const db = parse(await read('grafana/provisioning/dashboards/diun-exporter.yml'));
+    expect(db.providers[0]).toMatchObject({
+      type: 'file',
+      options: { path: '/var/lib/grafana/dashboards' },
+    });
+  });
+});
