@@ -88,6 +88,7 @@ describe('grafana dashboard', () => {
       expect(panel.title).toBeTruthy();
       expect(panel.description, panel.title).toBeTruthy();
       expect(panel.fieldConfig?.defaults?.unit, panel.title).toBeTruthy();
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JS template
       expect(panel.datasource?.uid, panel.title).toBe('${datasource}');
       for (const t of panel.targets) {
         const expr: string = t.expr;
