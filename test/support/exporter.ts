@@ -33,7 +33,11 @@ export interface ExporterProcess {
  */
 export async function startExporter(
   config: Record<string, unknown>,
-  opts: { env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    /** The metrics Bearer token that scrapes send unless given another. */
+    token?: string;
+  } = {},
 ): Promise<ExporterProcess> {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
   const dir = mkdtempSync(join(tmpdir(), 'exporter-'));
@@ -65,7 +69,7 @@ export async function startExporter(
   };
   await launch();
 
-  const scrapeText = async (token?: string) => {
+  const scrapeText = async (token = opts.token) => {
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
     const res = await fetch(`${url}${(metrics as { path?: string }).path ?? '/metrics'}`, {
       headers,

@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
+import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
+import { evaluateDashboard } from '../support/dashboard.js';
+import { dockerCli } from '../support/dockerd.js';
+import { waitFor } from '../support/exec.js';
+import { type ExporterProcess, startExporter } from '../support/exporter.js';
+import { type GotifyStandIn, startGotify } from '../support/gotify.js';
+import { makeImage, publish, pullImage, pushImage, runContainer } from '../support/images.js';
+import { value } from '../support/metrics-text.js';
+import { type Prometheus, startPrometheus } from '../support/prometheus.js';
+import { type Registry, startRegistry } from '../support/registry.js';
+import { type SmtpMessage, type SmtpServer, startSmtpServer } from '../support/smtp.js';
+import { type SocketProxy, startSocketProxy } from '../support/socket-proxy.js';
+
+// The whole pipeline a user runs, every part real except Gotify and the mail relay: dockerd, the
+// registry, the built exporter behind a read-only socket proxy, Prometheus with the shipped
+// prometheus.yml and rules, Alertmanager with the shipped config and template. Only hosts and
+// paths are rewritten; the shipped intervals (scrape 15s, rule `for`, group_wait 30s) are kept,
+// so the times printed here are the times a user sees.
+const root = resolve(import.meta.dirname, '..', '..');
+const shipped = (path: string) => readFile(join(root, path), 'utf8');
+
+describe('end to end: a pushed digest becomes one email and one Gotify message', () => {
+  const docker = dockerCli(inject('dockerHost'));
+  const suffix = randomUUID().slice(0, 8);
+  const container = `shop-web-${suffix}`;
+  const compose = {
+    'com.docker.compose.project': 'shop',
+    'com.docker.compose.service': 'web',
+  };
+  const updateCommand = 'docker compose -p shop pull web && docker compose -p shop up -d web';
+  const secrets = {
+    metrics: `metrics-${suffix}`,
+    webhook: `bridge-${suffix}`,
+    smtp: `smtp-${suffix}`,
+  };
+  let dir: string;
+  let registry: Registry;
+  let proxy: SocketProxy;
+  let gotify: GotifyStandIn;
+  let smtp: SmtpServer;
+  let exporter: ExporterProcess;
+  let alertmanager: Alertmanager;
+  let prometheus: Prometheus;
+  let image: string;
+  let pushedAt = 0;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'e2e-'));
+    registry = await startRegistry();
+    image = `${registry.host}/shop/web:1.0`;
+    await publish(docker, image, `v1 ${suffix}`);
+    await runContainer(docker, image, container, compose);
+    proxy = await startSocketProxy(inject('dockerHost'));
+    gotify = await startGotify(`A${suffix}`);
+    for (const [name, content] of Object.entries({ ...secrets, gotify: gotify.appToken })) {
+      await writeFile(join(dir, name), content);
+    }
+    exporter = await startExporter(
+      {
+        watch: { schedule: '*/5 * * * * *', jitter: '0s' },
+        metrics: { tokenFile: join(dir, 'metrics') },
+        providers: { docker: { endpoint: proxy.endpoint, watchByDefault: true } },
+        gotify: {
+          endpoint: gotify.url,
+          tokenFile: join(dir, 'gotify'),
+          webhookTokenFile: join(dir, 'webhook'),
+        },
+      },
+      { token: secrets.metrics },
+    );
+    const exporterHost = new URL(exporter.url).host;
+
+    smtp = await startSmtpServer({ username: 'diun-exporter@example.org', password: secrets.smtp });
+    const amConfig = (await shipped('alertmanager/alertmanager.yml'))
+      .replaceAll('smtp.example.org:587', smtp.smarthost)
+      .replaceAll('diun-exporter:8080', exporterHost)
+      .replaceAll('/etc/alertmanager/', '$DIR/');
+    alertmanager = await startAlertmanager(
+      amConfig,
+      {
+        'secrets/smtp-password': secrets.smtp,
+        'secrets/gotify-bridge-token': secrets.webhook,
+        'templates/diun.tmpl': await shipped('alertmanager/templates/diun.tmpl'),
+      },
+      { env: { SSL_CERT_FILE: smtp.certFile } },
+    );
+
+    const promConfig = (await shipped('prometheus/prometheus.yml'))
+      .replaceAll('diun-exporter:8080', exporterHost)
+      .replaceAll('alertmanager:9093', new URL(alertmanager.url).host)
+      .replaceAll('/etc/prometheus/', '');
+    prometheus = await startPrometheus(parse(promConfig) as Record<string, unknown>, {
+      'rules/diun-exporter.rules.yml': await shipped('prometheus/rules/diun-exporter.rules.yml'),
+      'secrets/diun-exporter-token': secrets.metrics,
+    });
+  });
+
+  afterAll(async () => {
+    await prometheus?.stop();
+    await alertmanager?.stop();
+    await exporter?.stop();
+    await smtp?.close();
+    await gotify?.stop();
+    await proxy?.close();
+    await docker(['rm', '-f', container]).catch(() => undefined);
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const emails = (alertname: string) =>
+    smtp.messages().filter((m) => m.subject.includes(` ${alertname}`));
+  const updateEmails = () => emails('DiunContainerUpdateAvailable');
+  const updatePushes = () => gotify.messages.filter((m) => m.message.includes(container));
+  const visible = (m: SmtpMessage) =>
+    (m.html ?? m.text ?? '')
+      .replace(/<[^>]+>/g, ' ')
+      .replaceAll('&amp;', '&')
+      .replaceAll('&#39;', "'")
+      .replaceAll('&quot;', '"')
+      .replace(/\s+/g, ' ');
+  const until = <T>(what: string, check: () => T | undefined | false, timeoutMs: number) =>
+    waitFor(async () => check() || undefined, { timeoutMs, intervalMs: 500, what });
+  const promSees = (expr: string, what: string) =>
+    waitFor(async () => ((await prometheus.query(expr)).length > 0 ? true : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what,
+    });
+
+  it('mails once and pushes once when a new digest is pushed for the running tag', async () => {
+    await promSees(
+      `diun_container_update_available{container="${container}"} == 0`,
+      'Prometheus to scrape the container as up to date',
+    );
+    await makeImage(docker, image, { variant: `v2 ${suffix}` });
+    await pushImage(docker, image);
+    pushedAt = Date.now();
+
+    const [mail] = await until(
+      'the update email',
+      () => updateEmails().length > 0 && updateEmails(),
+      240_000,
+    );
+    const mailAfter = (Date.now() - pushedAt) / 1000;
+    const [push] = await until(
+      'the Gotify message',
+      () => updatePushes().length > 0 && updatePushes(),
+      60_000,
+    );
+    console.info(`push -> email ${mailAfter.toFixed(1)} s`);
+
+    expect(mail!.subject).toContain(`[FIRING:1] DiunContainerUpdateAvailable ${image}`);
+    expect(mail!.to).toEqual(['ops@example.org']);
+    expect(mail!.tls).toBe(true);
+    const text = visible(mail!);
+    expect(text).toContain(container);
+    expect(text).toContain(image);
+    expect(text).toContain(updateCommand);
+
+    expect(push!.title).toBe("A running container's image has a newer digest in its registry");
+    expect(push!.priority).toBe(5);
+    expect(push!.message).toContain(`Container \`${container}\``);
+    expect(push!.message).toContain(image);
+    expect(push!.message).toContain(updateCommand);
+
+    // Every dashboard panel has data while an update is pending, except the rate limit one:
+    // the local registry sends no RateLimit-* headers.
+    const panels = await evaluateDashboard(
+      join(root, 'grafana', 'dashboards', 'diun-exporter.json'),
+      (expr) => prometheus.query(expr),
+      { job: 'diun-exporter', instance: new URL(exporter.url).host },
+    );
+    expect(panels.filter((p) => p.empty).map((p) => p.title)).toEqual([
+      'Registry rate limit remaining',
+    ]);
+
+    // One group, one notification (the totals at the end show nothing more came later).
+    expect(updateEmails()).toHaveLength(1);
+    expect(updatePushes()).toHaveLength(1);
+  }, 330_000);
+
+  it('resolves once the container is recreated on the new image', async () => {
+    await pullImage(docker, image);
+    await docker(['rm', '-f', container]);
+    await runContainer(docker, image, container, compose);
+    const recreatedAt = Date.now();
+    await exporter.until(
+      (s) => value(s, 'diun_container_update_available', { container }) === 0,
+      'the exporter to see the recreated container as up to date',
+      15_000,
+    );
+    await promSees(
+      `diun_container_update_available{container="${container}"} == 0`,
+      'Prometheus to scrape the recreated container',
+    );
+    await waitFor(
+      async () =>
+        (await prometheus.alerts()).some(
+          (a) => a.labels.alertname === 'DiunContainerUpdateAvailable',
+        )
+          ? undefined
+          : true,
+      { timeoutMs: 60_000, intervalMs: 500, what: 'the Prometheus alert to end' },
+    );
+    const resolved = await until(
+      'the [RESOLVED] Gotify message',
+      () => updatePushes().find((m) => m.title.startsWith('[RESOLVED] ')),
+      240_000,
+    );
+    expect(resolved.message).toContain(container);
+    await until(
+      'the resolved email',
+      () => updateEmails().find((m) => m.subject.startsWith('[RESOLVED] ')),
+      30_000,
+    );
+    console.info(`recreate -> resolved push ${((Date.now() - recreatedAt) / 1000).toFixed(1)} s`);
+    expect(updateEmails()).toHaveLength(2);
+    expect(updatePushes()).toHaveLength(2);
+  }, 330_000);
+
+  it('alerts once, without a flood, when the Docker provider goes away', async () => {
+    const stoppedAt = Date.now();
+    await proxy.close();
+    await exporter.until(
+      (s) => value(s, 'diun_provider_up', { provider: 'docker' }) === 0,
+      'diun_provider_up to drop to 0',
+      30_000,
+    );
+    const [mail] = await until(
+      'the provider-down email',
+      () => emails('DiunDockerProviderDown').length > 0 && emails('DiunDockerProviderDown'),
+      240_000,
+    );
+    console.info(`provider stop -> email ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s`);
+    expect(mail!.subject).toContain('[FIRING:1] DiunDockerProviderDown');
+    expect(visible(mail!)).toContain('local');
+    await until(
+      'the provider-down Gotify message',
+      () => gotify.messages.find((m) => m.title === 'diun-exporter cannot reach a Docker endpoint'),
+      60_000,
+    );
+    // A run every 5 s with the provider down still makes one alert, not one per run or image.
+    expect(emails('DiunDockerProviderDown')).toHaveLength(1);
+    expect(smtp.messages().map((m) => m.subject.split(' ')[1])).toEqual([
+      'DiunContainerUpdateAvailable',
+      'DiunContainerUpdateAvailable',
+      'DiunDockerProviderDown',
+    ]);
+    expect(gotify.messages).toHaveLength(3);
+  }, 330_000);
+});
