@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../src/config/load.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { problemsOf as problems } from './problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'diun-exporter-gotify-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,13 +25,7 @@ function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
 }
 
 function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    load(yaml, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
+  return problems(() => load(yaml, env));
 }
 
 const GOOD = `

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, resolveConfigPath } from '../../../src/config/load.js';
 import { ConfigSchema } from '../../../src/config/schema.js';
+import { problemsOf as problems } from './problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'diun-exporter-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,13 +21,7 @@ function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
 }
 
 function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    load(yaml, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
+  return problems(() => load(yaml, env));
 }
 
 const DEFAULTS = {
