@@ -14,7 +14,12 @@ import { makeImage, publish, pullImage, pushImage, runContainer } from '../suppo
 import { value } from '../support/metrics-text.js';
 import { type Prometheus, startPrometheus } from '../support/prometheus.js';
 import { type Registry, startRegistry } from '../support/registry.js';
-import { type SmtpMessage, type SmtpServer, startSmtpServer } from '../support/smtp.js';
+import {
+  type SmtpMessage,
+  type SmtpServer,
+  startSmtpServer,
+  visibleText,
+} from '../support/smtp.js';
 import { type SocketProxy, startSocketProxy } from '../support/socket-proxy.js';
 
 // The whole pipeline a user runs, every part real except Gotify and the mail relay: dockerd, the
@@ -118,13 +123,7 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
     smtp.messages().filter((m) => m.subject.includes(` ${alertname}`));
   const updateEmails = () => emails('DiunContainerUpdateAvailable');
   const updatePushes = () => gotify.messages.filter((m) => m.message.includes(container));
-  const visible = (m: SmtpMessage) =>
-    (m.html ?? m.text ?? '')
-      .replace(/<[^>]+>/g, ' ')
-      .replaceAll('&amp;', '&')
-      .replaceAll('&#39;', "'")
-      .replaceAll('&quot;', '"')
-      .replace(/\s+/g, ' ');
+  const visible = (m: SmtpMessage) => visibleText(m.html ?? m.text ?? '');
   const until = <T>(what: string, check: () => T | undefined | false, timeoutMs: number) =>
     waitFor(async () => check() || undefined, { timeoutMs, intervalMs: 500, what });
   const promSees = (expr: string, what: string) =>

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { requireBinary, run, waitFor } from '../support/exec.js';
-import { type SmtpServer, startSmtpServer } from '../support/smtp.js';
+import { type SmtpServer, startSmtpServer, visibleText } from '../support/smtp.js';
 
 // The shipped Alertmanager config, checked and routed by amtool, then run for real with only its
 // hosts and paths changed: smtp.example.org:587 and diun-exporter:8080 become local stand-ins.
@@ -240,19 +240,6 @@ async function startStack(): Promise<Stack> {
       await Promise.all([smtp.close(), recorder.close()]);
     },
   };
-}
-
-/** What a person reads in an HTML body: tags dropped, entities decoded, spaces collapsed. */
-function visibleText(html: string): string {
-  return html
-    .replace(/<(style|title)[^>]*>[\s\S]*?<\/\1>/g, ' ')
-    .replace(/<[^>]+>/g, ' ')
-    .replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n)))
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&quot;', '"')
-    .replaceAll('&amp;', '&')
-    .replace(/\s+/g, ' ');
 }
 
 const hubLink = 'https://registry.example.org/shop/web';
