@@ -1,6 +1,6 @@
 import type { ImageOptions } from '../config/labels.js';
 
-/** One container (or, later, file entry or service) a provider asks us to watch. */
+/** One container (or file entry) a provider asks us to watch. */
 export interface WatchedContainer {
   provider: string;
   /** The Docker host's name from the config: the `endpoint` label. */
@@ -20,6 +20,13 @@ export interface WatchedContainer {
   composeProject: string;
   composeService: string;
   options: ImageOptions;
+  /**
+   * A file-provider entry, not a running container: it is outdated while the remote digest
+   * differs from `pinnedDigest` or, with no pin, from the first digest recorded for it.
+   */
+  entry?: boolean;
+  /** The digest a file entry pins (`name: nginx:1.27@sha256:...`). */
+  pinnedDigest?: string;
   /** Why no registry check applies (local build, pinned digest), if none does. */
   skip?: string;
   /** Label or reference problems: the container is reported as `error`. */

@@ -2,31 +2,7 @@ import { log } from '../log.js';
 import type { RegistryClient, RequestOptions } from '../registry/client.js';
 import { parseReference } from '../registry/reference.js';
 import type { CheckTarget } from './check.js';
-
-interface Descriptor {
-  digest: string;
-  mediaType?: string;
-  platform?: { os?: string; architecture?: string; variant?: string };
-}
-
-const indexTypes = new Set([
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
-
-function pickPlatform(
-  manifests: Descriptor[],
-  want: CheckTarget['containers'][number]['platform'],
-) {
-  return (
-    manifests.find(
-      (m) =>
-        m.platform?.os === want.os &&
-        m.platform?.architecture === want.architecture &&
-        (!want.variant || m.platform?.variant === want.variant),
-    ) ?? manifests.find((m) => m.platform?.os !== 'unknown')
-  );
-}
+import { isIndex, parsePlatform, pickPlatform, platformManifests } from './platform.js';
 
 /**
  * The remote image's creation time (from its config blob), or undefined if the registry will not
@@ -42,9 +18,12 @@ export async function fetchCreated(
   const ref = { ...parseReference(target.image), digest };
   try {
     let manifest = await registry.getManifest(ref, opts);
-    let json = manifest.json as { manifests?: Descriptor[]; config?: Descriptor };
-    if (indexTypes.has(manifest.mediaType) && json.manifests) {
-      const entry = pickPlatform(json.manifests, target.containers[0]!.platform);
+    let json = manifest.json as { config?: { digest?: string } };
+    if (isIndex(manifest.mediaType)) {
+      const first = target.containers[0]!;
+      const want = first.options.platform ? parsePlatform(first.options.platform) : first.platform;
+      const entries = platformManifests(manifest.json);
+      const entry = pickPlatform(entries, want) ?? entries[0];
       if (!entry) return undefined;
       manifest = await registry.getManifest({ ...ref, digest: entry.digest }, opts);
       json = manifest.json as typeof json;

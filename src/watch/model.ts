@@ -1,5 +1,6 @@
 import type { WatchedContainer } from '../providers/types.js';
 import type { FailureReason } from '../registry/errors.js';
+import type { PlatformManifest } from './platform.js';
 
 /** Diun's statuses: one `diun_image_last_check_status` series each. */
 export const statuses = ['new', 'update', 'unchange', 'skip', 'error'] as const;
@@ -20,6 +21,15 @@ export interface ImageRecord {
   status: CheckStatus;
   error?: string;
   reason?: FailureReason;
+  /** The first remote digest recorded: what a file entry with no pinned digest is compared with. */
+  firstDigest?: string;
+  /**
+   * Platform entries of the image indexes fetched so far, by index digest: the remote one and
+   * those the containers run. Cached here so an index is fetched once, when its digest moved.
+   */
+  indexes?: Record<string, PlatformManifest[]>;
+  /** The newest comparable tag in the repository (`watch_repo`), from the last tags listing. */
+  version?: { current: string; latest: string; newer: boolean; diff: string };
   /** Whether any container was outdated at the last evaluation: the updates counter counts rises. */
   updateAvailable: boolean;
 }

@@ -1,0 +1,79 @@
+// Multi-platform images: which entry of an OCI index (or Docker manifest list) a container runs.
+
+/** One platform's manifest in an image index. */
+export interface PlatformManifest {
+  os: string;
+  architecture: string;
+  variant?: string;
+  digest: string;
+}
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+interface Descriptor {
+  digest?: unknown;
+  platform?: { os?: unknown; architecture?: unknown; variant?: unknown };
+  annotations?: Record<string, unknown>;
+}
+
+export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+
+/** Whether a manifest media type is a multi-platform index. */
+export function isIndex(mediaType: string | undefined): boolean {
+  return mediaType !== undefined && INDEX_MEDIA_TYPES.has(mediaType);
+}
+
+/**
+ * The runnable platform entries of an index body. Attestation manifests (BuildKit marks them
+ * `unknown/unknown` with a `vnd.docker.reference.type` annotation) are left out: adding one
+ * changes the index's digest but no image anyone runs.
+ */
+export function platformManifests(index: unknown): PlatformManifest[] {
+  const manifests = (index as { manifests?: unknown } | null)?.manifests;
+  if (!Array.isArray(manifests)) return [];
+  const entries: PlatformManifest[] = [];
+  for (const m of manifests as Descriptor[]) {
+    const p = m.platform;
+    if (typeof m.digest !== 'string' || typeof p?.os !== 'string') continue;
+    if (typeof p.architecture !== 'string') continue;
+    if (p.os === 'unknown' || m.annotations?.['vnd.docker.reference.type'] !== undefined) continue;
+    entries.push({
+      os: p.os,
+      architecture: p.architecture,
+      ...(typeof p.variant === 'string' && p.variant !== '' ? { variant: p.variant } : {}),
+      digest: m.digest,
+    });
+  }
+  return entries;
+}
+
+// The variant a platform has when none is written, as containerd's platform matcher assumes.
+const DEFAULT_VARIANT: Record<string, string> = { arm64: 'v8', arm: 'v7', amd64: 'v1' };
+
+const variantOf = (p: Platform) => p.variant || DEFAULT_VARIANT[p.architecture] || '';
+
+/** Parses `os/arch[/variant]` (the `diun.platform` label, already normalised). */
+export function parsePlatform(text: string): Platform {
+  const [os = '', architecture = '', variant] = text.split('/');
+  return variant ? { os, architecture, variant } : { os, architecture };
+}
+
+/** The entry of an index that a container on `want` runs, or undefined when there is none. */
+export function pickPlatform(
+  entries: readonly PlatformManifest[],
+  want: Platform,
+): PlatformManifest | undefined {
+  const same = entries.filter((e) => e.os === want.os && e.architecture === want.architecture);
+  // Docker reports no variant for most images; then the architecture's default decides, and a
+  // single candidate is taken whatever its variant.
+  return (
+    same.find((e) => variantOf(e) === variantOf(want)) ?? (same.length === 1 ? same[0] : undefined)
+  );
+}
