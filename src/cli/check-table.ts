@@ -1,3 +1,4 @@
+import { localDigests } from '../watch/indexes.js';
 import type { Snapshot } from '../watch/model.js';
 
 const short = (digest: string | undefined) =>
@@ -24,7 +25,7 @@ export function renderCheckTable(snapshot: Snapshot): string {
     const remote = short(img.record.remoteDigest);
     const containers = [...img.containers].sort((a, b) => rank(a) - rank(b));
     for (const c of containers) {
-      const local = short(c.container.repoDigests[0]);
+      const local = short(localDigests(c.container, img.record)[0]);
       rows.push([c.container.name, img.record.image, c.status, local, remote]);
     }
   }
@@ -41,5 +42,8 @@ export function renderCheckTable(snapshot: Snapshot): string {
     `${images.length} images, ${rows.length} containers: ${outdated.length} with an update available` +
     (errors.length ? `, ${errors.length} failed` : '');
   const problems = errors.map((i) => `error: ${i.record.image}: ${i.record.error ?? 'unknown'}`);
-  return [line(header), ...rows.map(line), '', summary, ...problems].join('\n');
+  const newer = images.flatMap(({ record: { image, version: v } }) =>
+    v?.newer ? [`newer version: ${image}: ${v.current} -> ${v.latest} (${v.diff})`] : [],
+  );
+  return [line(header), ...rows.map(line), '', summary, ...newer, ...problems].join('\n');
 }

@@ -98,6 +98,32 @@ const families: Family[] = [
       }
     },
   },
+  perImage(
+    'diun_image_newer_version_available',
+    'Whether a newer tag that passes the filters exists for this image (watch_repo images only).',
+    (s) => (s.record.version ? (s.record.version.newer ? 1 : 0) : undefined),
+  ),
+  {
+    name: 'diun_image_latest_version_info',
+    help: 'The running tag and the newest comparable tag in the repository (watch_repo images only). Always 1.',
+    labelNames: [...imageLabels, 'current_version', 'latest_version', 'semver_diff'],
+    fill(emit, source) {
+      for (const { record: r } of source.snapshot().images) {
+        if (!r.version) continue;
+        const { current, latest, diff } = r.version;
+        emit(
+          {
+            provider: r.provider,
+            image: r.image,
+            current_version: current,
+            latest_version: latest,
+            semver_diff: diff,
+          },
+          1,
+        );
+      }
+    },
+  },
   {
     name: 'diun_container_update_available',
     help: 'Whether this container runs an outdated digest of its image (1) or not (0).',
@@ -112,6 +138,7 @@ const families: Family[] = [
     fill(emit, source) {
       for (const s of source.snapshot().images) {
         for (const { container: c, updateAvailable } of s.containers) {
+          if (c.entry) continue; // a file entry is no container; its image series say it all
           const labels = {
             provider: c.provider,
             endpoint: c.endpoint,

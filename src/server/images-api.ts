@@ -19,6 +19,15 @@ export function imageView(s: ImageState) {
     lastError: r.error ?? null,
     lastErrorReason: r.reason ?? null,
     hubLink: s.hubLink,
+    // watch_repo images: the newest comparable tag (null when not tracked or not a version).
+    version: r.version
+      ? {
+          current: r.version.current,
+          latest: r.version.latest,
+          newer: r.version.newer,
+          diff: r.version.diff || null,
+        }
+      : null,
     containers: s.containers.map(({ container: c, updateAvailable, status }) => ({
       endpoint: c.endpoint,
       id: c.id,
@@ -29,6 +38,7 @@ export function imageView(s: ImageState) {
       composeProject: c.composeProject || null,
       composeService: c.composeService || null,
       repoDigests: c.repoDigests,
+      pinnedDigest: c.pinnedDigest ?? null,
       skipReason: c.skip ?? null,
       errors: c.errors,
     })),

@@ -5,9 +5,12 @@ import type { RegistryClient, RequestOptions } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import { parseReference } from '../registry/reference.js';
 import { fetchCreated } from './created.js';
-import type { ImageRecord } from './model.js';
+import { isOutdated } from './evaluate.js';
+import { resolveIndexes } from './indexes.js';
+import { type ImageRecord, imageKey } from './model.js';
 import { runPool } from './pool.js';
 import { selectRegopt } from './regopts.js';
+import { TagLists, versionField, versionOf } from './versions.js';
 
 /** One unique reference to ask the registry about, with every state row that shares it. */
 export interface CheckTarget {
@@ -94,30 +97,42 @@ export function planTargets(
 
 /**
  * Asks the registry for each target's digest (one HEAD per unique reference, `workers` at a
- * time) and writes the outcome into `records`. A failure keeps the last good digest.
+ * time) and writes the outcome into `records`. A failure keeps the last good digest. An index
+ * is fetched only when some container may run another of its platforms' images; tags are
+ * listed (once per repository) only for images watched with `watch_repo`.
  */
 export async function checkTargets(
   targets: CheckTarget[],
   records: Map<string, ImageRecord>,
   deps: { registry: RegistryClient; workers: number; hooks: CheckHooks; now: () => number },
 ): Promise<void> {
+  const tags = new TagLists(deps.registry);
   await runPool(targets, deps.workers, async (target) => {
     const opts = requestOptions(target.regopt);
-    const ref = parseReference(target.image);
+    const recordOf = (c: WatchedContainer) => records.get(imageKey(c.provider, c.image));
     let outcome: Partial<ImageRecord>;
     try {
-      const head = await deps.registry.headManifest(ref, opts);
+      const head = await deps.registry.headManifest(parseReference(target.image), opts);
       outcome = { remoteDigest: head.digest, remoteMediaType: head.mediaType };
+      outcome.indexes = await resolveIndexes({
+        registry: deps.registry,
+        image: target.image,
+        opts,
+        remote: head,
+        containers: target.containers,
+        recordOf,
+      });
     } catch (err) {
       const reason = err instanceof RegistryError ? err.reason : 'registry_error';
       const message = err instanceof Error ? err.message : String(err);
       log('warn', 'image check failed', { image: target.image, reason, error: message });
       outcome = { error: message, reason };
     }
+    const version = await versionOf(target, tags, opts);
     const now = deps.now();
     let created: Promise<number | undefined> | undefined;
     const remoteCreated = (digest: string) => {
-      created ??= fetchCreated(deps.registry, target, digest, opts);
+      created ??= fetchCreated(deps.registry, target, digest, opts, outcome.indexes?.[digest]);
       return created;
     };
     for (const key of target.keys) {
@@ -126,7 +141,7 @@ export async function checkTargets(
       if (outcome.reason) deps.hooks.failed(provider, outcome.reason);
       const before = records.get(key);
       const next = await nextRecord(before, outcome, target, now, remoteCreated);
-      records.set(key, { ...next, provider });
+      records.set(key, { ...next, provider, ...versionField(version, before) });
     }
   });
 }
@@ -160,15 +175,18 @@ async function nextRecord(
     remoteDigest: digest,
     remoteMediaType: outcome.remoteMediaType,
     remoteDigestSince: moved ? now : base.remoteDigestSince,
+    firstDigest: base.firstDigest ?? digest,
+    indexes: outcome.indexes,
     lastCheck: now,
     status: base.remoteDigest ? 'unchange' : 'new',
     error: undefined,
     reason: undefined,
   };
   if (moved || record.remoteCreated === undefined) {
-    // A container already running this digest tells us its creation time for free; otherwise
-    // fetch it, but only when the digest really moved, so steady state stays at one HEAD.
-    const local = target.containers.find((c) => c.repoDigests.includes(digest));
+    // A container already running the registry's image (for its platform) tells us its creation
+    // time for free; otherwise fetch it, but only when the digest really moved, so steady state
+    // stays at one HEAD.
+    const local = target.containers.find((c) => !c.entry && !isOutdated(c, record));
     if (local?.localCreated !== undefined) record.remoteCreated = local.localCreated;
     else if (moved && base.remoteDigest) {
       record.remoteCreated = await remoteCreated(digest);

@@ -2,11 +2,12 @@ import { log } from '../log.js';
 import type { RegistryClient, RequestOptions } from '../registry/client.js';
 import { parseReference } from '../registry/reference.js';
 import type { CheckTarget } from './check.js';
-import { isIndex, parsePlatform, pickPlatform, platformManifests } from './platform.js';
+import { platformOf } from './indexes.js';
+import { isIndex, type PlatformManifest, pickPlatform, platformManifests } from './platform.js';
 
 /**
  * The remote image's creation time (from its config blob), or undefined if the registry will not
- * say. Costs a manifest GET and a blob GET (two more for an index), so it is called only when the
+ * say. Costs a manifest GET and a blob GET (one more for an index not fetched yet), so it is called only when the
  * digest moved.
  */
 export async function fetchCreated(
@@ -14,18 +15,21 @@ export async function fetchCreated(
   target: CheckTarget,
   digest: string,
   opts: RequestOptions,
+  knownEntries?: PlatformManifest[],
 ): Promise<number | undefined> {
   const ref = { ...parseReference(target.image), digest };
   try {
-    let manifest = await registry.getManifest(ref, opts);
-    let json = manifest.json as { config?: { digest?: string } };
-    if (isIndex(manifest.mediaType)) {
-      const first = target.containers[0]!;
-      const want = first.options.platform ? parsePlatform(first.options.platform) : first.platform;
-      const entries = platformManifests(manifest.json);
-      const entry = pickPlatform(entries, want) ?? entries[0];
+    let json: { config?: { digest?: string } } = {};
+    let entries = knownEntries?.length ? knownEntries : undefined;
+    if (!entries) {
+      const manifest = await registry.getManifest(ref, opts);
+      if (isIndex(manifest.mediaType)) entries = platformManifests(manifest.json);
+      else json = manifest.json as typeof json;
+    }
+    if (entries) {
+      const entry = pickPlatform(entries, platformOf(target.containers[0]!)) ?? entries[0];
       if (!entry) return undefined;
-      manifest = await registry.getManifest({ ...ref, digest: entry.digest }, opts);
+      const manifest = await registry.getManifest({ ...ref, digest: entry.digest }, opts);
       json = manifest.json as typeof json;
     }
     if (!json.config?.digest) return undefined;

@@ -1,5 +1,6 @@
 import type { WatchedContainer } from '../providers/types.js';
 import { hubLinkFor } from './hub-link.js';
+import { localDigests, runsRemote } from './indexes.js';
 import {
   type CheckStatus,
   type ContainerState,
@@ -10,12 +11,13 @@ import {
 } from './model.js';
 
 /**
- * Whether a container runs something other than what its tag points at now. Level-triggered:
- * true for as long as the registry's digest is not among the digests of the image it runs.
+ * Whether a container runs something other than what its tag points at now, for its platform.
+ * Level-triggered: true for as long as the registry's image is not the one it runs.
  */
 export function isOutdated(container: WatchedContainer, record: ImageRecord | undefined): boolean {
   if (container.skip || !record?.remoteDigest) return false;
-  return !container.repoDigests.includes(record.remoteDigest);
+  const local = localDigests(container, record);
+  return !runsRemote(container, local, record.remoteDigest, record.indexes);
 }
 
 function containerStatus(
@@ -76,7 +78,7 @@ export function evaluate(
         updateAvailable: states.some((s) => s.updateAvailable),
       },
       hubLink: group.find((c) => c.options.hubLink)?.options.hubLink ?? hubLinkFor(first.image),
-      localDigests: [...new Set(group.flatMap((c) => c.repoDigests))].sort(),
+      localDigests: [...new Set(group.flatMap((c) => localDigests(c, record)))].sort(),
       containers: states,
     });
   }

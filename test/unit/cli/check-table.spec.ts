@@ -155,6 +155,7 @@ describe('check --json', () => {
           lastError: null,
           lastErrorReason: null,
           hubLink: 'https://hub.docker.com/_/nginx',
+          version: null,
           containers: [
             {
               endpoint: 'local',
@@ -166,6 +167,7 @@ describe('check --json', () => {
               composeProject: 'site',
               composeService: 'web',
               repoDigests: [digest('a')],
+              pinnedDigest: null,
               skipReason: null,
               errors: [],
             },
@@ -181,5 +183,39 @@ describe('check --json', () => {
         outdated: [NGINX],
       },
     });
+  });
+});
+
+describe('check table: versions and file entries', () => {
+  it('names the newer versions under the summary, and the digest a file entry is compared with', () => {
+    const snapshot = evaluate(
+      [
+        container({ name: 'db', image: POSTGRES }),
+        container({
+          provider: 'file',
+          name: 'alpine:3',
+          image: ALPINE,
+          repoDigests: [],
+          entry: true,
+          pinnedDigest: digest('c'),
+        }),
+      ],
+      records(
+        record({
+          image: POSTGRES,
+          version: { current: '16', latest: '17', newer: true, diff: 'major' },
+        }),
+        record({ provider: 'file', image: ALPINE, firstDigest: digest('a') }),
+      ),
+      1_800_000_000,
+    );
+    expect(renderCheckTable(snapshot).split('\n')).toEqual([
+      'CONTAINER  IMAGE                          STATUS    LOCAL         REMOTE',
+      'alpine:3   docker.io/library/alpine:3     update    cccccccccccc  aaaaaaaaaaaa',
+      'db         docker.io/library/postgres:16  unchange  aaaaaaaaaaaa  aaaaaaaaaaaa',
+      '',
+      '2 images, 2 containers: 1 with an update available',
+      'newer version: docker.io/library/postgres:16: 16 -> 17 (major)',
+    ]);
   });
 });
