@@ -1,11 +1,13 @@
 import type { Config } from '../config/schema.js';
 import { log } from '../log.js';
 import { DockerProvider } from './docker.js';
+import { FileProvider } from './file.js';
 import type { Provider } from './types.js';
 
 /** The configured providers, in a plain map from config section to implementation. */
 const factories: Partial<Record<keyof Config['providers'], (config: Config) => Provider>> = {
   docker: (config) => new DockerProvider(config.providers.docker!, config.defaults),
+  file: (config) => new FileProvider(config.providers.file!, config.defaults),
 };
 
 /** Builds every configured provider that is implemented; warns about the others. */
