@@ -44,6 +44,8 @@ const DOCKER_ARCH: Record<string, string> = {
 const YAML_FILE = /\.ya?ml$/;
 const debounceMs = 200;
 const rearmMs = 5_000;
+const settleMs = 50;
+const settleTries = 5;
 
 /**
  * Diun's file provider: the images listed in one YAML file, or in every `*.yml` and `*.yaml` of a
@@ -69,8 +71,17 @@ export class FileProvider implements Provider {
   ) {}
 
   async list(): Promise<WatchedContainer[]> {
-    const sources = await this.read();
-    const signature = JSON.stringify(sources);
+    let sources = await this.read();
+    let signature = JSON.stringify(sources);
+    // A file caught in the middle of an in-place write may parse as fewer entries, and an entry
+    // dropped even for one list loses its first digest: take a changed text once it holds still.
+    for (let tries = 0; signature !== this.signature && tries < settleTries; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      const previous = signature;
+      sources = await this.read();
+      signature = JSON.stringify(sources);
+      if (signature === previous) break;
+    }
     if (signature !== this.signature) {
       this.signature = signature;
       this.load(sources);
