@@ -63,6 +63,7 @@ export class FileProvider implements Provider {
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private rearm: NodeJS.Timeout | undefined;
+  private watchFailing = false;
   private closed = false;
 
   constructor(
@@ -167,17 +168,19 @@ export class FileProvider implements Provider {
         this.debounce = setTimeout(() => void this.changed(), debounceMs);
       });
       this.watcher.on('error', (err) => {
-        log('warn', 'file provider watch lost', { path: dir, error: err });
         this.watcher?.close();
-        this.retryArm();
+        this.retryArm(dir, err);
       });
+      this.watchFailing = false;
     } catch (err) {
-      log('warn', 'file provider cannot watch', { path: dir, error: err });
-      this.retryArm();
+      this.retryArm(dir, err);
     }
   }
 
-  private retryArm(): void {
+  private retryArm(dir: string, err: unknown): void {
+    // Said once, not at every retry while the folder is missing.
+    if (!this.watchFailing) log('warn', 'file provider cannot watch', { path: dir, error: err });
+    this.watchFailing = true;
     this.watcher = undefined;
     this.rearm = setTimeout(() => {
       this.arm();
@@ -214,7 +217,8 @@ export function parseFile(
 ): { entries: WatchedContainer[]; problems: string[] } {
   let doc: unknown;
   try {
-    doc = parse(source.text ?? '');
+    // logLevel error: YAML warnings would bypass the log; errors throw and are reported.
+    doc = parse(source.text ?? '', { logLevel: 'error' });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return { entries: [], problems: [message.split('\n')[0]!.replace(/:$/, '')] };

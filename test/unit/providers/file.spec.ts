@@ -201,6 +201,17 @@ describe('file provider', () => {
     expect(p.status()[0]!.error).toBe('missing.yml: no such file (ENOENT)');
   });
 
+  it('is down while the directory is missing, and up once it exists', async () => {
+    const sub = join(dir, 'images.d');
+    const p = provider({ directory: sub });
+    expect(await p.list()).toEqual([]);
+    expect(p.status()[0]!.error).toBe('images.d: no such file (ENOENT)');
+    await mkdir(sub);
+    await save(join(sub, 'a.yml'), '- name: nginx\n');
+    expect((await p.list()).map((c) => c.id)).toEqual(['a.yml#0']);
+    expect(p.status()[0]!.up).toBe(true);
+  });
+
   it('calls the subscriber when the file changes, not when a neighbour does', async () => {
     const file = join(dir, 'images.yml');
     await save(file, '- name: nginx\n');
