@@ -1,0 +1,210 @@
+// Diun's file format: one YAML list of images, each entry read as the `diun.*` labels a
+// container would carry, so files and labels are validated by the same rules.
+import { parse } from 'yaml';
+import { regexpProblem } from '../config/fields.js';
+import { type ImageOptions, parseLabels } from '../config/labels.js';
+import { formatKeyPath } from '../config/problems.js';
+import type { ImageDefaults } from '../config/schema.js';
+import { formatReference, parseReference } from '../registry/reference.js';
+import type { WatchedContainer } from './types.js';
+
+const ENTRY_KEYS = new Set([
+  'name',
+  'regopt',
+  'notify_on',
+  'watch_repo',
+  'sort_tags',
+  'max_tags',
+  'include_tags',
+  'exclude_tags',
+  'hub_link',
+  'platform',
+  'metadata',
+]);
+const PLATFORM_KEYS = new Set(['os', 'arch', 'variant']);
+// Node's process.arch as Docker names architectures.
+const DOCKER_ARCH: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ia32: '386',
+  ppc64: 'ppc64le',
+};
+/**
+ * One file's entries; `problems` (bad YAML, not a list, unknown keys, no name) make the whole
+ * file unusable, while a bad value is kept in its entry's `errors`.
+ */
+export function parseFile(
+  source: { name: string; text?: string },
+  defaults: ImageDefaults,
+): { entries: WatchedContainer[]; problems: string[] } {
+  let doc: unknown;
+  try {
+    // logLevel error: YAML warnings would bypass the log; errors throw and are reported.
+    doc = parse(source.text ?? '', { logLevel: 'error' });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { entries: [], problems: [message.split('\n')[0]!.replace(/:$/, '')] };
+  }
+  if (doc === null || doc === undefined) return { entries: [], problems: [] };
+  if (!Array.isArray(doc)) return { entries: [], problems: ['expected a list of images'] };
+  const problems = doc.flatMap((item: unknown, i) => structureProblems(item, i));
+  if (problems.length > 0) return { entries: [], problems };
+  const entries = doc.map((item: Record<string, unknown>, i) =>
+    toWatched(
+      item,
+      `${source.name}#${i}`,
+      (path, message) => `${source.name}: ${formatKeyPath([i, ...path])}: ${message}`,
+      defaults,
+    ),
+  );
+  return { entries, problems: [] };
+}
+
+function structureProblems(item: unknown, i: number): string[] {
+  const at = (path: PropertyKey[], message: string) => `${formatKeyPath([i, ...path])}: ${message}`;
+  if (!isMapping(item)) return [at([], 'expected a mapping')];
+  const problems = Object.keys(item)
+    .filter((k) => !ENTRY_KEYS.has(k))
+    .map((k) => at([k], 'unknown key'));
+  if (!isText(item.name) || item.name === '') problems.push(at(['name'], 'required'));
+  const { platform } = item;
+  if (platform !== undefined && platform !== null) {
+    if (!isMapping(platform)) problems.push(at(['platform'], 'expected a mapping'));
+    else {
+      for (const k of Object.keys(platform).filter((k) => !PLATFORM_KEYS.has(k))) {
+        problems.push(at(['platform', k], 'unknown key'));
+      }
+    }
+  }
+  return problems;
+}
+
+function toWatched(
+  item: Record<string, unknown>,
+  id: string,
+  at: (path: PropertyKey[], message: string) => string,
+  defaults: ImageDefaults,
+): WatchedContainer {
+  const name = String(item.name);
+  const { labels, errors } = toLabels(item, at);
+  const parsed = parseLabels(labels, defaults);
+  // parseLabels names labels (`label diun.max_tags: ...`); the file's readers know keys.
+  errors.push(
+    ...parsed.errors.map((e) => {
+      const m = /^label diun\.([^:]+): (.*?)(?:, got ".*")?$/s.exec(e);
+      return m ? at(m[1]!.split('.'), m[2]!) : at([], e);
+    }),
+  );
+  const options: ImageOptions = { ...parsed.options };
+  for (const key of ['include_tags', 'exclude_tags'] as const) {
+    const patterns = readPatterns(item[key], [key], at, errors);
+    if (patterns === undefined) continue;
+    if (key === 'include_tags') options.includeTags = patterns;
+    else options.excludeTags = patterns;
+  }
+  const watched: WatchedContainer = {
+    provider: 'file',
+    endpoint: 'file',
+    id,
+    name,
+    image: name,
+    imageId: '',
+    repoDigests: [],
+    platform: platformOf(options.platform),
+    state: 'file',
+    composeProject: '',
+    composeService: '',
+    options,
+    entry: true,
+    errors,
+  };
+  try {
+    const ref = parseReference(name);
+    watched.image = formatReference({ ...ref, digest: undefined });
+    if (ref.digest !== undefined) {
+      if (ref.tag === undefined) watched.skip = 'pinned by digest';
+      else watched.pinnedDigest = ref.digest;
+    }
+  } catch (err) {
+    errors.push(at(['name'], err instanceof Error ? err.message : String(err)));
+    watched.skip = 'invalid reference';
+  }
+  return watched;
+}
+
+/** The entry as the `diun.*` labels a container would carry, so parseLabels validates it. */
+function toLabels(
+  item: Record<string, unknown>,
+  at: (path: PropertyKey[], message: string) => string,
+): { labels: Record<string, string>; errors: string[] } {
+  const labels: Record<string, string> = {};
+  const errors: string[] = [];
+  for (const key of ['regopt', 'watch_repo', 'sort_tags', 'max_tags', 'hub_link'] as const) {
+    const value = item[key];
+    if (value === undefined || value === null) continue;
+    if (isScalar(value)) labels[`diun.${key}`] = String(value);
+    else errors.push(at([key], 'expected a single value'));
+  }
+  const notifyOn = item.notify_on;
+  if (Array.isArray(notifyOn) && notifyOn.every(isScalar)) {
+    labels['diun.notify_on'] = notifyOn.map(String).join(';');
+  } else if (isScalar(notifyOn)) labels['diun.notify_on'] = String(notifyOn);
+  else if (notifyOn !== undefined && notifyOn !== null) {
+    errors.push(at(['notify_on'], 'expected a list'));
+  }
+  if (isMapping(item.platform)) {
+    const { os = 'linux', arch = hostArch(), variant } = item.platform;
+    labels['diun.platform'] = [os, arch, ...(variant ? [variant] : [])].map(String).join('/');
+  }
+  const { metadata } = item;
+  if (isMapping(metadata)) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (isScalar(v)) labels[`diun.metadata.${k}`] = String(v);
+      else errors.push(at(['metadata', k], 'expected a single value'));
+    }
+  } else if (metadata !== undefined && metadata !== null) {
+    errors.push(at(['metadata'], 'expected a mapping'));
+  }
+  return { labels, errors };
+}
+
+// A list, not `;`-separated text as in a label, so a pattern may contain `;`.
+function readPatterns(
+  value: unknown,
+  path: PropertyKey[],
+  at: (path: PropertyKey[], message: string) => string,
+  errors: string[],
+): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const items = Array.isArray(value) ? value : [value];
+  const problems: string[] = [];
+  items.forEach((p: unknown, j) => {
+    const problem = isText(p) ? regexpProblem(String(p)) : 'expected a string';
+    if (problem !== undefined) problems.push(at([...path, j], problem));
+  });
+  errors.push(...problems);
+  return problems.length === 0 ? items.map(String).filter((p) => p !== '') : undefined;
+}
+
+function platformOf(platform: string | undefined): WatchedContainer['platform'] {
+  if (platform === undefined) return { os: 'linux', architecture: hostArch() };
+  const [os = 'linux', architecture = hostArch(), variant] = platform.split('/');
+  return variant === undefined ? { os, architecture } : { os, architecture, variant };
+}
+
+function hostArch(): string {
+  return DOCKER_ARCH[process.arch] ?? process.arch;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isScalar(value: unknown): value is string | number | boolean {
+  return ['string', 'number', 'boolean'].includes(typeof value);
+}
+
+function isText(value: unknown): value is string | number {
+  return typeof value === 'string' || typeof value === 'number';
+}
