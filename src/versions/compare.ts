@@ -1,0 +1,158 @@
+// The newest version among a repository's tags that a running tag can move to. Our own rules
+// (Diun only lists tags): a tag is an optional `v`, a numeric core `N(.N)*` and a suffix. The
+// suffix may open with a pre-release (`-rc.1`, `-beta2`, `rc1`, `b0`, `-M02`) and the rest is a
+// variant (`-alpine3.20`, `-ls123`, `-r0-ls123`), whose shape is itself with its numbers set aside.
+// Two tags compare when their cores have as many components and their variants the same shape.
+//
+// Decisions:
+// - The `v` prefix is ignored when comparing; the tag is returned as listed. When `v3.2.1` and
+//   `3.2.1` are both newest, the one written like the running tag wins (else the first listed).
+// - Pre-releases are also recognised without a dash (`17rc1`, `2024.11.0b0`: PEP 440 `a`/`b`),
+//   and Redis's milestones `-M02` (ranked between beta and rc), so such images are handled too.
+// - Order: core, then pre-release (release > rc > pre/preview > M > beta > alpha > dev, snapshot,
+//   nightly, canary; then its numbers), then the variant's numbers (`-ls123` < `-ls130`,
+//   `-alpine3.19` < `-alpine3.20`: same core, newer variant, reported as 'patch').
+// - Single numbers (`20`, `608111629`): a candidate with 3 or more digits more than the running
+//   tag is a build number or a date, not the next major, so `20` never moves to `608111629`.
+// - A commit id in the variant (`1.41.3.9314-a0bfb8370-ls265`: 7 to 40 hex digits with a letter
+//   and a digit, between separators) is set aside whole, or its digits would make every release's
+//   shape different; the `-ls` number after it still counts.
+
+export type SemverDiff = 'major' | 'minor' | 'patch' | 'prerelease';
+
+export interface VersionVerdict {
+  current: string;
+  latest: string;
+  newer: boolean;
+  diff: SemverDiff | '';
+}
+
+interface Version {
+  tag: string;
+  prefix: string;
+  core: string[];
+  /** Present for a pre-release: its rank and numbers. */
+  pre: { rank: number; numbers: string[] } | undefined;
+  shape: string;
+  variantNumbers: string[];
+}
+
+const TAG = /^([vV]?)(\d+(?:\.\d+)*)(.*)$/s;
+// A pre-release opening the suffix, then the end or a separator before the variant.
+const PRE_RELEASE =
+  /^(?:[-.]?(alpha|beta|rc|preview|pre|dev|snapshot|canary|nightly)((?:[.-]?\d+)*)|(a|b)(\d+)|-(M)(\d+))(?=$|[-_+])/i;
+const PRE_RANK: Record<string, number> = {
+  dev: 0,
+  snapshot: 0,
+  nightly: 0,
+  canary: 0,
+  alpha: 1,
+  a: 1,
+  beta: 2,
+  b: 2,
+  m: 3,
+  pre: 4,
+  preview: 4,
+  rc: 5,
+};
+const DIGIT_RUN = /\d+/g;
+const COMMIT_ID = /(?<=^|[-_.])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,40}(?=$|[-_.])/g;
+/** A single-number candidate this many digits longer than the running tag is not comparable. */
+const BUILD_NUMBER_DIGITS = 3;
+
+/** The newest tag among `tags` that is comparable with `current` and newer than it; undefined when `current` is not a version (e.g. `latest`, `alpine`, `608111629`-style build numbers are versions only vs other plain numbers—see below). */
+export function newestVersion(current: string, tags: string[]): VersionVerdict | undefined {
+  const running = parseVersion(current);
+  if (!running) return undefined;
+  let best = running;
+  for (const tag of tags) {
+    const candidate = parseVersion(tag);
+    if (!candidate || !comparable(running, candidate)) continue;
+    const c = compareVersions(candidate, best);
+    const samePrefixTie =
+      c === 0 &&
+      best !== running &&
+      candidate.prefix === running.prefix &&
+      best.prefix !== running.prefix;
+    if (c > 0 || samePrefixTie) best = candidate;
+  }
+  const newer = compareVersions(best, running) > 0;
+  return { current, latest: best.tag, newer, diff: newer ? diffOf(running, best) : '' };
+}
+
+function parseVersion(tag: string): Version | undefined {
+  const m = TAG.exec(tag);
+  if (!m) return undefined;
+  let suffix = m[3]!;
+  let pre: Version['pre'];
+  const p = PRE_RELEASE.exec(suffix);
+  if (p) {
+    const label = (p[1] ?? p[3] ?? p[5]!).toLowerCase();
+    const numbers = (p[2] ?? p[4] ?? p[6] ?? '').match(DIGIT_RUN) ?? [];
+    pre = { rank: PRE_RANK[label]!, numbers };
+    suffix = suffix.slice(p[0].length);
+  }
+  suffix = suffix.replace(COMMIT_ID, '@');
+  return {
+    tag,
+    prefix: m[1]!,
+    core: m[2]!.split('.'),
+    pre,
+    shape: suffix.replace(DIGIT_RUN, '#'),
+    variantNumbers: suffix.match(DIGIT_RUN) ?? [],
+  };
+}
+
+function comparable(running: Version, candidate: Version): boolean {
+  if (running.core.length !== candidate.core.length || running.shape !== candidate.shape) {
+    return false;
+  }
+  if (candidate.pre && !running.pre) return false;
+  if (running.core.length === 1) {
+    const extra = significant(candidate.core[0]!).length - significant(running.core[0]!).length;
+    if (extra >= BUILD_NUMBER_DIGITS) return false;
+  }
+  return true;
+}
+
+function compareVersions(a: Version, b: Version): number {
+  return (
+    compareNumberLists(a.core, b.core) ||
+    comparePreReleases(a.pre, b.pre) ||
+    compareNumberLists(a.variantNumbers, b.variantNumbers)
+  );
+}
+
+function comparePreReleases(a: Version['pre'], b: Version['pre']): number {
+  if (!a || !b) return Number(!a) - Number(!b);
+  return a.rank - b.rank || compareNumberLists(a.numbers, b.numbers);
+}
+
+/** Numbers compared one by one; a list that runs out first is the smaller. */
+function compareNumberLists(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const c = compareNumbers(a[i]!, b[i]!);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+/** Digit strings compared as numbers of any size. */
+function compareNumbers(a: string, b: string): number {
+  const x = significant(a);
+  const y = significant(b);
+  if (x.length !== y.length) return x.length - y.length;
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+function significant(digits: string): string {
+  return digits.replace(/^0+(?=\d)/, '');
+}
+
+function diffOf(running: Version, latest: Version): SemverDiff {
+  const index = running.core.findIndex((n, i) => compareNumbers(n, latest.core[i]!) !== 0);
+  if (index === 0) return 'major';
+  if (index === 1) return 'minor';
+  if (index >= 2) return 'patch';
+  return running.pre ? 'prerelease' : 'patch';
+}
