@@ -109,7 +109,12 @@ describe('newer versions of a watched repository', () => {
   it('compares 1.2 only with two-component tags: nothing newer', async () => {
     const s = await check();
     expect(newer(s, '1.2')).toBe(0);
-    expect(info(s, '1.2')?.labels).toMatchObject({ current_version: '1.2', latest_version: '1.2' });
+    // Nothing newer: the running tag is the latest, with no step named.
+    expect(info(s, '1.2')?.labels).toMatchObject({
+      current_version: '1.2',
+      latest_version: '1.2',
+      semver_diff: '',
+    });
   });
 
   it('gives latest no version series, since latest is not a version', async () => {
@@ -127,6 +132,7 @@ describe('newer versions of a watched repository', () => {
     expect(info(s, '1.1.0')?.labels).toMatchObject({
       current_version: '1.1.0',
       latest_version: '1.1.0',
+      semver_diff: '',
     });
   });
 
