@@ -40,7 +40,7 @@ interface Version {
 const TAG = /^([vV]?)(\d+(?:\.\d+)*)(.*)$/s;
 // A pre-release opening the suffix, then the end or a separator before the variant.
 const PRE_RELEASE =
-  /^(?:[-.]?(alpha|beta|rc|preview|pre|dev|snapshot|canary|nightly)((?:[.-]?\d+)*)|(a|b)(\d+)|-(M)(\d+))(?=$|[-_+])/i;
+  /^(?:[-.]?(alpha|beta|rc|preview|pre|dev|snapshot|canary|nightly)(\d*(?:[.-]\d+)*)|(a|b)(\d+)|-(M)(\d+))(?=$|[-_+])/i;
 const PRE_RANK: Record<string, number> = {
   dev: 0,
   snapshot: 0,

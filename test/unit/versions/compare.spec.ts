@@ -218,6 +218,16 @@ describe('newestVersion rules', () => {
     );
   });
 
+  it('reads long hostile tags in linear time', () => {
+    const long = `1.0-rc${'1'.repeat(5_000)}x`;
+    expect(newestVersion(long, [`1.1-rc${'1'.repeat(5_000)}x`, `1.${'0'.repeat(5_000)}`])).toEqual({
+      current: long,
+      latest: `1.1-rc${'1'.repeat(5_000)}x`,
+      newer: true,
+      diff: 'minor',
+    });
+  });
+
   it('returns undefined for tags that are not versions', () => {
     for (const tag of ['latest', 'stable', 'mainline', 'alpine', 'edge', 'vNext', '']) {
       expect(newestVersion(tag, ['1.0.0', '2.0.0'])).toBeUndefined();
