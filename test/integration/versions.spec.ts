@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RegistryClient } from '../../src/registry/client.js';
+import { parseReference } from '../../src/registry/reference.js';
 import { dockerCli } from '../support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { pullImage, runContainer } from '../support/images.js';
+import { startLatencyProxy } from '../support/latency-proxy.js';
 import { find, type Sample, value } from '../support/metrics-text.js';
 import { type PushedManifest, pushPlatformImage, tagManifest } from '../support/oci.js';
 import { type Registry, startRegistry } from '../support/registry.js';
@@ -154,5 +157,23 @@ describe('newer versions of a watched repository', () => {
     });
     expect(newer(s, '1.2')).toBe(0);
     expect(newer(s, '1.1.0')).toBe(0);
+  });
+
+  it("follows the registry's Link pages to the last tag when it lists 2 tags a page", async () => {
+    const proxy = await startLatencyProxy(registry.host);
+    proxy.tagsPageSize = 2;
+    const client = new RegistryClient();
+    try {
+      const ref = parseReference(`${proxy.host}/${repo}:1.0.0`);
+      const listed = await client.listTags(ref, { timeoutMs: 5_000, insecureTLS: false });
+      expect([...listed].sort()).toEqual([...tags, '1.3.0'].sort());
+      const pages = proxy.seen.filter((r) => r.startsWith(`GET /v2/${repo}/tags/list`));
+      // 8 tags at 2 a page: 4 pages, each after the first asked for with the registry's `last=`.
+      expect(pages).toHaveLength(4);
+      expect(pages.slice(1).every((p) => p.includes('last='))).toBe(true);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
   });
 });
