@@ -21,9 +21,14 @@
 export type SemverDiff = 'major' | 'minor' | 'patch' | 'prerelease';
 
 export interface VersionVerdict {
+  /** The running tag. */
   current: string;
+  /** The newest comparable tag >= current (current itself when nothing is newer). */
   latest: string;
+  /** latest is strictly newer than current. */
   newer: boolean;
+  /** The first core component that changed (the 4th and later count as 'patch'); a change of
+   * the variant's numbers alone is 'patch', of a pre-release runner's suffix 'prerelease'. */
   diff: SemverDiff | '';
 }
 
