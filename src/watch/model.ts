@@ -1,5 +1,6 @@
 import type { WatchedContainer } from '../providers/types.js';
 import type { FailureReason } from '../registry/errors.js';
+import type { VersionVerdict } from '../versions/compare.js';
 import type { PlatformManifest } from './platform.js';
 
 /** Diun's statuses: one `diun_image_last_check_status` series each. */
@@ -29,7 +30,7 @@ export interface ImageRecord {
    */
   indexes?: Record<string, PlatformManifest[]>;
   /** The newest comparable tag in the repository (`watch_repo`), from the last tags listing. */
-  version?: { current: string; latest: string; newer: boolean; diff: string };
+  version?: VersionVerdict;
   /** Whether any container was outdated at the last evaluation: the updates counter counts rises. */
   updateAvailable: boolean;
 }
