@@ -11,6 +11,9 @@ const NANOS_PER_UNIT: Record<string, number> = {
   h: 3600e9,
 };
 
+// Go's Duration is an int64 of nanoseconds: about 2562047h at most.
+const MAX_NANOS = 2 ** 63;
+
 // One "<number><unit>" component; Go accepts "1.", ".5" but not ".".
 const COMPONENT = /(\d+(?:\.\d*)?|\.\d+)([^\d.]*)/y;
 
@@ -40,6 +43,6 @@ export function parseDuration(input: string): number {
     const [whole = '', fraction = ''] = number.split('.');
     nanos += Number(whole || '0') * perUnit + Math.round(Number(`0.${fraction || '0'}`) * perUnit);
   }
-  if (!Number.isFinite(nanos)) throw invalid('out of range');
+  if (!Number.isFinite(nanos) || nanos >= MAX_NANOS) throw invalid('out of range');
   return (sign * nanos) / 1e6;
 }

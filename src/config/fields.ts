@@ -119,20 +119,31 @@ export function duration(defaultMs: number, min: { ms: number; label: string }) 
 
 /** A cron expression of 5 or 6 fields (seconds optional), or '' for "no schedule". */
 export function cron() {
-  return textWithDefault('').superRefine((expression, ctx) => {
-    const problem = cronProblem(expression);
-    if (problem !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `invalid cron expression "${expression}": ${problem}`,
-      });
-    }
-  });
+  return textWithDefault('')
+    .transform((expression) => NICKNAME_ALIASES[expression.trim().toLowerCase()] ?? expression)
+    .superRefine((expression, ctx) => {
+      const problem = cronProblem(expression);
+      if (problem !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `invalid cron expression "${expression}": ${problem}`,
+        });
+      }
+    });
 }
+
+// Nicknames Diun's cron (robfig/cron) knows and croner does not.
+const NICKNAME_ALIASES: Record<string, string> = { '@midnight': '@daily' };
+const NICKNAMES = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
+// croner's fields, seconds first (it adds "0" seconds to a 5-field expression).
+const CRON_FIELDS = ['second', 'minute', 'hour', 'day-of-month', 'month', 'day-of-week'];
 
 function cronProblem(expression: string): string | undefined {
   if (expression === '') return undefined;
   if (expression.startsWith('@every')) return '@every is not supported, write a cron expression';
+  if (expression.startsWith('@') && !NICKNAMES.includes(expression.trim().toLowerCase())) {
+    return `unknown nickname, expected one of ${NICKNAMES.join(', ')}`;
+  }
   const fields = expression.trim().split(/\s+/).length;
   if (!expression.startsWith('@') && fields !== 5 && fields !== 6) {
     return `expected 5 or 6 fields, got ${fields}`;
@@ -141,7 +152,13 @@ function cronProblem(expression: string): string | undefined {
     new Cron(expression, { paused: true }).stop();
     return undefined;
   } catch (error) {
-    return (error as Error).message.replace(/^CronPattern: /, '');
+    const message = (error as Error).message.replace(/^CronPattern: /, '');
+    // "configuration entry 2 (noon) contains illegal characters." counts from the seconds.
+    const illegal = /^configuration entry (\d) \((.*)\) contains illegal characters\.$/.exec(
+      message,
+    );
+    if (illegal === null) return message;
+    return `illegal characters in the ${CRON_FIELDS[Number(illegal[1])] ?? 'a'} field: "${illegal[2]}"`;
   }
 }
 

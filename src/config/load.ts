@@ -77,10 +77,11 @@ function readYaml(file: string): unknown {
     throw new ConfigError(
       document.errors.map((error) => {
         const where = error.linePos?.[0];
-        const what = (error.message.split('\n')[0] ?? '').replace(
-          / at line \d+, column \d+:?$/,
-          '',
-        );
+        // yaml's own wording for this one names its API, which means nothing to a user.
+        const what =
+          error.code === 'MULTIPLE_DOCS'
+            ? 'more than one document (a second "---"); diun.yml is one document'
+            : (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
         return `${file}: invalid YAML${where ? ` at line ${where.line}, column ${where.col}` : ''}: ${what}`;
       }),
     );

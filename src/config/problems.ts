@@ -72,6 +72,8 @@ export function describeReadError(error: unknown): string {
     ENOENT: 'no such file',
     EACCES: 'permission denied',
     EISDIR: 'is a directory',
+    ENOTDIR: 'a part of the path is not a directory',
+    ELOOP: 'too many symbolic links',
   };
   if (code === undefined) return 'unreadable';
   return `${reasons[code] ?? 'unreadable'} (${code})`;

@@ -1,14 +1,25 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/load.js';
+import { describeReadError } from '../../../src/config/problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'diun-exporter-bad-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const MISSING = join(dir, 'no-such-secret');
 const A_DIRECTORY = join(dir, 'a-directory');
 mkdirSync(A_DIRECTORY);
+// Unreadable secrets. The tests run as root, whom a mode-000 file does not stop, so the
+// unreadable cases are paths that fail for root too: a directory, a dangling symlink, a symlink
+// loop, and a path through a regular file. EACCES itself is pinned on describeReadError below.
+const DANGLING = join(dir, 'dangling-link');
+symlinkSync(join(dir, 'deleted-secret'), DANGLING);
+const LOOP = join(dir, 'looping-link');
+symlinkSync(LOOP, LOOP);
+const A_FILE = join(dir, 'a-file');
+writeFileSync(A_FILE, 'x');
+const THROUGH_A_FILE = join(A_FILE, 'secret');
 
 let files = 0;
 function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
@@ -75,6 +86,40 @@ const BAD_FILES: [string, string, string[]][] = [
     'watch:\n  jitter: -1s\n',
     ['watch.jitter: invalid duration "-1s": must not be negative'],
   ],
+  [
+    'jitter with an unknown unit',
+    'watch:\n  jitter: 10d\n',
+    ['watch.jitter: invalid duration "10d": unknown unit "d"'],
+  ],
+  [
+    "jitter beyond Go's range",
+    'watch:\n  jitter: 2562048h\n',
+    ['watch.jitter: invalid duration "2562048h": out of range'],
+  ],
+  [
+    'cron with a word in a field',
+    'watch:\n  schedule: "0 noon * * *"\n',
+    [
+      'watch.schedule: invalid cron expression "0 noon * * *": illegal characters in the hour field: "noon"',
+    ],
+  ],
+  [
+    'an unknown cron nickname',
+    'watch:\n  schedule: "@sometimes"\n',
+    [
+      'watch.schedule: invalid cron expression "@sometimes": unknown nickname, expected one of @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly',
+    ],
+  ],
+  [
+    'schedule as a list',
+    'watch:\n  schedule: ["0 * * * *"]\n',
+    ['watch.schedule: expected a string'],
+  ],
+  [
+    'workers beyond any integer',
+    'watch:\n  workers: 99999999999999999999999\n',
+    ['watch.workers: expected integer >= 1'],
+  ],
   ['unknown watch key', 'watch:\n  foo: 1\n', ['watch.foo: unknown key']],
   ['watch as a list', 'watch: [1]\n', ['watch: expected a mapping']],
   ['watch as a word', 'watch: often\n', ['watch: expected a mapping']],
@@ -119,6 +164,18 @@ const BAD_FILES: [string, string, string[]][] = [
     'defaults:\n  metadata:\n    a: [1]\n',
     ['defaults.metadata.a: expected a string'],
   ],
+  ['maxTags as a word', 'defaults:\n  maxTags: ten\n', ['defaults.maxTags: expected integer >= 0']],
+  [
+    'includeTags as a word',
+    'defaults:\n  includeTags: ^v\n',
+    ['defaults.includeTags: expected a list'],
+  ],
+  [
+    'sortTags as a list',
+    'defaults:\n  sortTags: [semver]\n',
+    ['defaults.sortTags: expected a string'],
+  ],
+  ['defaults as a list', 'defaults: [watchRepo]\n', ['defaults: expected a mapping']],
   ['unknown defaults key', 'defaults:\n  watch_repo: true\n', ['defaults.watch_repo: unknown key']],
   // regopts
   ['regopts as a mapping', 'regopts:\n  name: x\n', ['regopts: expected a list']],
@@ -158,6 +215,17 @@ const BAD_FILES: [string, string, string[]][] = [
     'regopts:\n  - name: docker.io\n  - name: ghcr.io\n  - name: docker.io\n',
     ['regopts[2].name: duplicate name "docker.io"'],
   ],
+  ['a regopt as a word', 'regopts:\n  - docker.io\n', ['regopts[0]: expected a mapping']],
+  [
+    'selector as a list',
+    'regopts:\n  - name: a\n    selector: [image]\n',
+    ['regopts[0].selector: expected a string'],
+  ],
+  [
+    'negative timeout',
+    'regopts:\n  - name: a\n    timeout: -1s\n',
+    ['regopts[0].timeout: invalid duration "-1s": must be greater than 0'],
+  ],
   ['unknown regopt key', 'regopts:\n  - name: a\n    user: me\n', ['regopts[0].user: unknown key']],
   [
     'password and passwordFile',
@@ -180,6 +248,36 @@ const BAD_FILES: [string, string, string[]][] = [
     [`regopts[0].usernameFile: cannot read "${A_DIRECTORY}": is a directory (EISDIR)`],
   ],
   [
+    'a missing usernameFile',
+    `regopts:\n  - name: a\n    usernameFile: ${MISSING}\n`,
+    [`regopts[0].usernameFile: cannot read "${MISSING}": no such file (ENOENT)`],
+  ],
+  [
+    'a passwordFile that is a dangling symlink',
+    `regopts:\n  - name: a\n    passwordFile: ${DANGLING}\n`,
+    [`regopts[0].passwordFile: cannot read "${DANGLING}": no such file (ENOENT)`],
+  ],
+  [
+    'a passwordFile that is a symlink loop',
+    `regopts:\n  - name: a\n    passwordFile: ${LOOP}\n`,
+    [`regopts[0].passwordFile: cannot read "${LOOP}": too many symbolic links (ELOOP)`],
+  ],
+  [
+    'a passwordFile below a regular file',
+    `regopts:\n  - name: a\n    passwordFile: ${THROUGH_A_FILE}\n`,
+    [
+      `regopts[0].passwordFile: cannot read "${THROUGH_A_FILE}": a part of the path is not a directory (ENOTDIR)`,
+    ],
+  ],
+  [
+    'a bad secret file in the second regopt',
+    `regopts:\n  - name: a\n  - name: b\n    usernameFile: ${A_DIRECTORY}\n    passwordFile: ${MISSING}\n`,
+    [
+      `regopts[1].usernameFile: cannot read "${A_DIRECTORY}": is a directory (EISDIR)`,
+      `regopts[1].passwordFile: cannot read "${MISSING}": no such file (ENOENT)`,
+    ],
+  ],
+  [
     'passwordFile as a number',
     'regopts:\n  - name: a\n    passwordFile: [1]\n',
     ['regopts[0].passwordFile: expected a string'],
@@ -187,7 +285,25 @@ const BAD_FILES: [string, string, string[]][] = [
   // db
   ['db.path as a list', 'db:\n  path: [a]\n', ['db.path: expected a string']],
   ['unknown db key', 'db:\n  file: x\n', ['db.file: unknown key']],
+  ['db as a list', 'db: [a]\n', ['db: expected a mapping']],
   // providers
+  ['providers as a list', 'providers: [docker]\n', ['providers: expected a mapping']],
+  ['docker as a list', 'providers:\n  docker: [a]\n', ['providers.docker: expected a mapping']],
+  [
+    'tlsVerify as a word',
+    'providers:\n  docker:\n    tlsVerify: please\n',
+    ['providers.docker.tlsVerify: expected true or false'],
+  ],
+  [
+    'endpoints as a mapping',
+    'providers:\n  docker:\n    endpoints:\n      a: tcp://a:2375\n',
+    ['providers.docker.endpoints: expected a list'],
+  ],
+  [
+    'an unknown key in an endpoint',
+    'providers:\n  docker:\n    endpoints:\n      - {name: a, endpoint: "tcp://a:2375", host: a}\n',
+    ['providers.docker.endpoints[0].host: unknown key'],
+  ],
   [
     'a Docker endpoint scheme',
     'providers:\n  docker:\n    endpoint: npipe:////./pipe/docker_engine\n',
@@ -249,9 +365,44 @@ const BAD_FILES: [string, string, string[]][] = [
     ['providers.file.directory: cannot be used together with filename'],
   ],
   [
+    'unknown file key',
+    'providers:\n  file:\n    filename: a.yml\n    watch: true\n',
+    ['providers.file.watch: unknown key'],
+  ],
+  [
+    'filename as a list',
+    'providers:\n  file:\n    filename: [a.yml]\n',
+    ['providers.file.filename: expected a string'],
+  ],
+  [
     'a swarm endpoint scheme',
     'providers:\n  swarm:\n    endpoint: ftp://x\n',
     ['providers.swarm.endpoint: expected a unix://, tcp://, http:// or https:// address'],
+  ],
+  [
+    'unknown swarm key',
+    'providers:\n  swarm:\n    host: x\n',
+    ['providers.swarm.host: unknown key'],
+  ],
+  [
+    'swarm tlsVerify as a word',
+    'providers:\n  swarm:\n    tlsVerify: nah\n',
+    ['providers.swarm.tlsVerify: expected true or false'],
+  ],
+  [
+    'unknown kubernetes key',
+    'providers:\n  kubernetes:\n    namespace: x\n',
+    ['providers.kubernetes.namespace: unknown key'],
+  ],
+  [
+    'tlsInsecure as a number',
+    'providers:\n  kubernetes:\n    tlsInsecure: 2\n',
+    ['providers.kubernetes.tlsInsecure: expected true or false'],
+  ],
+  [
+    'a namespace as a mapping',
+    'providers:\n  kubernetes:\n    namespaces: [{a: 1}]\n',
+    ['providers.kubernetes.namespaces[0]: expected a string'],
   ],
   [
     'namespaces as a word',
@@ -262,6 +413,16 @@ const BAD_FILES: [string, string, string[]][] = [
     'a missing tokenFile',
     `providers:\n  kubernetes:\n    tokenFile: ${MISSING}\n`,
     [`providers.kubernetes.tokenFile: cannot read "${MISSING}": no such file (ENOENT)`],
+  ],
+  [
+    'a kubernetes tokenFile that is a directory',
+    `providers:\n  kubernetes:\n    tokenFile: ${A_DIRECTORY}\n`,
+    [`providers.kubernetes.tokenFile: cannot read "${A_DIRECTORY}": is a directory (EISDIR)`],
+  ],
+  [
+    'a kubernetes tokenFile that is a dangling symlink',
+    `providers:\n  kubernetes:\n    tokenFile: ${DANGLING}\n`,
+    [`providers.kubernetes.tokenFile: cannot read "${DANGLING}": no such file (ENOENT)`],
   ],
   [
     'token and tokenFile',
@@ -281,6 +442,24 @@ const BAD_FILES: [string, string, string[]][] = [
     'metrics:\n  addr: ":99999"\n',
     ['metrics.addr: expected host:port, e.g. ":8080"'],
   ],
+  ['metrics as a list', 'metrics: [a]\n', ['metrics: expected a mapping']],
+  ['unknown metrics key', 'metrics:\n  listen: ":8080"\n', ['metrics.listen: unknown key']],
+  [
+    'an addr with a host only',
+    'metrics:\n  addr: localhost\n',
+    ['metrics.addr: expected host:port, e.g. ":8080"'],
+  ],
+  ['a token as a list', 'metrics:\n  token: [a]\n', ['metrics.token: expected a string']],
+  [
+    'a metrics tokenFile that is a directory',
+    `metrics:\n  tokenFile: ${A_DIRECTORY}\n`,
+    [`metrics.tokenFile: cannot read "${A_DIRECTORY}": is a directory (EISDIR)`],
+  ],
+  [
+    'a metrics tokenFile that is a dangling symlink',
+    `metrics:\n  tokenFile: ${DANGLING}\n`,
+    [`metrics.tokenFile: cannot read "${DANGLING}": no such file (ENOENT)`],
+  ],
   [
     'a missing metrics tokenFile',
     `metrics:\n  tokenFile: ${MISSING}\n`,
@@ -295,6 +474,7 @@ const BAD_FILES: [string, string, string[]][] = [
   ['an unknown section', 'notifs:\n  gotify: {}\n', ['notifs: unknown key']],
   ['a list at the top', '- watch\n', ['(root): expected a mapping']],
   ['a word at the top', 'watch\n', ['(root): expected a mapping']],
+  ['a number at the top', '42\n', ['(root): expected a mapping']],
   [
     'an unterminated ${',
     'watch:\n  schedule: "${SCHEDULE"\n',
@@ -359,6 +539,71 @@ metrics:
       'defaults.includeTags[0]: invalid regular expression: missing closing ): `(` (from DIUN_DEFAULTS_INCLUDETAGS)',
       'providers.docker.endpoint: expected a unix://, tcp://, http:// or https:// address (from DOCKER_HOST)',
     ]);
+  });
+});
+
+// Problems of the file as a whole name the file, not a key.
+function fileProblems(content: string | Buffer, name = `file-${++files}.yml`): [string, string[]] {
+  const file = join(dir, name);
+  writeFileSync(file, content);
+  try {
+    loadConfig(file, {});
+  } catch (error) {
+    if (error instanceof ConfigError) return [file, error.problems];
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('files that are not a diun.yml', () => {
+  it('names the line of an INI or TOML file', () => {
+    const [file, problems] = fileProblems('[watch]\nworkers = 2\n');
+    expect(problems).toEqual([
+      `${file}: invalid YAML at line 2, column 1: Unexpected scalar at node end`,
+    ]);
+  });
+
+  it('says a file of several YAML documents is one too many', () => {
+    const [file, problems] = fileProblems('watch: {}\n---\ndb: {}\n');
+    expect(problems).toEqual([
+      `${file}: invalid YAML at line 2, column 1: more than one document (a second "---"); diun.yml is one document`,
+    ]);
+  });
+
+  it('reads binary garbage as a scalar, not a mapping', () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0xff]);
+    expect(fileProblems(png)[1]).toEqual(['(root): expected a mapping']);
+  });
+
+  it.each([
+    ['a dangling symlink', DANGLING, 'no such file (ENOENT)'],
+    ['a symlink loop', LOOP, 'too many symbolic links (ELOOP)'],
+    [
+      'a path below a regular file',
+      THROUGH_A_FILE,
+      'a part of the path is not a directory (ENOTDIR)',
+    ],
+  ])('names a config path that is %s', (_what, file, why) => {
+    expect(() => loadConfig(file, {})).toThrow(new ConfigError([`${file}: cannot read: ${why}`]));
+  });
+
+  it('says "permission denied" where the file is not readable (not testable as root)', () => {
+    const error = Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+    expect(describeReadError(error)).toBe('permission denied (EACCES)');
+  });
+
+  it.each([
+    ['empty', ''],
+    ['only a comment', '# nothing here yet\n'],
+    ['every section with no value', 'watch:\ndefaults:\nregopts:\ndb:\nproviders:\nmetrics:\n'],
+    ['JSON (a YAML subset)', '{"watch": {"workers": 10}}'],
+  ])('loads a file that is %s with the defaults', (_what, content) => {
+    const file = join(dir, `good-${++files}.yml`);
+    writeFileSync(file, content);
+    const { config } = loadConfig(file, {});
+    expect(config.watch.workers).toBe(10);
+    expect(config.regopts).toEqual([]);
+    expect(config.metrics).toEqual({ addr: ':8080', path: '/metrics' });
   });
 });
 

@@ -19,6 +19,7 @@ describe('parseDuration', () => {
     ['+10s', 10_000],
     ['-10s', -10_000],
     ['0s', 0],
+    ['2562047h', 2562047 * 3_600_000],
   ])('reads %s as %d ms', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });
@@ -33,6 +34,8 @@ describe('parseDuration', () => {
     ['.s', 'invalid duration ".s"'],
     ['-', 'invalid duration "-"'],
     ['s', 'invalid duration "s"'],
+    ['2562048h', 'invalid duration "2562048h": out of range'],
+    [`${'9'.repeat(400)}s`, `invalid duration "${'9'.repeat(400)}s": out of range`],
   ])('rejects %j', (text, message) => {
     expect(() => parseDuration(text)).toThrow(new Error(message));
   });

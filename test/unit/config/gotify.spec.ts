@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,9 @@ writeFileSync(appTokenFile, `${APP_TOKEN}\n`);
 writeFileSync(webhookTokenFile, `${WEBHOOK_TOKEN}\r\n`);
 const A_DIRECTORY = join(dir, 'a-directory');
 mkdirSync(A_DIRECTORY);
+// Root reads a mode-000 file, so the unreadable token file is a dangling symlink.
+const DANGLING = join(dir, 'dangling-link');
+symlinkSync(join(dir, 'deleted-token'), DANGLING);
 
 let files = 0;
 function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
@@ -179,6 +182,24 @@ const BAD: [string, string, NodeJS.ProcessEnv, string[]][] = [
     `gotify:\n  endpoint: https://g\n  token: x\n  webhookTokenFile: ${A_DIRECTORY}\n`,
     {},
     [`gotify.webhookTokenFile: cannot read "${A_DIRECTORY}": is a directory (EISDIR)`],
+  ],
+  [
+    'a tokenFile that is a dangling symlink',
+    `gotify:\n  endpoint: https://g\n  tokenFile: ${DANGLING}\n  webhookToken: x\n`,
+    {},
+    [`gotify.tokenFile: cannot read "${DANGLING}": no such file (ENOENT)`],
+  ],
+  [
+    'a tokenFile as a list',
+    'gotify:\n  endpoint: https://g\n  tokenFile: [a]\n  webhookToken: x\n',
+    {},
+    ['gotify.tokenFile: expected a string'],
+  ],
+  [
+    'a timeout as a word',
+    `gotify:\n${WITH}  timeout: soon\n`,
+    {},
+    ['gotify.timeout: invalid duration "soon"'],
   ],
   [
     'a negative priority',

@@ -295,6 +295,8 @@ providers:
       '30 0 */6 * * *',
     );
     expect(load('watch:\n  schedule: "@daily"\n').config.watch.schedule).toBe('@daily');
+    // robfig/cron's @midnight (Diun's), which croner does not know, is @daily.
+    expect(load('watch:\n  schedule: "@midnight"\n').config.watch.schedule).toBe('@daily');
   });
 
   it('accepts YAML anchors and merge keys', () => {
