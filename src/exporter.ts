@@ -1,10 +1,9 @@
-import type { Server } from 'node:http';
 import type { LoadedConfig } from './config/load.js';
 import { log } from './log.js';
 import { createMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
 import { createProviders } from './providers/index.js';
 import { RegistryClient } from './registry/client.js';
-import { createApp } from './server/app.js';
+import { createApp, listen } from './server/app.js';
 import { GotifyClient } from './server/gotify.js';
 import { StateStore } from './state/store.js';
 import { version } from './version.js';
@@ -85,13 +84,7 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
           }
         : undefined,
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(port, host ?? '', () => resolve(s));
-    s.once('error', reject);
-  });
-  server.requestTimeout = 120_000; // a triggered check may take a while; nothing else should
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 65_000;
+  const server = await listen(app, port, host);
   log('info', 'listening', { addr: config.metrics.addr, path: config.metrics.path, version });
   if (config.gotify) log('info', 'gotify bridge on: POST /api/v1/alertmanager/gotify');
 

@@ -1,5 +1,7 @@
-import express, { type Express } from 'express';
+import { createServer, type Server } from 'node:http';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Registry } from 'prom-client';
+import { log } from '../log.js';
 import type { Watcher } from '../watch/watcher.js';
 import { requireBearer } from './auth.js';
 import { type GotifyRouteOptions, gotifyNotConfigured, gotifyRoute } from './gotify.js';
@@ -72,8 +74,71 @@ export function createApp(opts: AppOptions): Express {
     '/api/v1/alertmanager/gotify',
     ...(opts.gotify ? gotifyRoute(opts.gotify) : [gotifyNotConfigured]),
   );
+  const allowed: Record<string, string> = {
+    '/-/healthy': 'GET, HEAD',
+    '/-/ready': 'GET, HEAD',
+    [opts.metricsPath]: 'GET, HEAD',
+    '/api/v1/images': 'GET, HEAD',
+    '/api/v1/check': 'POST',
+    '/api/v1/alertmanager/gotify': 'POST',
+  };
+  for (const [path, methods] of Object.entries(allowed)) {
+    app.all(path, (_req, res) => {
+      res.status(405).set('Allow', methods).json({ error: 'method not allowed' });
+    });
+  }
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });
+  app.use(lastResort);
   return app;
+}
+
+// Express's own handler would answer with the stack trace (outside NODE_ENV=production) in HTML:
+// here a client gets a status and one line of JSON, and the log gets the message.
+const lastResort: ErrorRequestHandler = (err, req, res, _next) => {
+  const { status, statusCode, expose } = (err ?? {}) as {
+    status?: unknown;
+    statusCode?: unknown;
+    expose?: unknown;
+  };
+  const code = Number(status ?? statusCode);
+  const clientError = Number.isInteger(code) && code >= 400 && code < 500;
+  if (!clientError) {
+    log('error', 'request failed', { method: req.method, path: req.path, error: err });
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const message = err instanceof Error && expose === true ? err.message : undefined;
+  res
+    .status(clientError ? code : 500)
+    .json({ error: clientError ? (message ?? 'bad request') : 'internal error' });
+};
+
+/**
+ * Bounds on what one client can hold: headers must arrive within 10 s (a slowloris is cut
+ * there, checked every second instead of Node's 30 s), a whole request within 30 s (a triggered
+ * check may answer later: the bound is on receiving the request, not on the response), and an
+ * idle keep-alive connection lives 65 s, longer than the 60 s of common proxies in front. Headers
+ * stay within Node's default 16 KiB (`431` beyond).
+ */
+export const SERVER_LIMITS = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 65_000,
+  connectionsCheckingInterval: 1_000,
+} as const;
+
+/** Serves `app` on host:port with SERVER_LIMITS; resolves once listening. */
+export function listen(app: Express, port: number, host: string | undefined): Promise<Server> {
+  const server = createServer(SERVER_LIMITS, app);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host ?? '', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
 }

@@ -15,6 +15,8 @@ import { requireBearer } from './auth.js';
 const CHANNEL = 'gotify';
 const FIRST_BACKOFF_MS = 500;
 const CONCURRENT_DELIVERIES = 4;
+// A webhook of a few hundred alerts is well under this; Alertmanager truncates larger groups.
+const BODY_LIMIT = '1mb';
 
 const labelSet = z.record(z.string(), z.string());
 
@@ -210,7 +212,7 @@ export function gotifyRoute(opts: GotifyRouteOptions): (RequestHandler | ErrorRe
   return [
     requireBearer(config.webhookToken),
     // Alertmanager sends application/json; the body is read as JSON whatever the header says.
-    express.json({ limit: '5mb', type: () => true }),
+    express.json({ limit: BODY_LIMIT, type: () => true }),
     deliverAll,
     badBody,
   ];

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Gauge, Registry } from 'prom-client';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { configureLog } from '../../../src/log.js';
@@ -184,5 +185,46 @@ describe('the API', () => {
   it('answers 404 in JSON for anything else', async () => {
     const { app } = exporterApp();
     await request(app).get('/api/v1/nothing').expect(404, { error: 'not found' });
+  });
+});
+
+describe('what a client never gets', () => {
+  it('answers 405 with Allow for a known path and another method, in JSON', async () => {
+    const { app } = exporterApp();
+    for (const [method, path, allow] of [
+      ['post', '/metrics', 'GET, HEAD'],
+      ['delete', '/api/v1/images', 'GET, HEAD'],
+      ['get', '/api/v1/check', 'POST'],
+      ['put', '/api/v1/alertmanager/gotify', 'POST'],
+      ['options', '/metrics', 'GET, HEAD'],
+    ] as const) {
+      const res = await request(app)[method](path);
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.allow).toBe(allow);
+      expect(res.body).toEqual({ error: 'method not allowed' });
+    }
+    await request(app).patch('/nowhere').expect(404, { error: 'not found' });
+  });
+
+  it('answers a failing route with 500 and one line of JSON, no stack trace', async () => {
+    const { watcher } = exporterApp();
+    const lines: string[] = [];
+    configureLog({ sink: (line) => lines.push(line) });
+    const register = new Registry();
+    new Gauge({
+      name: 'failing',
+      help: 'a collector that throws',
+      registers: [register],
+      collect() {
+        throw new Error('collector exploded at /internal/path');
+      },
+    });
+    const app = createApp({ watcher, register, metricsPath: '/metrics' });
+    const res = await request(app).get('/metrics');
+    expect(res.status).toBe(500);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toEqual({ error: 'internal error' });
+    expect(res.text).not.toMatch(/exploded|\/internal\/path|\bat \S+:\d+/);
+    expect(lines.join('\n')).toContain('collector exploded');
   });
 });

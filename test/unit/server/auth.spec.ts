@@ -49,3 +49,13 @@ describe('requireBearer', () => {
     expect(res.text).not.toContain('s3cret');
   });
 });
+
+describe('tokenMatches on lengths far apart', () => {
+  it('returns false, never throws, for a token of a very different length or encoding', () => {
+    const expected = 's3cret-token';
+    for (const given of ['x', 'x'.repeat(100_000), 'é'.repeat(12), '\u0000', `${expected}\n`]) {
+      expect(() => tokenMatches(given, expected)).not.toThrow();
+      expect(tokenMatches(given, expected)).toBe(false);
+    }
+  });
+});
