@@ -65,6 +65,16 @@ const RegOptSchema = z
     passwordFile: optionalText(),
     timeout: duration(10_000, { ms: Number.MIN_VALUE, label: 'must be greater than 0' }),
     insecureTLS: bool(false),
+    // Our extension (not a Diun key): requests in flight to this registry at once. Optional
+    // (the registry client's default applies); a string from DIUN_REGOPTS_N_MAXCONCURRENT counts.
+    maxConcurrent: z.preprocess(
+      (v) => (typeof v === 'string' && /^[+-]?\d+$/.test(v) ? Number(v) : (v ?? undefined)),
+      z
+        .number({ error: 'expected integer >= 1' })
+        .int({ error: 'expected integer >= 1' })
+        .min(1, { error: 'expected integer >= 1' })
+        .optional(),
+    ),
   })
   .refine((regopt) => !(regopt.username !== undefined && regopt.usernameFile !== undefined), {
     path: ['usernameFile'],

@@ -121,6 +121,7 @@ export class Authenticator {
       timeoutMs: opts.timeoutMs,
       insecureTLS: opts.insecureTLS,
       maxBytes: PING_BODY_CAP,
+      ...(opts.maxConcurrent !== undefined && { maxConcurrent: opts.maxConcurrent }),
     });
     if (res.status === 401) {
       const picked = pickChallenge(parseWwwAuthenticate(res.headers['www-authenticate']));
@@ -166,6 +167,7 @@ export class Authenticator {
       timeoutMs: opts.timeoutMs,
       insecureTLS: opts.insecureTLS,
       maxBytes: TOKEN_BODY_CAP,
+      ...(opts.maxConcurrent !== undefined && { maxConcurrent: opts.maxConcurrent }),
     });
     if (res.status !== 200) throw statusError(req, res);
     let body: unknown;

@@ -25,6 +25,7 @@ import {
   type RequestKind,
   statusError,
   Transport,
+  type TransportRequest,
 } from './transport.js';
 
 export type { RegistryObserver, RequestKind } from './transport.js';
@@ -38,6 +39,8 @@ export interface RequestOptions {
   credentials?: RegistryCredentials;
   timeoutMs: number;
   insecureTLS: boolean;
+  /** At most this many requests in flight to the registry (regopt `maxConcurrent`). */
+  maxConcurrent?: number;
 }
 
 export interface ManifestHead {
@@ -109,37 +112,13 @@ export class RegistryClient {
   async getBlob(ref: ImageReference, digest: string, opts: RequestOptions): Promise<Buffer> {
     const describe = `GET ${repositoryKey(ref)}@${digest}`;
     if (!isValidDigest(digest)) throw new RegistryError('invalid', `${describe}: bad digest`);
-    let res = await this.send(ref, opts, {
+    const res = await this.send(ref, opts, {
       kind: 'blob',
       method: 'GET',
       path: `/v2/${ref.repository}/blobs/${digest}`,
       maxBytes: BLOB_MAX_BYTES,
       describe,
     });
-    let url = registryApiUrl(ref.registry, `/v2/${ref.repository}/blobs/${digest}`);
-    for (let hop = 0; isRedirect(res.status); hop++) {
-      const location = headerValue(res.headers, 'location');
-      if (!location || hop >= MAX_REDIRECTS) throw statusError({ describe }, res);
-      const next = new URL(location, url);
-      const sameHost = next.host === url.host && next.protocol === url.protocol;
-      const headers: Record<string, string> = {};
-      if (sameHost) {
-        const auth = await this.auth.authorize(ref.registry, ref.repository, opts);
-        if (auth.header) headers.authorization = auth.header;
-      }
-      url = next;
-      res = await this.transport.send({
-        registry: ref.registry,
-        kind: 'blob',
-        method: 'GET',
-        url,
-        headers,
-        timeoutMs: opts.timeoutMs,
-        insecureTLS: opts.insecureTLS,
-        maxBytes: BLOB_MAX_BYTES,
-        describe,
-      });
-    }
     if (res.status !== 200) throw statusError({ describe }, res);
     verifyDigest(res.body, digest, describe);
     return res.body;
@@ -184,29 +163,60 @@ export class RegistryClient {
     return res;
   }
 
-  // One authenticated request; a 401 that fresh credentials may cure is retried once.
+  /**
+   * One request to the registry, following redirects: the Authorization header goes only to
+   * the registry's own host (same scheme), never to another host a redirect points at.
+   */
   private async send(ref: ImageReference, opts: RequestOptions, x: Exchange) {
+    let url = registryApiUrl(ref.registry, x.path);
+    let res = await this.sendAuthorized(ref, opts, x, url);
+    for (let hop = 0; isRedirect(res.status); hop++) {
+      const location = headerValue(res.headers, 'location');
+      if (!location || hop >= MAX_REDIRECTS) return res;
+      const next = new URL(location, url);
+      const sameHost = next.host === url.host && next.protocol === url.protocol;
+      url = next;
+      res = sameHost
+        ? await this.sendAuthorized(ref, opts, x, url)
+        : await this.transport.send(this.request(ref, opts, x, url, {}));
+    }
+    return res;
+  }
+
+  // One authenticated request; a 401 that fresh credentials may cure is retried once, so a
+  // registry that answers 401 whatever it is sent costs two requests, never a loop.
+  private async sendAuthorized(ref: ImageReference, opts: RequestOptions, x: Exchange, url: URL) {
     for (let attempt = 0; ; attempt++) {
       const auth = await this.auth.authorize(ref.registry, ref.repository, opts);
-      const headers: Record<string, string> = {};
-      if (x.accept) headers.accept = x.accept;
-      if (auth.header) headers.authorization = auth.header;
-      const res = await this.transport.send({
-        registry: ref.registry,
-        kind: x.kind,
-        method: x.method,
-        url: registryApiUrl(ref.registry, x.path),
-        headers,
-        timeoutMs: opts.timeoutMs,
-        insecureTLS: opts.insecureTLS,
-        maxBytes: x.maxBytes,
-        describe: x.describe,
-      });
+      const res = await this.transport.send(
+        this.request(ref, opts, x, url, auth.header ? { authorization: auth.header } : {}),
+      );
       const retry =
         res.status === 401 &&
         attempt === 0 &&
         this.auth.rejected(ref.registry, auth, res.headers['www-authenticate']);
       if (!retry) return res;
     }
+  }
+
+  private request(
+    ref: ImageReference,
+    opts: RequestOptions,
+    x: Exchange,
+    url: URL,
+    headers: Record<string, string>,
+  ): TransportRequest {
+    return {
+      registry: ref.registry,
+      kind: x.kind,
+      method: x.method,
+      url,
+      headers: x.accept ? { ...headers, accept: x.accept } : headers,
+      timeoutMs: opts.timeoutMs,
+      insecureTLS: opts.insecureTLS,
+      maxBytes: x.maxBytes,
+      describe: x.describe,
+      ...(opts.maxConcurrent !== undefined && { maxConcurrent: opts.maxConcurrent }),
+    };
   }
 }

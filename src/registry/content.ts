@@ -77,9 +77,15 @@ export function readManifest(
     throw new RegistryError('invalid', `${describe}: the manifest is not JSON`);
   }
   if (expectedDigest !== undefined) verifyDigest(body, expectedDigest, describe);
-  const headerDigest = headerValue(res.headers, 'docker-content-digest');
-  const digest =
-    expectedDigest ?? (headerDigest && isValidDigest(headerDigest) ? headerDigest : sha256(body));
+  // A Docker-Content-Digest that does not name this body is a registry (or proxy) lying about
+  // what it served: trusting it would record a digest nobody can pull. One that is no digest
+  // at all is ignored, as before, and the body's hash is used.
+  const header = headerValue(res.headers, 'docker-content-digest');
+  const headerDigest = header !== undefined && isValidDigest(header) ? header : undefined;
+  if (headerDigest !== undefined) {
+    verifyDigest(body, headerDigest, `${describe} (Docker-Content-Digest)`);
+  }
+  const digest = expectedDigest ?? headerDigest ?? sha256(body);
   const declared =
     typeof json === 'object' && json !== null && 'mediaType' in json ? json.mediaType : undefined;
   const mediaType = typeof declared === 'string' ? declared : (contentType(res) ?? '');

@@ -1,10 +1,13 @@
 /**
  * One HTTP exchange with a registry or token service: picks the TLS agent, enforces the
- * per-request timeout and body cap, and reports every request and rate-limit header to the
- * observer. Nothing here knows about authentication or manifests.
+ * per-request timeout (headers and body) and body cap, keeps to the registry's concurrency cap
+ * and 429 back-off, and reports every request and rate-limit header to the observer. Nothing
+ * here knows about authentication or manifests.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { parseRetryAfter, RegistryError, reasonForStatus } from './errors.js';
+import { RegistryGate } from './limiter.js';
 
 export type RequestKind = 'ping' | 'token' | 'manifest_head' | 'manifest_get' | 'tags' | 'blob';
 
@@ -27,6 +30,8 @@ export interface TransportRequest {
   maxBytes: number;
   /** Names the request in error messages, such as `HEAD 127.0.0.1:5000/team/app:1.0`. */
   describe: string;
+  /** At most this many requests in flight to `registry` (the regopt's `maxConcurrent`). */
+  maxConcurrent?: number;
 }
 
 export interface TransportResponse {
@@ -37,6 +42,9 @@ export interface TransportResponse {
 
 // Error bodies are read only to name the registry's error code; no need to keep much.
 const ERROR_BODY_CAP = 64 * 1024;
+// A request answered 429 is sent again at most this often, and only when the registry's pause
+// ends within the request's timeout; burst limits (GHCR) then cost a wait, not a failure.
+const RETRIES_ON_429 = 2;
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
@@ -54,17 +62,50 @@ export function headerValue(
 
 export class Transport {
   private readonly agents = new Map<boolean, Agent>();
+  private readonly gate: RegistryGate;
 
   constructor(
     private readonly userAgent: string,
     private readonly observer?: RegistryObserver,
-  ) {}
+    gate?: RegistryGate,
+  ) {
+    this.gate = gate ?? new RegistryGate();
+  }
 
-  /** Sends one request and reads its whole body; throws RegistryError on network failure. */
+  /**
+   * Sends one request and reads its whole body; throws RegistryError on network failure.
+   *
+   * `timeoutMs` bounds everything after a slot to the registry is free: waiting out a 429
+   * pause, each attempt (headers and body), and the retries after 429. A pause longer than
+   * what is left fails at once as `rate_limited`, without asking the registry again.
+   */
   async send(req: TransportRequest): Promise<TransportResponse> {
+    const release = await this.gate.acquire(req.registry, req.maxConcurrent);
+    try {
+      const deadline = Date.now() + req.timeoutMs;
+      for (let attempt = 0; ; attempt++) {
+        const pause = this.gate.pauseLeft(req.registry);
+        if (pause >= deadline - Date.now()) throw pausedError(req, pause);
+        if (pause > 0) await sleep(pause);
+        const res = await this.attempt(req, Math.max(1, deadline - Date.now()));
+        if (res.status !== 429) {
+          this.gate.answered(req.registry);
+          return res;
+        }
+        const retryAfter = parseRetryAfter(headerValue(res.headers, 'retry-after'));
+        const wait = this.gate.rateLimited(req.registry, retryAfter);
+        if (attempt >= RETRIES_ON_429 || wait >= deadline - Date.now()) return res;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private async attempt(req: TransportRequest, timeoutMs: number): Promise<TransportResponse> {
     const started = performance.now();
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), req.timeoutMs);
+    // The timer runs until the body is read, so a body trickling in still ends at the timeout.
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
     let code = 'error';
     try {
       const res = await request(req.url, {
@@ -147,10 +188,22 @@ function tooLarge(req: TransportRequest, status: number): RegistryError {
   });
 }
 
+function pausedError(req: TransportRequest, pauseMs: number): RegistryError {
+  const seconds = Math.ceil(pauseMs / 1000);
+  return new RegistryError(
+    'rate_limited',
+    `${req.describe}: not sent, ${req.registry} asked to slow down for ${seconds}s more (HTTP 429)`,
+    { status: 429, retryAfterSeconds: seconds },
+  );
+}
+
 function networkError(req: TransportRequest, err: unknown, aborted: boolean): RegistryError {
   const code = errorCode(err);
   if (aborted || (code !== undefined && TIMEOUT_CODES.has(code))) {
-    return new RegistryError('timeout', `${req.describe}: no answer within ${req.timeoutMs}ms`);
+    return new RegistryError(
+      'timeout',
+      `${req.describe}: no complete answer within ${req.timeoutMs}ms`,
+    );
   }
   const why = code ?? (err instanceof Error ? err.message : String(err));
   return new RegistryError('registry_error', `${req.describe}: ${why}`, { cause: err });

@@ -25,12 +25,13 @@ export interface CheckHooks {
   failed(provider: string, reason: string): void;
 }
 
-/** Requests options for a target: its regopt's credentials and timeout, or the defaults. */
+/** Requests options for a target: its regopt's credentials, timeout and cap, or the defaults. */
 export function requestOptions(regopt: RegOpt | undefined): RequestOptions {
   return {
     credentials: regopt?.username ? { username: regopt.username, password: regopt.password } : {},
     timeoutMs: regopt?.timeout ?? 10_000,
     insecureTLS: regopt?.insecureTLS ?? false,
+    ...(regopt?.maxConcurrent !== undefined && { maxConcurrent: regopt.maxConcurrent }),
   };
 }
 
