@@ -8,6 +8,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { z } from 'zod';
 import { log } from '../log.js';
 import type { WatchedContainer } from '../providers/types.js';
 import type { ImageRecord, RunSummary } from '../watch/model.js';
@@ -36,26 +37,34 @@ export class StateStore {
 
   /** The saved state, or undefined when there is none or it is unusable (then kept aside). */
   load(): State | undefined {
-    let text: string;
+    let problem: string;
     try {
-      text = readFileSync(this.path, 'utf8');
+      const checked = checkShape(readFileSync(this.path, 'utf8'));
+      if (typeof checked !== 'string') return checked;
+      problem = checked;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      // A folder (EISDIR) or an unreadable file is set aside as a bad file is: never fatal.
+      problem = `cannot read it (${code ?? String(err)})`;
     }
-    const problem = checkShape(text);
-    if (typeof problem === 'string') {
-      if (this.opts.readOnly) return undefined;
-      const aside = `${this.path}.bad-${Date.now()}`;
+    if (this.opts.readOnly) {
+      log('warn', 'state file unusable, ignored', { path: this.path, problem });
+      return undefined;
+    }
+    const aside = `${this.path}.bad-${Date.now()}`;
+    try {
       renameSync(this.path, aside);
-      log('warn', 'state file unusable, starting afresh', {
+    } catch (err) {
+      log('warn', 'state file unusable, starting afresh; it could not be kept aside', {
         path: this.path,
         problem,
-        kept: aside,
+        error: (err as NodeJS.ErrnoException).code ?? String(err),
       });
       return undefined;
     }
-    return problem;
+    log('warn', 'state file unusable, starting afresh', { path: this.path, problem, kept: aside });
+    return undefined;
   }
 
   /** Writes `state` atomically. Synchronous, so concurrent callers cannot interleave. */
@@ -81,6 +90,41 @@ export class StateStore {
   }
 }
 
+// What restoring and rendering the state dereference; the rest is left to the writer.
+const RecordShape = z.looseObject({
+  provider: z.string(),
+  image: z.string(),
+  status: z.string(),
+  updateAvailable: z.boolean(),
+  indexes: z.record(z.string(), z.array(z.unknown())).optional(),
+  version: z
+    .looseObject({ current: z.string(), latest: z.string(), newer: z.boolean(), diff: z.string() })
+    .optional(),
+});
+const ContainerShape = z.looseObject({
+  provider: z.string(),
+  endpoint: z.string(),
+  id: z.string(),
+  name: z.string(),
+  image: z.string(),
+  repoDigests: z.array(z.string()),
+  platform: z.looseObject({ os: z.string(), architecture: z.string() }),
+  options: z.looseObject({}),
+  errors: z.array(z.string()),
+});
+const RunShape = z.looseObject({
+  startedAt: z.number(),
+  finishedAt: z.number(),
+  durationSeconds: z.number(),
+  images: z.record(z.string(), z.number()),
+  providerErrors: z.array(z.string()),
+});
+const StateShape = z.looseObject({
+  images: z.array(RecordShape),
+  containers: z.array(ContainerShape),
+  lastRun: RunShape.optional(),
+});
+
 function checkShape(text: string): State | string {
   let data: unknown;
   try {
@@ -88,13 +132,18 @@ function checkShape(text: string): State | string {
   } catch (err) {
     return `not valid JSON (${(err as Error).message})`;
   }
-  if (typeof data !== 'object' || data === null) return 'not a JSON object';
-  const state = data as Partial<State>;
-  if (state.version !== stateVersion) {
-    return `version ${String(state.version)} is not ${stateVersion} (written by another release)`;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not a JSON object';
+  const version = (data as { version?: unknown }).version;
+  if (version !== stateVersion) {
+    return `version ${String(version)} is not ${stateVersion} (written by another release)`;
   }
-  if (!Array.isArray(state.images) || !Array.isArray(state.containers)) {
-    return 'images or containers missing';
+  const shape = StateShape.safeParse(data);
+  if (!shape.success) {
+    const issue = shape.error.issues[0];
+    const where = (issue?.path ?? []).map((k) =>
+      typeof k === 'number' ? `[${k}]` : `.${String(k)}`,
+    );
+    return `unexpected content at ${where.join('').replace(/^\./, '') || 'the top'}: ${issue?.message ?? 'invalid'}`;
   }
-  return state as State;
+  return data as State;
 }

@@ -41,6 +41,16 @@ afterEach(async () => {
 
 const saved = { images: [record()], containers: [container()] };
 
+/** The fields of the first logfmt line whose message is `msg`. */
+function logged(msg: string): Record<string, string> {
+  const line = lines.find((l) => l.includes(`msg=${JSON.stringify(msg)}`)) ?? '';
+  const fields: Record<string, string> = {};
+  for (const [, key = '', value = ''] of line.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) {
+    fields[key] = value.startsWith('"') ? JSON.parse(value) : value;
+  }
+  return fields;
+}
+
 describe('StateStore', () => {
   it('has nothing to load before the first save, and creates the folder on save', () => {
     const store = new StateStore(path);
@@ -84,6 +94,68 @@ describe('StateStore', () => {
     expect(store.load()).toBeUndefined();
   });
 
+  const valid = JSON.stringify({ version: 1, savedAt: 1, ...saved });
+  it.each([
+    ['an empty file', ''],
+    ['a truncated file', valid.slice(0, valid.length / 2)],
+    ['binary garbage', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0xff, 0xfe, 0x1f, 0x8b, 0x08])],
+    ['a JSON string', '"images"'],
+    ['a file from a future release', JSON.stringify({ version: 99, images: {}, future: true })],
+    ['a file with no version', JSON.stringify({ images: [], containers: [] })],
+    ['a record that is null', JSON.stringify({ version: 1, images: [null], containers: [] })],
+    [
+      'a record without its image',
+      JSON.stringify({ version: 1, images: [{ provider: 'docker' }], containers: [] }),
+    ],
+    ['a container that is {}', JSON.stringify({ version: 1, images: [], containers: [{}] })],
+    [
+      'a last run of the wrong shape',
+      JSON.stringify({ version: 1, images: [], containers: [], lastRun: { images: 'x' } }),
+    ],
+  ])('sets %s aside byte for byte, says why, and starts afresh', (_what, content) => {
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(path, content);
+    const store = new StateStore(path);
+    expect(store.load()).toBeUndefined();
+    const aside = readdirSync(join(dir, 'data'));
+    expect(aside).toHaveLength(1);
+    expect(aside[0]).toMatch(/^state\.json\.bad-\d{13}$/);
+    expect(readFileSync(join(dir, 'data', aside[0]!))).toEqual(Buffer.from(content));
+    const line = logged('state file unusable, starting afresh');
+    expect(line).toMatchObject({ level: 'warn', path, kept: join(dir, 'data', aside[0]!) });
+    expect(line.problem).toEqual(expect.any(String));
+    store.save(saved);
+    expect(store.load()).toMatchObject(saved);
+  });
+
+  it('names where a record goes wrong', () => {
+    mkdirSync(join(dir, 'data'));
+    const bad = { ...record(), updateAvailable: 'yes' };
+    writeFileSync(path, JSON.stringify({ version: 1, images: [record(), bad], containers: [] }));
+    new StateStore(path).load();
+    const line = logged('state file unusable, starting afresh');
+    expect(line.problem).toMatch(/^unexpected content at images\[1\]\.updateAvailable: /);
+  });
+
+  it('moves a folder at the state path aside instead of failing (EISDIR)', () => {
+    mkdirSync(path, { recursive: true });
+    writeFileSync(join(path, 'inside'), 'kept');
+    const store = new StateStore(path);
+    expect(store.load()).toBeUndefined();
+    const aside = readdirSync(join(dir, 'data')).find((f) => f.startsWith('state.json.bad-'));
+    expect(readFileSync(join(dir, 'data', aside!, 'inside'), 'utf8')).toBe('kept');
+    expect(logged('state file unusable, starting afresh').problem).toBe('cannot read it (EISDIR)');
+    store.save(saved);
+    expect(store.load()).toMatchObject(saved);
+  });
+
+  it('read-only (check): says a bad file is ignored, and leaves a folder where it is', () => {
+    mkdirSync(path, { recursive: true });
+    expect(new StateStore(path, { readOnly: true }).load()).toBeUndefined();
+    expect(statSync(path).isDirectory()).toBe(true);
+    expect(logged('state file unusable, ignored').problem).toBe('cannot read it (EISDIR)');
+  });
+
   it('read-only (check): reads the file but never writes, moves or creates one', () => {
     mkdirSync(join(dir, 'data'));
     writeFileSync(path, '{"version": 1, "images": [tru');
@@ -96,6 +168,26 @@ describe('StateStore', () => {
 });
 
 describe('a restart with the state file', () => {
+  it('starts from a corrupt file: not ready, checks every image, and writes a good file', async () => {
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(path, '{"version": 1, "images": [{"provider": "docker", "ima');
+    const remote = fakeRegistry(() => digest('b'));
+    const watcher = new Watcher({
+      config: config(),
+      providers: [fakeProvider(() => [container()])],
+      registry: remote.registry,
+      store: new StateStore(path),
+      hooks: quietHooks,
+    });
+    expect(watcher.restore()).toBe(false);
+    expect(watcher.ready).toBe(false);
+    await watcher.run();
+    expect(remote.heads.map((h) => h.image)).toEqual(['docker.io/library/nginx:latest']);
+    expect(watcher.snapshot().images[0]!.record.status).toBe('update');
+    expect(new StateStore(path).load()?.images).toHaveLength(1);
+    expect(readdirSync(join(dir, 'data')).filter((f) => f.includes('.bad-'))).toHaveLength(1);
+  });
+
   it('keeps when each digest was first seen, and is ready before any registry answer', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const image = 'docker.io/library/nginx:latest';
