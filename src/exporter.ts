@@ -87,6 +87,12 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
   const server = await listen(app, port, host);
   log('info', 'listening', { addr: config.metrics.addr, path: config.metrics.path, version });
   if (config.gotify) log('info', 'gotify bridge on: POST /api/v1/alertmanager/gotify');
+  // An empty token (or token file) reads as no token: say so, rather than serve open unnoticed.
+  if (!config.metrics.token) {
+    log('warn', 'metrics.token is not set: /metrics and the API are open to whoever reaches them', {
+      addr: config.metrics.addr,
+    });
+  }
 
   watcher.subscribe();
   const scheduler = new Scheduler({
