@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { isWatched, parseLabels } from '../../../src/config/labels.js';
 import { type ImageDefaults, ImageDefaultsSchema } from '../../../src/config/schema.js';
+import { StateStore } from '../../../src/state/store.js';
+import { filterTags } from '../../../src/versions/tags.js';
+import { Watcher } from '../../../src/watch/watcher.js';
+import {
+  config,
+  container,
+  digest,
+  fakeProvider,
+  fakeRegistry,
+  quietHooks,
+} from '../watch/fixtures.js';
 
 const DEFAULTS: ImageDefaults = ImageDefaultsSchema.parse({
   notifyOn: ['new', 'update'],
@@ -153,5 +164,51 @@ describe('parseLabels', () => {
     const { options, errors } = parseLabels({ 'diun.include_tags': '^(a+)+$' }, DEFAULTS);
     expect(errors).toEqual([]);
     expect(options.includeTags).toEqual(['^(a+)+$']);
+  });
+});
+
+describe('a container with bad labels', () => {
+  it('is reported `error` with the label messages, and the others are still checked', async () => {
+    const defaults = config().defaults;
+    const bad = parseLabels({ 'diun.max_tags': 'abc', 'diun.include_tags': '^v(' }, defaults);
+    expect(bad.errors).toEqual([
+      'label diun.include_tags: invalid regular expression: missing closing ): `^v(`',
+      'label diun.max_tags: expected integer >= 0, got "abc"',
+    ]);
+    const containers = [
+      container({ name: 'bad', ...bad }),
+      container({ name: 'good', image: 'docker.io/library/redis:latest' }),
+    ];
+    const remote = fakeRegistry(() => digest('a'));
+    const watcher = new Watcher({
+      config: config(),
+      providers: [fakeProvider(() => containers)],
+      registry: remote.registry,
+      store: new StateStore('/nonexistent/state.json', { readOnly: true }),
+      hooks: quietHooks,
+    });
+    await watcher.run();
+    const states = watcher.snapshot().images.flatMap((image) => image.containers);
+    const statusOf = (name: string) => states.find((s) => s.container.name === name);
+    expect(statusOf('bad')).toMatchObject({ status: 'error', container: { errors: bad.errors } });
+    expect(statusOf('good')?.status).toBe('new');
+  });
+
+  it('cannot stall tag matching with a pathological pattern: RE2 returns on a hostile listing', () => {
+    // A backtracking engine (JS RegExp) takes seconds on ONE `aaa…a!` tag of 30 characters
+    // against (a+)+$, and far longer on 10,000; RE2 is linear. No timing is asserted: a
+    // backtracking engine would not finish within the test timeout.
+    const { options, errors } = parseLabels(
+      { 'diun.include_tags': '(a+)+$', 'diun.exclude_tags': '^(a|aa)+!$', 'diun.max_tags': '0' },
+      DEFAULTS,
+    );
+    expect(errors).toEqual([]);
+    const hostile = [
+      ...Array.from({ length: 200 }, (_, i) => `${'a'.repeat(30 + (i % 20))}!`),
+      `${'a'.repeat(10_000)}!`,
+      'a'.repeat(10_000),
+      'aaa',
+    ];
+    expect(filterTags(hostile, options)).toEqual(['aaa', 'a'.repeat(10_000)]);
   });
 });
