@@ -34,3 +34,40 @@ export function connectionOptions(ep: DockerEndpoint, timeoutMs?: number): Docke
   }
   return opts;
 }
+
+/** What dockerode (docker-modem) rejects with when the daemon or a proxy answers an error. */
+interface DockerApiError extends Error {
+  statusCode?: number;
+  json?: unknown;
+}
+
+/** The HTTP status of a Docker API answer that failed, or undefined for a connection error. */
+export function dockerStatus(err: unknown): number | undefined {
+  return (err as DockerApiError | undefined)?.statusCode;
+}
+
+/**
+ * One readable message for a failed Docker API call, naming the call and the HTTP status
+ * (`image inspect sha256:0123456789ab: HTTP 403 Forbidden`); a 403 says which proxy setting is missing.
+ */
+export function describeDockerError(what: string, err: unknown): Error {
+  const status = dockerStatus(err);
+  if (status === undefined) {
+    const message = err instanceof Error ? err.message : String(err);
+    return new Error(`${what}: ${message}`);
+  }
+  const body = (err as DockerApiError).json;
+  const detail =
+    typeof body === 'object' && body !== null && 'message' in body
+      ? String(body.message)
+      : String(body ?? '')
+          .replace(/<[^>]*>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim()
+          .slice(0, 160);
+  const hint =
+    status === 403
+      ? ' (refused by a socket proxy? it must allow CONTAINERS=1 IMAGES=1 EVENTS=1)'
+      : '';
+  return new Error(`${what}: HTTP ${status}${detail ? ` ${detail}` : ''}${hint}`);
+}

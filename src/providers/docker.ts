@@ -8,7 +8,7 @@ import {
   parseRepoDigest,
   repositoryKey,
 } from '../registry/reference.js';
-import { connectionOptions } from './docker-connection.js';
+import { connectionOptions, describeDockerError, dockerStatus } from './docker-connection.js';
 import type { EndpointStatus, Provider, WatchedContainer } from './types.js';
 
 type DockerConfig = NonNullable<Config['providers']['docker']>;
@@ -89,18 +89,15 @@ class EndpointWatch {
 
   async list(config: DockerConfig, defaults: Config['defaults']): Promise<WatchedContainer[]> {
     try {
-      const infos = await this.api.listContainers({ all: config.watchStopped });
+      const infos = await this.api
+        .listContainers({ all: config.watchStopped })
+        .catch((err: unknown) => {
+          throw describeDockerError('containers list', err);
+        });
       const watched = infos.filter((c) => isWatched(c.Labels ?? {}, config.watchByDefault));
       const images = new Map<string, Promise<Dockerode.ImageInspectInfo | undefined>>();
       const inspectImage = (id: string) => {
-        if (!images.has(id))
-          images.set(
-            id,
-            this.api
-              .getImage(id)
-              .inspect()
-              .catch(() => undefined),
-          );
+        if (!images.has(id)) images.set(id, this.inspectImage(id));
         return images.get(id)!;
       };
       const result = await Promise.all(
@@ -116,8 +113,30 @@ class EndpointWatch {
       this.mark(true);
       return result.filter((c): c is WatchedContainer => c !== undefined);
     } catch (err) {
+      // Any call the listing needs failing (a 403 from a proxy, a daemon going away mid-list)
+      // marks the endpoint down with that call's error: no container is dropped in silence.
       this.mark(false, err);
       return [];
+    }
+  }
+
+  /** The image a container runs; undefined when it is gone (404), any other failure thrown. */
+  private async inspectImage(id: string): Promise<Dockerode.ImageInspectInfo | undefined> {
+    try {
+      return await this.api.getImage(id).inspect();
+    } catch (err) {
+      if (dockerStatus(err) === 404) return undefined;
+      throw describeDockerError(`image inspect ${shortId(id)}`, err);
+    }
+  }
+
+  /** Config.Image of a container; undefined when it was removed since the listing (404). */
+  private async inspectConfigImage(id: string): Promise<string | undefined> {
+    try {
+      return (await this.api.getContainer(id).inspect()).Config.Image;
+    } catch (err) {
+      if (dockerStatus(err) === 404) return undefined;
+      throw describeDockerError(`container inspect ${shortId(id)}`, err);
     }
   }
 
@@ -126,13 +145,10 @@ class EndpointWatch {
     if (!c.Image.startsWith('sha256:') && c.Image !== c.ImageID) return c.Image;
     const known = this.configImage.get(c.Id);
     if (known) return known;
-    try {
-      const image = (await this.api.getContainer(c.Id).inspect()).Config.Image;
-      this.configImage.set(c.Id, image);
-      return image;
-    } catch {
-      return undefined; // removed between list and inspect: the next event re-lists
-    }
+    // undefined: removed between list and inspect, and the destroy event re-lists
+    const image = await this.inspectConfigImage(c.Id);
+    if (image !== undefined) this.configImage.set(c.Id, image);
+    return image;
   }
 
   private async toWatched(
@@ -142,6 +158,10 @@ class EndpointWatch {
   ): Promise<WatchedContainer | undefined> {
     const raw = await this.reference(c);
     if (raw === undefined) return undefined;
+    // An image gone while its container still exists (removed with --force): say so.
+    if (image === undefined && (await this.inspectConfigImage(c.Id)) === undefined) {
+      return undefined;
+    }
     const labels = c.Labels ?? {};
     const { options, errors } = parseLabels(labels, defaults);
     const watched: WatchedContainer = {
@@ -171,7 +191,10 @@ class EndpointWatch {
         .filter((d) => d?.repository === repo)
         .map((d) => d!.digest);
       if (ref.digest) watched.skip = 'pinned by digest';
-      else if (watched.repoDigests.length === 0) watched.skip = 'locally built (no RepoDigests)';
+      else if (image === undefined) {
+        watched.errors.push(`image ${shortId(c.ImageID)} not found`);
+        watched.skip = 'image not found';
+      } else if (watched.repoDigests.length === 0) watched.skip = 'locally built (no RepoDigests)';
     } catch (err) {
       watched.errors.push(err instanceof Error ? err.message : String(err));
       watched.skip = 'invalid reference';
@@ -209,7 +232,8 @@ class EndpointWatch {
       .then((stream) => {
         clearTimeout(giveUp);
         this.stream = stream;
-        this.mark(true);
+        // Up or down is the listing's to say (onChange re-lists): a proxy may allow the events
+        // and still refuse what a listing needs.
         onChange(); // whatever happened while we were away
         stream.on('data', () => onChange());
         let ended = false;
@@ -239,4 +263,9 @@ class EndpointWatch {
     clearTimeout(this.retry);
     (this.stream as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
   }
+}
+
+/** `sha256:0123456789ab`: enough of an id to find it with `docker inspect`. */
+function shortId(id: string): string {
+  return id.replace(/^(sha256:)?([0-9a-f]{12})[0-9a-f]*$/, '$1$2');
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,11 @@ export interface Dockerd {
   restart(): Promise<void>;
   /** Stops, then removes the temporary folder with every image and container in it. */
   cleanup(): Promise<void>;
+  /**
+   * Kills dockerd with SIGKILL, as a crash or the OOM killer does: its socket stops answering
+   * while the containers keep running under their shims. `restart()` starts it again.
+   */
+  kill(): Promise<void>;
 }
 
 /** A docker CLI bound to one daemon, for tests that only know its host. */
@@ -66,6 +71,19 @@ export async function startDockerd(): Promise<Dockerd> {
       await stop();
       await unmountUnder(dir);
       await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    },
+    async kill() {
+      const killed = child;
+      child = undefined;
+      if (!killed || killed.exitCode !== null || killed.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => killed.once('exit', () => resolve()));
+      killed.kill('SIGKILL');
+      await exited;
+      // Its containerd too, which would otherwise outlive the test; the shims keep the containers.
+      await stopDaemon(killed, dir);
+      // Left to an init that does not reap, containerd stays a zombie whose pid still answers,
+      // and the next dockerd would wait for it forever: forget that pid.
+      rmSync(join(dir, 'exec', 'containerd', 'containerd.pid'), { force: true });
     },
   };
 }
