@@ -226,6 +226,16 @@ const BAD_FILES: [string, string, string[]][] = [
     'regopts:\n  - name: a\n    timeout: -1s\n',
     ['regopts[0].timeout: invalid duration "-1s": must be greater than 0'],
   ],
+  [
+    'maxConcurrent of 0',
+    'regopts:\n  - name: a\n    maxConcurrent: 0\n',
+    ['regopts[0].maxConcurrent: expected integer >= 1'],
+  ],
+  [
+    'maxConcurrent as a word',
+    'regopts:\n  - name: a\n    maxConcurrent: few\n',
+    ['regopts[0].maxConcurrent: expected integer >= 1'],
+  ],
   ['unknown regopt key', 'regopts:\n  - name: a\n    user: me\n', ['regopts[0].user: unknown key']],
   [
     'password and passwordFile',
