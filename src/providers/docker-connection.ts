@@ -64,6 +64,7 @@ export function describeDockerError(what: string, err: unknown): Error {
           .replace(/<[^>]*>/g, ' ')
           .replace(/\s+/g, ' ')
           .trim()
+          .replace(new RegExp(`^${status} `), '') // HAProxy's page repeats the status
           .slice(0, 160);
   const hint =
     status === 403

@@ -253,7 +253,7 @@ class EndpointWatch {
       })
       .catch((err: unknown) => {
         clearTimeout(giveUp);
-        this.mark(false, err);
+        this.mark(false, describeDockerError('events', err));
         again();
       });
   }

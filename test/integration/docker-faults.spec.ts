@@ -32,6 +32,7 @@ describe('docker faults', () => {
     find(s, 'diun_container_update_available', container(name)).length === 1;
   const figure = (what: string, ms: number) =>
     console.log(`[docker-faults] ${what}: ${(ms / 1000).toFixed(1)} s`);
+  const said = (what: string, text: string) => console.log(`[docker-faults] ${what}: ${text}`);
 
   beforeAll(async () => {
     dockerd = await startDockerd();
@@ -112,6 +113,7 @@ describe('docker faults', () => {
       expect(res.status).toBe(200);
       const summary = (await res.json()) as { providerErrors: string[]; images: object };
       expect(summary.providerErrors).toHaveLength(1);
+      said('provider error', summary.providerErrors[0]!);
       expect(summary.providerErrors[0]).toMatch(/^docker\/local: containers list: connect /);
       s = await exporter.scrape();
       expect(value(s, 'diun_watch_last_success_timestamp_seconds')).toBe(lastSuccess);
@@ -166,10 +168,14 @@ describe('docker faults', () => {
       expect(Date.now() - started).toBeLessThan(30_000);
       // A graceful stop stops the containers first; whether the exporter lists that before the
       // socket closes is a race, so only the endpoint's state is asserted here.
-      await exporter.until(
+      const down = await exporter.until(
         (s) => value(s, 'diun_provider_up', local) === 0,
         'diun_provider_up to fall to 0 after the run',
         10_000,
+      );
+      said(
+        'containers kept after the graceful stop',
+        `${has(down, names.kept)} ${has(down, names.once)}`,
       );
       expect((await fetch(`${exporter.url}/-/healthy`)).status).toBe(200);
 
@@ -287,8 +293,9 @@ describe('docker faults', () => {
       expect(res.status).toBe(200);
       const summary = (await res.json()) as { providerErrors: string[] };
       expect(summary.providerErrors).toHaveLength(1);
+      said('provider error', summary.providerErrors[0]!);
       expect(summary.providerErrors[0]).toMatch(
-        /^docker\/local: image inspect sha256:[0-9a-f]{12}: HTTP 403 .*Forbidden.*IMAGES=1/,
+        /^docker\/local: image inspect sha256:[0-9a-f]{12}: HTTP 403 Forbidden .*IMAGES=1/,
       );
       const s = await exporter.scrape();
       expect(value(s, 'diun_provider_up', local)).toBe(0);
@@ -330,6 +337,7 @@ describe('docker faults', () => {
       expect(res.status).toBe(200);
       const summary = (await res.json()) as { providerErrors: string[] };
       expect(summary.providerErrors).toHaveLength(1);
+      said('provider error', summary.providerErrors[0]!);
       expect(summary.providerErrors[0]).toMatch(/^docker\/local: .*HTTP 502/);
       let s = await exporter.scrape();
       expect(value(s, 'diun_provider_up', local)).toBe(0);
