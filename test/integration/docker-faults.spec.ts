@@ -354,4 +354,36 @@ describe('docker faults', () => {
       expect(proxy.refused.filter((l) => !/^GET (\/v[\d.]+)?\/images\//.test(l))).toEqual([]);
     });
   });
+
+  it('names the image of a stopped container that was force-removed (watchStopped)', async () => {
+    const name = `orphan-${suffix}`;
+    const image = `${latency.host}/faults/orphan:1.0`;
+    await publish(dockerd.docker, image, `orphan ${suffix}`);
+    await dockerd.docker(['create', '--name', name, image]);
+    // Docker lets -f delete the image of a container that is not running.
+    await dockerd.docker(['rmi', '-f', image]);
+    const exporter = await startExporter({
+      watch: { schedule: '', workers: 2 },
+      providers: { docker: { endpoint: dockerd.host, watchByDefault: true, watchStopped: true } },
+    });
+    try {
+      const s = await exporter.until(
+        (s) => has(s, name),
+        `${name}, whose image is gone, to be reported`,
+        15_000,
+      );
+      expect(value(s, 'diun_provider_up', local)).toBe(1);
+      const api = (await (await fetch(`${exporter.url}/api/v1/images`)).json()) as {
+        images: Array<{
+          containers: Array<{ name: string; errors: string[]; skipReason: string }>;
+        }>;
+      };
+      const row = api.images.flatMap((i) => i.containers).find((c) => c.name === name);
+      expect(row?.skipReason).toBe('image not found');
+      expect(row?.errors).toEqual([expect.stringMatching(/^image sha256:[0-9a-f]{12} not found$/)]);
+    } finally {
+      await exporter.stop();
+      await dockerd.docker(['rm', '-f', name]).catch(() => undefined);
+    }
+  });
 });
