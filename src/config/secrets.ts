@@ -45,7 +45,13 @@ function readPairs(
     // A wrong type, or both keys given, is the schema's to report.
     if (typeof file !== 'string' || file === '' || !isUnset(section[plainKey])) continue;
     try {
-      section[plainKey] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      const secret = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      // An empty secret file is a mount gone wrong; as no token it would open /metrics to all.
+      if (secret.trim() === '') {
+        problems.push({ key: formatKeyPath([...path, fileKey]), message: `"${file}" is empty` });
+        continue;
+      }
+      section[plainKey] = secret;
       delete section[fileKey];
     } catch (error) {
       // The *File key stays, so a required secret is not also reported missing.

@@ -20,6 +20,9 @@ symlinkSync(LOOP, LOOP);
 const A_FILE = join(dir, 'a-file');
 writeFileSync(A_FILE, 'x');
 const THROUGH_A_FILE = join(A_FILE, 'secret');
+// A secret mount gone wrong: the file is there but holds nothing (a newline at most).
+const EMPTY_SECRET = join(dir, 'empty-secret');
+writeFileSync(EMPTY_SECRET, '\n');
 
 let files = 0;
 function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
@@ -261,6 +264,16 @@ const BAD_FILES: [string, string, string[]][] = [
     'a missing usernameFile',
     `regopts:\n  - name: a\n    usernameFile: ${MISSING}\n`,
     [`regopts[0].usernameFile: cannot read "${MISSING}": no such file (ENOENT)`],
+  ],
+  [
+    'an empty metrics.tokenFile, which would leave /metrics open',
+    `metrics:\n  tokenFile: ${EMPTY_SECRET}\n`,
+    [`metrics.tokenFile: "${EMPTY_SECRET}" is empty`],
+  ],
+  [
+    'an empty passwordFile',
+    `regopts:\n  - name: a\n    passwordFile: ${EMPTY_SECRET}\n`,
+    [`regopts[0].passwordFile: "${EMPTY_SECRET}" is empty`],
   ],
   [
     'a passwordFile that is a dangling symlink',
