@@ -25,14 +25,18 @@ function containerStatus(
   outdated: boolean,
   record: ImageRecord | undefined,
 ): CheckStatus {
+  // A problem comes first: an invalid reference is skipped, but the user must hear why.
+  if (c.errors.length > 0) return 'error';
   if (c.skip) return 'skip';
-  if (c.errors.length > 0 || record?.status === 'error') return 'error';
+  if (record?.status === 'error') return 'error';
   if (outdated) return 'update';
   return record?.status === 'new' ? 'new' : 'unchange';
 }
 
 function imageStatus(containers: ContainerState[], record: ImageRecord | undefined): CheckStatus {
   if (containers.every((c) => c.status === 'skip')) return 'skip';
+  // Never checked, and nothing to check: only skipped containers and ones with problems.
+  if (!record?.lastCheck && containers.every((c) => c.container.skip)) return 'error';
   if (record?.status === 'error') return 'error';
   if (containers.some((c) => c.updateAvailable)) return 'update';
   return record?.status === 'new' ? 'new' : 'unchange';

@@ -79,6 +79,19 @@ describe('evaluate: a container is outdated while the tag points at another dige
     expect(isOutdated(built, record({ remoteDigest: digest('e') }))).toBe(false);
   });
 
+  it('shows a container whose reference does not parse as error, not skip, and its image too', () => {
+    const broken = container({
+      name: 'broken',
+      image: 'Not A Reference',
+      repoDigests: [],
+      skip: 'invalid reference',
+      errors: ['invalid reference format: repository name must be lowercase'],
+    });
+    expect(picture(evaluate([broken], records(), AT))).toEqual([
+      ['Not A Reference', 'error', false, ['broken error']],
+    ]);
+  });
+
   it('leaves out images not checked yet, and says new after the first check', () => {
     const web = [container()];
     expect(evaluate(web, new Map(), AT).images).toEqual([]);
