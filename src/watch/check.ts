@@ -8,7 +8,7 @@ import { fetchCreated } from './created.js';
 import { isOutdated } from './evaluate.js';
 import { resolveIndexes } from './indexes.js';
 import { type ImageRecord, imageKey } from './model.js';
-import { runPool } from './pool.js';
+import { interleave, runPool } from './pool.js';
 import { selectRegopt } from './regopts.js';
 import { TagLists, versionField, versionOf } from './versions.js';
 
@@ -108,7 +108,8 @@ export async function checkTargets(
   deps: { registry: RegistryClient; workers: number; hooks: CheckHooks; now: () => number },
 ): Promise<void> {
   const tags = new TagLists(deps.registry);
-  await runPool(targets, deps.workers, async (target) => {
+  const byRegistry = interleave(targets, (t) => parseReference(t.image).registry);
+  await runPool(byRegistry, deps.workers, async (target) => {
     const opts = requestOptions(target.regopt);
     const recordOf = (c: WatchedContainer) => records.get(imageKey(c.provider, c.image));
     let outcome: Partial<ImageRecord>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runPool } from '../../../src/watch/pool.js';
+import { interleave, runPool } from '../../../src/watch/pool.js';
 
 /** Lets every pending promise callback run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -48,5 +48,13 @@ describe('runPool', () => {
     expect(order).toEqual([1, 2, 3]);
     expect(most).toBe(1);
     await expect(runPool([], 4, async () => {})).resolves.toBeUndefined();
+  });
+});
+
+describe('interleave', () => {
+  it('lets groups take turns, keeping the order within each group', () => {
+    const items = ['a1', 'a2', 'a3', 'a4', 'b1', 'c1', 'c2'];
+    expect(interleave(items, (s) => s[0]!)).toEqual(['a1', 'b1', 'c1', 'a2', 'c2', 'a3', 'a4']);
+    expect(interleave([], (s: string) => s)).toEqual([]);
   });
 });
