@@ -1,6 +1,9 @@
 import { Cron } from 'croner';
 import { log } from '../log.js';
 
+// setTimeout's longest delay (about 24.8 days); a longer one fires at once, with a warning.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface SchedulerOptions {
   /** Cron, 5 or 6 fields (seconds first); '' means no schedule. */
   schedule: string;
@@ -21,8 +24,12 @@ export class Scheduler {
 
   start(): void {
     if (!this.opts.schedule) return;
+    const jitterMs = Math.min(this.opts.jitterMs, MAX_TIMER_MS);
+    if (jitterMs < this.opts.jitterMs) {
+      log('warn', 'watch.jitter is longer than 24 days; using 24 days', { jitterMs });
+    }
     this.cron = new Cron(this.opts.schedule, () => {
-      const delay = Math.floor(Math.random() * this.opts.jitterMs);
+      const delay = Math.floor(Math.random() * jitterMs);
       const timer = setTimeout(() => {
         this.pending.delete(timer);
         this.opts.tick();
