@@ -15,8 +15,8 @@ export interface ImageOptions extends ImageDefaults {
 const NOTIFY_ON = ['new', 'update'] as const;
 const SORT_TAGS = ['default', 'reverse', 'semver', 'lexicographical'] as const;
 const METADATA_PREFIX = 'diun.metadata.';
-// Diun's rule for metadata keys.
-const METADATA_KEY = /^[a-zA-Z0-9_]+$/;
+// Diun's rule for metadata keys, in labels and in `defaults.metadata`.
+export const METADATA_KEY = /^[a-zA-Z0-9_]+$/;
 const PLATFORM_PART = /^[a-z0-9_.-]+$/;
 // The spellings `uname -m` gives, as Docker normalises them.
 const ARCH_ALIASES: Record<string, string> = {

@@ -17,6 +17,7 @@ import {
   uniqueNames,
 } from './fields.js';
 import { GotifySchema } from './gotify.js';
+import { METADATA_KEY } from './labels.js';
 import { ProvidersSchema } from './providers.js';
 
 export type { GotifyConfig } from './gotify.js';
@@ -48,7 +49,20 @@ export const ImageDefaultsSchema = section(
     excludeTags: patternList(),
     metadata: z.preprocess(
       (value) => (value === null ? undefined : value),
-      z.record(z.string(), text()).default({}),
+      z
+        .record(z.string(), text())
+        .check(
+          z.superRefine((metadata, ctx) => {
+            for (const key of Object.keys(metadata).filter((k) => !METADATA_KEY.test(k))) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [key],
+                message: 'metadata keys may only contain letters, digits and _',
+              });
+            }
+          }),
+        )
+        .default({}),
     ),
   }),
 );

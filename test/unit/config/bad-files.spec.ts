@@ -129,6 +129,11 @@ const BAD_FILES: [string, string, string[]][] = [
   // defaults
   ['maxTags below 0', 'defaults:\n  maxTags: -1\n', ['defaults.maxTags: expected integer >= 0']],
   [
+    'a metadata key a label could not carry',
+    'defaults:\n  metadata:\n    good_key: x\n    bad-key: y\n',
+    ['defaults.metadata.bad-key: metadata keys may only contain letters, digits and _'],
+  ],
+  [
     'watchRepo as a word',
     'defaults:\n  watchRepo: yes\n',
     ['defaults.watchRepo: expected true or false'],
