@@ -6,7 +6,7 @@ import {
   request,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './exec.js';
 
 /** What the proxy does with a request that a rule matches. */
 export type Fault =
@@ -233,13 +233,9 @@ export async function startFaultProxy(
     if (rule) rule.hits++;
     handle(req, res, rule?.fault ?? { kind: 'pass' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy.close = () =>
-    new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  const listening = await listenOnLoopback(server);
+  proxy.host = `127.0.0.1:${listening.port}`;
+  proxy.close = listening.close;
   return proxy;
 }
 

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './exec.js';
 
 export interface LatencyProxy {
   /** `127.0.0.1:PORT`: use it as the registry part of image references. */
@@ -50,13 +50,9 @@ export async function startLatencyProxy(target: string, delayMs = 0): Promise<La
       req.pipe(upstream);
     }, proxy.delayMs);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  proxy.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy.close = () =>
-    new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  const listening = await listenOnLoopback(server);
+  proxy.host = `127.0.0.1:${listening.port}`;
+  proxy.close = listening.close;
   return proxy;
 }
 

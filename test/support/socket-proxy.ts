@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './exec.js';
 
 export interface SocketProxy {
   /** `tcp://127.0.0.1:PORT`, for `providers.docker.endpoint`. */
@@ -102,12 +102,8 @@ export async function startSocketProxy(dockerHost: string, port = 0): Promise<So
       res.on('close', () => events.delete(both));
     }
   };
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  proxy.endpoint = `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  proxy.close = () =>
-    new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  const listening = await listenOnLoopback(server, port);
+  proxy.endpoint = `tcp://127.0.0.1:${listening.port}`;
+  proxy.close = listening.close;
   return proxy;
 }
