@@ -1,0 +1,144 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startExporter } from '../test/support/exporter.js';
+import type { Sample } from '../test/support/metrics-text.js';
+import {
+  type BenchRegistry,
+  countSince,
+  quiet,
+  startBenchRegistry,
+} from './support/bench-registry.js';
+import { diffCounts, spanMs } from './support/counting-proxy.js';
+import { machine } from './support/report.js';
+import { metricCounts, rss } from './support/requests.js';
+import {
+  type ColdSteady,
+  IDEAL_CONCURRENCY,
+  renderColdSteady,
+  renderRunTimeSvg,
+  type SteadyRun,
+} from './support/run-report.js';
+
+// Issue 6: cold and steady runs over N unique references (one repository each) behind a proxy
+// adding L ms per request, anonymous Bearer tokens per repository. Request counts are asserted;
+// times are only reported.
+
+// BENCH_SIZES=50 gives the small version (.ci/run); the default is the full set.
+const SIZES = (process.env.BENCH_SIZES ?? '50,500,5000').split(',').map(Number);
+const LATENCIES = [0, 20, 100];
+// 5,000 references at 100 ms would take about 2 minutes a run: left out to keep the bench short.
+const SKIP = new Set(['5000@100']);
+const STEADY_RUNS = 3;
+
+const cpu = (s: Sample[]) => s.find((x) => x.name === 'process_cpu_seconds_total')?.value ?? 0;
+const runSeconds = (s: Sample[]) =>
+  s.find((x) => x.name === 'diun_watch_last_run_duration_seconds')?.value ?? Number.NaN;
+
+describe('cold and steady runs against a registry with latency', () => {
+  let bench: BenchRegistry;
+  const results: ColdSteady[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'bench-cold-steady-'));
+
+  beforeAll(async () => {
+    bench = await startBenchRegistry();
+    const max = Math.max(...SIZES);
+    const started = performance.now();
+    await bench.fill(
+      Array.from({ length: max }, (_, i) => `bench/app-${i}`),
+      ['1.0'],
+    );
+    console.log(`filled ${max} repositories in ${Math.round(performance.now() - started)} ms`);
+  });
+
+  afterAll(async () => {
+    await bench?.stop();
+    const report = renderColdSteady(machine(), results);
+    mkdirSync('reports', { recursive: true });
+    writeFileSync('reports/benchmarks-cold-steady.md', report);
+    writeFileSync('reports/benchmarks-cold-steady.json', JSON.stringify(results, null, 2));
+    const svg = renderRunTimeSvg(results);
+    writeFileSync('reports/benchmarks-run-time.svg', svg);
+    // Only a full run replaces the chart in docs/.
+    if (new Set(results.map((r) => r.n)).size > 1)
+      writeFileSync('docs/benchmarks-run-time.svg', svg);
+    console.log(`\n${report}`);
+  });
+
+  for (const n of SIZES) {
+    for (const latency of LATENCIES) {
+      if (SKIP.has(`${n}@${latency}`)) continue;
+      it(`${n} references at ${latency} ms`, { timeout: 900_000 }, async () => {
+        results.push(await scenario(n, latency));
+      });
+    }
+  }
+
+  async function scenario(n: number, latency: number): Promise<ColdSteady> {
+    bench.setLatency(latency);
+    const list = join(dir, `images-${n}.yml`);
+    writeFileSync(
+      list,
+      Array.from({ length: n }, (_, i) => `- name: ${bench.host}/bench/app-${i}:1.0\n`).join(''),
+    );
+    // A fresh process: no state, no tokens, and its own budget of 10 POSTed checks a minute.
+    const coldMark = bench.mark();
+    const exporter = await startExporter({
+      watch: { schedule: '', runOnStartup: false, workers: 10 },
+      providers: { file: { filename: list } },
+    });
+    try {
+      // With runOnStartup false the exporter still checks every never-seen reference at start:
+      // that is the cold run (no state, no token), timed at the proxies.
+      const waitMs = 120_000 + (latency * 4 * n) / IDEAL_CONCURRENCY;
+      await exporter.until(
+        (s) => metricCounts(s).manifestHead >= n,
+        `${n} HEADs of the start-up check`,
+        waitMs,
+      );
+      await quiet(bench, 500 + 2 * latency);
+      const cold = {
+        log: countSince(bench, coldMark),
+        metric: metricCounts(await exporter.scrape()),
+        ms: spanMs(bench.since(coldMark)),
+      };
+      expect.soft(cold.log.manifestHead).toBe(n);
+      expect.soft(cold.metric.manifestHead).toBe(n);
+      // At most one token per repository scope.
+      expect.soft(cold.log.token).toBeLessThanOrEqual(n);
+
+      const steady: SteadyRun[] = [];
+      for (let k = 0; k < STEADY_RUNS; k++) {
+        const mark = bench.mark();
+        const before = await exporter.scrape();
+        const started = performance.now();
+        const res = await fetch(`${exporter.url}/api/v1/check`, { method: 'POST' });
+        const wallMs = performance.now() - started;
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+        const after = await exporter.scrape();
+        const run: SteadyRun = {
+          log: countSince(bench, mark),
+          metric: diffCounts(metricCounts(after), metricCounts(before)),
+          wallMs,
+          runMs: runSeconds(after) * 1000,
+          cpuSeconds: cpu(after) - cpu(before),
+          rssBytes: rss(after),
+        };
+        console.log(JSON.stringify({ n, latency, k, ...run }));
+        // Steady state: one HEAD per unique reference and nothing else.
+        expect.soft(run.log.manifestHead).toBe(n);
+        expect.soft(run.metric.manifestHead).toBe(n);
+        expect.soft(run.log.manifestGet).toBe(0);
+        expect.soft(run.log.token).toBe(0);
+        expect.soft(run.log.blob).toBe(0);
+        expect.soft(run.log.ping + run.log.tags + run.log.other).toBe(0);
+        steady.push(run);
+      }
+      return { n, latencyMs: latency, cold, steady };
+    } finally {
+      await exporter.stop();
+    }
+  }
+});
