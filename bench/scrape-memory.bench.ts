@@ -1,0 +1,186 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopWithProcess, terminate } from '../test/support/exec.js';
+import { startExporter } from '../test/support/exporter.js';
+import type { Sample } from '../test/support/metrics-text.js';
+import {
+  type BenchRegistry,
+  countSince,
+  quiet,
+  startBenchRegistry,
+} from './support/bench-registry.js';
+import { machine } from './support/report.js';
+import { metricCounts, rss } from './support/requests.js';
+import { median, quantile } from './support/run-report.js';
+
+// Issue 6: /metrics scrape time and RSS with 1,000 and 10,000 images in the snapshot, CPU of one
+// steady run, and the time from spawn to /-/ready on a restart with 10,000 images in the state
+// file. The images are tags of a few repositories (cheap to push); latency 0. Request counts are
+// asserted, times are only reported.
+
+const SIZES = (process.env.BENCH_SNAPSHOT_SIZES ?? '1000,10000').split(',').map(Number);
+const REPOS = 10;
+const SCRAPES = 200;
+const cli = resolve(import.meta.dirname, '..', 'dist', 'cli.js');
+
+interface SnapshotFigures {
+  images: number;
+  startupCheckMs: number;
+  scrapeMedianMs: number;
+  scrapeP99Ms: number;
+  scrapeBytes: number;
+  rssBytes: number;
+  steadyRunMs: number;
+  steadyCpuSecondsPer1000: number;
+  stateFileBytes: number;
+  /** Spawn to /-/healthy and to /-/ready 200, on a restart from the state file. */
+  restartHealthyMs: number;
+  restartReadyMs: number;
+  restartRssBytes: number;
+}
+
+const value = (s: Sample[], name: string) => s.find((x) => x.name === name)?.value ?? Number.NaN;
+
+describe('scrape cost, memory and restart with large snapshots', () => {
+  let bench: BenchRegistry;
+  const dir = mkdtempSync(join(tmpdir(), 'bench-snapshot-'));
+  const results: SnapshotFigures[] = [];
+  const perRepo = Math.ceil(Math.max(...SIZES) / REPOS);
+  const ref = (i: number) =>
+    `${bench.host}/bench/many-${i % REPOS}:t-${Math.floor(i / REPOS) % perRepo}`;
+
+  beforeAll(async () => {
+    bench = await startBenchRegistry();
+    const started = performance.now();
+    await bench.fill(
+      Array.from({ length: REPOS }, (_, r) => `bench/many-${r}`),
+      Array.from({ length: perRepo }, (_, t) => `t-${t}`),
+    );
+    console.log(`filled ${REPOS}×${perRepo} tags in ${Math.round(performance.now() - started)} ms`);
+  });
+
+  afterAll(async () => {
+    await bench?.stop();
+    const m = machine();
+    const lines = [
+      `Run ${m.date} on ${m.nproc} CPU(s) (${m.cpu}), ${m.memory} RAM, Node ${m.node}.`,
+      '',
+      '| images | start-up check | scrape median | scrape p99 | scrape size | RSS | steady run | CPU s per 1,000 refs | state file | restart: spawn to healthy | spawn to ready | RSS after restart |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+      ...results.map(
+        (r) =>
+          `| ${r.images} | ${(r.startupCheckMs / 1000).toFixed(1)} s | ${r.scrapeMedianMs.toFixed(1)} ms | ${r.scrapeP99Ms.toFixed(1)} ms | ${(r.scrapeBytes / 2 ** 20).toFixed(1)} MiB | ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB | ${Math.round(r.steadyRunMs)} ms | ${r.steadyCpuSecondsPer1000.toFixed(2)} | ${(r.stateFileBytes / 2 ** 20).toFixed(1)} MiB | ${Math.round(r.restartHealthyMs)} ms | ${Math.round(r.restartReadyMs)} ms | ${(r.restartRssBytes / 2 ** 20).toFixed(0)} MiB |`,
+      ),
+    ];
+    mkdirSync('reports', { recursive: true });
+    writeFileSync('reports/benchmarks-snapshot.md', `${lines.join('\n')}\n`);
+    writeFileSync('reports/benchmarks-snapshot.json', JSON.stringify(results, null, 2));
+    console.log(`\n${lines.join('\n')}\n`);
+  });
+
+  for (const size of SIZES) {
+    it(`${size} images`, { timeout: 900_000 }, async () => {
+      results.push(await snapshot(size));
+    });
+  }
+
+  async function snapshot(images: number): Promise<SnapshotFigures> {
+    bench.setLatency(0);
+    const list = join(dir, `images-${images}.yml`);
+    writeFileSync(list, Array.from({ length: images }, (_, i) => `- name: ${ref(i)}\n`).join(''));
+    const coldMark = bench.mark();
+    const started = performance.now();
+    const exporter = await startExporter({
+      watch: { schedule: '', runOnStartup: false, workers: 10 },
+      providers: { file: { filename: list } },
+    });
+    try {
+      await exporter.until(
+        (s) => metricCounts(s).manifestHead >= images,
+        `${images} HEADs of the start-up check`,
+        600_000,
+      );
+      await quiet(bench, 500);
+      const startupCheckMs = performance.now() - started;
+      expect.soft(countSince(bench, coldMark).manifestHead).toBe(images);
+
+      const times: number[] = [];
+      let scrapeBytes = 0;
+      for (let k = 0; k < SCRAPES; k++) {
+        const t0 = performance.now();
+        const text = await exporter.scrapeText();
+        times.push(performance.now() - t0);
+        scrapeBytes = text.length;
+      }
+      const afterScrapes = await exporter.scrape();
+      expect
+        .soft(afterScrapes.filter((s) => s.name === 'diun_image_update_available').length)
+        .toBe(images);
+
+      const mark = bench.mark();
+      const before = await exporter.scrape();
+      const res = await fetch(`${exporter.url}/api/v1/check`, { method: 'POST' });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      const after = await exporter.scrape();
+      const steady = countSince(bench, mark);
+      expect.soft(steady.manifestHead).toBe(images);
+      expect.soft(steady.manifestGet + steady.token + steady.blob).toBe(0);
+      const cpu =
+        value(after, 'process_cpu_seconds_total') - value(before, 'process_cpu_seconds_total');
+
+      // Restart on the same state file: time from spawn to /-/ready answering 200.
+      await exporter.kill('SIGTERM');
+      const stateFileBytes = statSync(exporter.statePath).size;
+      const restartMark = bench.mark();
+      const restart = await timeRestart(exporter.configFile, exporter.url);
+      const restored = await (await fetch(`${exporter.url}/metrics`)).text();
+      await terminate(restart.child, 10_000);
+      expect.soft(countSince(bench, restartMark).manifestHead).toBe(0);
+
+      return {
+        images,
+        startupCheckMs,
+        scrapeMedianMs: median(times),
+        scrapeP99Ms: quantile(times, 0.99),
+        scrapeBytes,
+        rssBytes: rss(afterScrapes),
+        steadyRunMs: value(after, 'diun_watch_last_run_duration_seconds') * 1000,
+        steadyCpuSecondsPer1000: cpu / (images / 1000),
+        stateFileBytes,
+        restartHealthyMs: restart.healthyMs,
+        restartReadyMs: restart.readyMs,
+        restartRssBytes: Number(
+          /^process_resident_memory_bytes (\S+)$/m.exec(restored)?.[1] ?? Number.NaN,
+        ),
+      };
+    } finally {
+      await exporter.stop();
+    }
+  }
+});
+
+/** Spawns `dist/cli.js serve` and polls every 5 ms until /-/healthy, then /-/ready, answer 200. */
+async function timeRestart(configFile: string, url: string) {
+  const started = performance.now();
+  const child = spawn(process.execPath, [cli, 'serve', '--config', configFile], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  stopWithProcess(child, 'SIGKILL');
+  const until = async (path: string) => {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`exporter exited ${child.exitCode}`);
+      const res = await fetch(`${url}${path}`).catch(() => undefined);
+      if (res?.status === 200) return performance.now() - started;
+      await res?.arrayBuffer();
+      if (performance.now() - started > 60_000) throw new Error(`${path} not 200 within 60 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const healthyMs = await until('/-/healthy');
+  const readyMs = await until('/-/ready');
+  return { child, healthyMs, readyMs };
+}
