@@ -1,9 +1,10 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RegistryObserver } from '../registry/client.js';
 import type { FailureReason } from '../registry/errors.js';
 import { revision, version } from '../version.js';
 import type { WatchHooks } from '../watch/watcher.js';
 import { type MetricsSource, registerSnapshotGauges } from './snapshot-gauges.js';
+import { SnapshotRegistry } from './snapshot-text.js';
 
 export type { MetricsSource } from './snapshot-gauges.js';
 
@@ -38,7 +39,7 @@ export function createMetrics(
   providers: string[] = ['docker'],
   channels: string[] = [],
 ): ExporterMetrics {
-  const register = new Registry();
+  const register = new SnapshotRegistry(source);
   collectDefaultMetrics({ register });
   // prom-client's gauges named *_total break the naming rules `promtool check metrics` enforces;
   // the same counts stay available per type in nodejs_active_handles and friends.

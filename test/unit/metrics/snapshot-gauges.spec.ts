@@ -1,19 +1,20 @@
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { registerSnapshotGauges } from '../../../src/metrics/snapshot-gauges.js';
+import { SnapshotRegistry } from '../../../src/metrics/snapshot-text.js';
 import type { ImageState } from '../../../src/watch/model.js';
 import { container, record } from '../watch/fixtures.js';
 
 const NGINX = 'docker.io/library/nginx:1.25.3';
 
 async function scrape(images: ImageState[]): Promise<string> {
-  const register = new Registry();
-  registerSnapshotGauges(register, {
+  const source = {
     snapshot: () => ({ images, at: 1 }),
     providerStatus: () => [],
     lastRun: () => undefined,
     lastSuccess: () => undefined,
-  });
+  };
+  const register = new SnapshotRegistry(source);
+  registerSnapshotGauges(register, source);
   return register.metrics();
 }
 

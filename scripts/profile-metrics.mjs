@@ -1,0 +1,145 @@
+// Scrape cost, RSS and start-up time at 1,000 and 10,000 images, measured on the built code.
+// Run after `npm run build`: `node scripts/profile-metrics.mjs [images...]` (default 1000 10000).
+// Each size runs in its own process so RSS is that size's alone; `--cpu-prof` works as usual.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dist = new URL('../dist/', import.meta.url);
+const { ConfigSchema } = await import(new URL('config/schema.js', dist).href);
+const { createMetrics } = await import(new URL('metrics/exporter-metrics.js', dist).href);
+const { evaluate } = await import(new URL('watch/evaluate.js', dist).href);
+const { StateStore } = await import(new URL('state/store.js', dist).href);
+const { Watcher } = await import(new URL('watch/watcher.js', dist).href);
+
+const defaults = ConfigSchema.parse({}).defaults;
+const hex = (n, salt) =>
+  `sha256:${(n * 2654435761 + salt).toString(16).padStart(8, '0').repeat(8).slice(0, 64)}`;
+
+/** n images, each run by 1-3 containers, with realistic label lengths and a few odd ones. */
+function fleet(n) {
+  const containers = [];
+  const records = [];
+  for (let i = 0; i < n; i++) {
+    const image = `registry-${i % 7}.example.com/team-${i % 31}/service-${i}:1.${i % 40}.${i % 9}`;
+    const remote = hex(i, 1);
+    const local = i % 5 === 0 ? hex(i, 2) : remote; // every fifth image outdated
+    for (let c = 0; c < 1 + (i % 3); c++) {
+      const name = `stack-${i % 97}-service-${i}-${c}`;
+      containers.push({
+        provider: 'docker',
+        endpoint: i % 4 === 0 ? 'edge-host' : 'local',
+        id: `${i}-${c}`.padStart(64, '0'),
+        name,
+        image,
+        imageId: hex(i, 3),
+        repoDigests: [`${image.split(':')[0]}@${local}`],
+        platform: { os: 'linux', architecture: 'amd64' },
+        state: 'running',
+        composeProject: `stack-${i % 97}`,
+        composeService: `service-${i}`,
+        options: {
+          ...defaults,
+          ...(i % 50 === 0 ? { hubLink: `https://example.com/"odd"\\link\n${i}` } : {}),
+        },
+        errors: [],
+      });
+    }
+    records.push({
+      provider: 'docker',
+      image,
+      remoteDigest: remote,
+      remoteDigestSince: 1_700_000_000 + i,
+      remoteCreated: 1_699_000_000 + i,
+      lastCheck: 1_700_100_000 + i,
+      status: local === remote ? 'unchange' : 'update',
+      updateAvailable: local !== remote,
+      ...(i % 3 === 0
+        ? { version: { current: '1.2.3', latest: '1.4.0', newer: true, diff: 'minor' } }
+        : {}),
+    });
+  }
+  return { containers, records };
+}
+
+function quantile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+const hooks = {
+  runStarted() {},
+  runSkipped() {},
+  updateDetected() {},
+  imagesGone() {},
+  checked() {},
+  failed() {},
+};
+
+async function measure(n) {
+  const { containers, records } = fleet(n);
+  const byKey = new Map(records.map((r) => [`${r.provider}|${r.image}`, r]));
+  const snapshot = evaluate(containers, byKey, 1_700_200_000);
+  const lastRun = {
+    startedAt: 1,
+    finishedAt: 2,
+    durationSeconds: 1,
+    images: { new: 0, update: 1, unchange: 2, skip: 0, error: 0 },
+    providerErrors: [],
+    skipped: false,
+  };
+  const { register } = createMetrics({
+    snapshot: () => snapshot,
+    providerStatus: () => [{ provider: 'docker', endpoint: 'local', up: true }],
+    lastRun: () => lastRun,
+    lastSuccess: () => 2,
+  });
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    bytes = (await register.metrics()).length;
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const rss = process.memoryUsage().rss;
+
+  // Start-up: state file load, restore (evaluates once), ready to serve.
+  const dir = mkdtempSync(join(tmpdir(), 'profile-metrics-'));
+  const store = new StateStore(join(dir, 'state.json'));
+  store.save({ images: records, containers, lastRun });
+  const config = ConfigSchema.parse({});
+  const starts = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const watcher = new Watcher({ config, providers: [], registry: {}, store, hooks });
+    watcher.restore();
+    starts.push(performance.now() - t);
+  }
+  starts.sort((a, b) => a - b);
+  rmSync(dir, { recursive: true });
+  return {
+    images: n,
+    containers: containers.length,
+    bytes,
+    scrapeMedianMs: +quantile(times, 0.5).toFixed(2),
+    scrapeP99Ms: +quantile(times, 0.99).toFixed(2),
+    rssMB: Math.round(rss / 2 ** 20),
+    restoreMedianMs: +quantile(starts, 0.5).toFixed(1),
+  };
+}
+
+const sizes = process.argv.slice(2).map(Number);
+if (process.env.PROFILE_METRICS_CHILD) {
+  console.log(JSON.stringify(await measure(sizes[0])));
+} else {
+  for (const n of sizes.length > 0 ? sizes : [1000, 10000]) {
+    const out = execFileSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), String(n)],
+      { env: { ...process.env, PROFILE_METRICS_CHILD: '1', LOG_LEVEL: 'error' } },
+    );
+    process.stdout.write(out);
+  }
+}

@@ -1,0 +1,140 @@
+import { Registry } from 'prom-client';
+import { type Snapshot, statuses } from '../watch/model.js';
+import type { MetricsSource } from './snapshot-gauges.js';
+
+/** Escapes a label value as the text format (and prom-client) do: backslash, newline, quote. */
+export function escapeLabelValue(value: string): string {
+  const s = String(value); // a missing value renders as prom-client renders it: "undefined"
+  return /[\\\n"]/.test(s)
+    ? s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+    : s;
+}
+
+/** A sample value as prom-client writes it (its spelling of NaN included). */
+function sample(value: number): string {
+  if (Number.isNaN(value)) return 'Nan';
+  if (!Number.isFinite(value)) return value < 0 ? '-Inf' : '+Inf';
+  return `${value}`;
+}
+
+const help = {
+  diun_image_update_available:
+    'Whether any watched container of this image runs an outdated digest (1) or not (0).',
+  diun_image_last_check_timestamp_seconds: 'Unix time at the end of the last check of this image.',
+  diun_image_created_timestamp_seconds:
+    "Unix time the registry's current image for this tag was created.",
+  diun_image_update_detected_timestamp_seconds:
+    "Unix time the registry's current digest for this tag was first seen.",
+  diun_image_last_check_status:
+    'Status of the last check of this image: 1 for the current status, 0 for the others.',
+  diun_image_info:
+    'Local (running) and remote (registry) digests of this image and its hub link. Always 1.',
+  diun_image_newer_version_available:
+    'Whether a newer tag that passes the filters exists for this image (watch_repo images only).',
+  diun_image_latest_version_info:
+    'The running tag and the newest comparable tag in the repository (watch_repo images only). Always 1.',
+  diun_container_update_available:
+    'Whether this container runs an outdated digest of its image (1) or not (0).',
+};
+type FamilyName = keyof typeof help;
+
+/** The names of the families rendered from the snapshot, in output order. */
+export const snapshotFamilyNames = Object.keys(help) as FamilyName[];
+
+/**
+ * The text of every per-image and per-container family for one snapshot, in one pass over it:
+ * the same HELP, TYPE, labels and values prom-client's gauges gave, without a label hash per
+ * series. A container label set seen twice keeps its first place and its last value, as a gauge.
+ */
+export function renderSnapshotFamilies(snapshot: Snapshot): string {
+  const lines = Object.fromEntries(snapshotFamilyNames.map((n) => [n, [] as string[]])) as Record<
+    FamilyName,
+    string[]
+  >;
+  const containerAt = new Map<string, number>();
+  for (const { record: r, containers, localDigests, hubLink } of snapshot.images) {
+    const id = `provider="${escapeLabelValue(r.provider)}",image="${escapeLabelValue(r.image)}"`;
+    lines.diun_image_update_available.push(
+      `diun_image_update_available{${id}} ${r.updateAvailable ? 1 : 0}`,
+    );
+    if (r.lastCheck !== undefined) {
+      lines.diun_image_last_check_timestamp_seconds.push(
+        `diun_image_last_check_timestamp_seconds{${id}} ${sample(r.lastCheck)}`,
+      );
+    }
+    if (r.remoteCreated !== undefined) {
+      lines.diun_image_created_timestamp_seconds.push(
+        `diun_image_created_timestamp_seconds{${id}} ${sample(r.remoteCreated)}`,
+      );
+    }
+    if (r.remoteDigestSince !== undefined) {
+      lines.diun_image_update_detected_timestamp_seconds.push(
+        `diun_image_update_detected_timestamp_seconds{${id}} ${sample(r.remoteDigestSince)}`,
+      );
+    }
+    for (const status of statuses) {
+      lines.diun_image_last_check_status.push(
+        `diun_image_last_check_status{${id},status="${status}"} ${r.status === status ? 1 : 0}`,
+      );
+    }
+    const local = escapeLabelValue(localDigests.join(','));
+    const remote = escapeLabelValue(r.remoteDigest ?? '');
+    lines.diun_image_info.push(
+      `diun_image_info{${id},local_digest="${local}",remote_digest="${remote}",hub_link="${escapeLabelValue(hubLink)}"} 1`,
+    );
+    if (r.version) {
+      const { current, latest, diff, newer } = r.version;
+      lines.diun_image_newer_version_available.push(
+        `diun_image_newer_version_available{${id}} ${newer ? 1 : 0}`,
+      );
+      lines.diun_image_latest_version_info.push(
+        `diun_image_latest_version_info{${id},current_version="${escapeLabelValue(current)}",latest_version="${escapeLabelValue(latest)}",semver_diff="${escapeLabelValue(diff)}"} 1`,
+      );
+    }
+    for (const { container: c, updateAvailable } of containers) {
+      if (c.entry) continue; // a file entry is no container; its image series say it all
+      const labels = `provider="${escapeLabelValue(c.provider)}",endpoint="${escapeLabelValue(c.endpoint)}",container="${escapeLabelValue(c.name)}",image="${escapeLabelValue(c.image)}",compose_project="${escapeLabelValue(c.composeProject)}",compose_service="${escapeLabelValue(c.composeService)}"`;
+      const line = `diun_container_update_available{${labels}} ${updateAvailable ? 1 : 0}`;
+      const family = lines.diun_container_update_available;
+      const at = containerAt.get(labels);
+      if (at === undefined) {
+        containerAt.set(labels, family.length);
+        family.push(line);
+      } else family[at] = line;
+    }
+  }
+  return snapshotFamilyNames
+    .map((name) => {
+      const head = `# HELP ${name} ${help[name]}\n# TYPE ${name} gauge`;
+      return lines[name].length > 0 ? `${head}\n${lines[name].join('\n')}` : head;
+    })
+    .join('\n\n');
+}
+
+/**
+ * A registry whose text output also carries the snapshot families. The snapshot changes only
+ * after a run or a Docker event (the watcher replaces it), so their text is rendered once per
+ * snapshot and every other scrape of it costs a string concatenation.
+ */
+export class SnapshotRegistry extends Registry {
+  private rendered: { snapshot: Snapshot; text: string } | undefined;
+
+  constructor(private readonly source: Pick<MetricsSource, 'snapshot'>) {
+    super();
+  }
+
+  /** prom-client's families, then the snapshot's, in the same text format. */
+  override async metrics(): Promise<string> {
+    const rest = await super.metrics();
+    // An empty registry still answers one newline; otherwise a blank line parts the families.
+    return `${rest === '\n' ? '' : `${rest}\n`}${this.snapshotText()}\n`;
+  }
+
+  private snapshotText(): string {
+    const snapshot = this.source.snapshot();
+    if (this.rendered?.snapshot !== snapshot) {
+      this.rendered = { snapshot, text: renderSnapshotFamilies(snapshot) };
+    }
+    return this.rendered.text;
+  }
+}
