@@ -26,6 +26,14 @@ interface CachedToken {
 const TOKEN_BODY_CAP = 1024 * 1024;
 const PING_BODY_CAP = 64 * 1024;
 
+/**
+ * Bounds of one token request for several repositories. nginx (in front of Docker Hub and Quay)
+ * refuses a request line over 8 KB by default, and the token that comes back lists every scope,
+ * so it grows the Authorization header of every later request: 4 KB of URL and 50 scopes keep
+ * both well under that.
+ */
+export const SCOPE_BATCH_LIMITS = { maxUrlBytes: 4096, maxScopes: 50 };
+
 export {
   type Challenge,
   parseWwwAuthenticate,
@@ -45,10 +53,73 @@ export function tokenExpiresAt(expiresIn: unknown, issuedAt: unknown, now: numbe
   return start + (lifetime - Math.min(10, lifetime * 0.1)) * 1000;
 }
 
+/**
+ * The token request URLs for `scopes`, in order: each as many `scope` parameters as fit under
+ * `limits` (at least one), after the parameters `base` already has.
+ */
+export function scopeBatches(
+  base: URL,
+  scopes: readonly string[],
+  limits = SCOPE_BATCH_LIMITS,
+): URL[] {
+  const urls: URL[] = [];
+  let count = 0;
+  for (const scope of scopes) {
+    const last = urls.at(-1);
+    // The last URL already has a query, so the scope adds `&scope=<encoded>` to it.
+    const added = 1 + new URLSearchParams({ scope }).toString().length;
+    if (last && count < limits.maxScopes && last.href.length + added <= limits.maxUrlBytes) {
+      last.searchParams.append('scope', scope);
+      count++;
+      continue;
+    }
+    const url = new URL(base);
+    url.searchParams.append('scope', scope);
+    urls.push(url);
+    count = 1;
+  }
+  return urls;
+}
+
+/**
+ * The repositories a token grants `pull` on, from its JWT `access` claim; undefined when the
+ * token is opaque or carries no such claim, so nothing can be said.
+ */
+export function pullGrants(token: string): Set<string> | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts[1]) return undefined;
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const fields: Record<string, unknown> =
+    typeof claims === 'object' && claims !== null ? { ...claims } : {};
+  const access = fields.access;
+  if (!Array.isArray(access)) return undefined;
+  const granted = new Set<string>();
+  for (const entry of access as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue;
+    const { type, name, actions } = entry as Record<string, unknown>;
+    const pulls = Array.isArray(actions) && (actions.includes('pull') || actions.includes('*'));
+    if (type === 'repository' && typeof name === 'string' && pulls) granted.add(name);
+  }
+  return granted;
+}
+
 export class Authenticator {
   private readonly challenges = new Map<string, Promise<RegistryChallenge>>();
   private readonly tokens = new Map<string, CachedToken>();
   private readonly pending = new Map<string, Promise<CachedToken>>();
+  /** Per token key: a batch request under way that may bring its token. */
+  private readonly batched = new Map<string, Promise<void>>();
+  /** Per registry and user: batches being set up (the ping is not answered yet). */
+  private readonly warming = new Map<string, Promise<void>>();
+  /** Keys whose cached token came from a batch whose grants could not be read. */
+  private readonly unverified = new Set<string>();
+  /** Registries whose opaque batch token was refused: asked one repository at a time. */
+  private readonly noBatching = new Set<string>();
 
   constructor(private readonly transport: Transport) {}
 
@@ -65,7 +136,12 @@ export class Authenticator {
       return username ? { challenge, header: basic(username, password) } : { challenge };
     }
     const scope = `repository:${repository}:pull`;
-    const key = JSON.stringify([registry, scope, username ?? '']);
+    const key = tokenKey(registry, repository, username);
+    // A batch for this repository may be on its way: wait for it rather than ask on our own.
+    const warming = this.warming.get(JSON.stringify([registry, username ?? '']));
+    if (warming) await warming;
+    const batch = this.batched.get(key);
+    if (batch) await batch;
     const cached = this.tokens.get(key);
     if (cached && cached.expiresAt > Date.now()) {
       return { challenge, header: `Bearer ${cached.token}`, cachedTokenKey: key };
@@ -74,11 +150,35 @@ export class Authenticator {
     let pending = this.pending.get(key);
     if (!pending) {
       pending = this.fetchToken(registry, repository, challenge, scope, opts)
-        .then((t) => this.remember(key, t))
+        .then((t) => this.remember([key], t))
         .finally(() => this.pending.delete(key));
       this.pending.set(key, pending);
     }
     return { challenge, header: `Bearer ${(await pending).token}` };
+  }
+
+  /**
+   * Fetches pull tokens for many repositories of one registry in as few token requests as the
+   * registry allows (several `scope` parameters each, as Docker's token spec permits), so a cold
+   * run costs about one request per reference. Only the repositories the returned token grants
+   * are served from it; the rest get their own token when first used. Rejects when a batch
+   * failed, which costs nothing but that request: `authorize` then asks as before.
+   */
+  async prefetch(registry: string, repositories: string[], opts: RequestOptions): Promise<void> {
+    const group = JSON.stringify([registry, opts.credentials?.username ?? '']);
+    const started = this.challenge(registry, opts).then((c) =>
+      this.startBatches(registry, c, repositories, opts),
+    );
+    // Requests that arrive before the ping is answered wait for the batches to be registered.
+    const ready = started.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.warming.set(group, ready);
+    void ready.then(() => {
+      if (this.warming.get(group) === ready) this.warming.delete(group);
+    });
+    await Promise.all(await started);
   }
 
   /**
@@ -87,13 +187,60 @@ export class Authenticator {
    */
   rejected(registry: string, used: Authorization, wwwAuthenticate: string | string[] | undefined) {
     let retry = used.cachedTokenKey !== undefined;
-    if (used.cachedTokenKey) this.tokens.delete(used.cachedTokenKey);
+    if (used.cachedTokenKey) {
+      this.tokens.delete(used.cachedTokenKey);
+      // An opaque batch token that the registry refuses (GHCR-style: only the first scope
+      // counts) says batching does not work there; the retry asks for this repository alone.
+      if (this.unverified.delete(used.cachedTokenKey)) this.noBatching.add(registry);
+    }
     const now = pickChallenge(parseWwwAuthenticate(wwwAuthenticate));
     if (now && JSON.stringify(now) !== JSON.stringify(used.challenge)) {
       this.challenges.set(registry, Promise.resolve(now));
       retry = true;
     }
     return retry;
+  }
+
+  // Registers one batch per URL for the repositories with no usable token; synchronous once the
+  // challenge is known, so `authorize` finds them as soon as the ping is answered.
+  private startBatches(
+    registry: string,
+    challenge: RegistryChallenge,
+    repositories: string[],
+    opts: RequestOptions,
+  ): Promise<void>[] {
+    if (challenge.scheme !== 'bearer' || this.noBatching.has(registry)) return [];
+    const { username } = opts.credentials ?? {};
+    const now = Date.now();
+    const wanted = [...new Set(repositories)].filter((repository) => {
+      const key = tokenKey(registry, repository, username);
+      const cached = this.tokens.get(key);
+      const fresh = cached !== undefined && cached.expiresAt > now;
+      return !fresh && !this.pending.has(key) && !this.batched.has(key);
+    });
+    if (wanted.length < 2) return [];
+    const base = this.tokenRequest(`tokens for ${registry}`, challenge, opts);
+    const repositoryOf = new Map(wanted.map((r) => [`repository:${r}:pull`, r]));
+    return scopeBatches(base.url, [...repositoryOf.keys()]).map((url) => {
+      const names = url.searchParams.getAll('scope').map((s) => repositoryOf.get(s) ?? '');
+      const keys = names.map((r) => tokenKey(registry, r, username));
+      const describe = `token for ${names.length} repositories of ${registry}`;
+      const done = this.requestToken(registry, describe, url, base.headers, opts).then((t) => {
+        const granted = pullGrants(t.token);
+        const served = keys.filter((_, i) => !granted || granted.has(names[i]!));
+        this.remember(served, t);
+        if (!granted) for (const key of served) this.unverified.add(key);
+      });
+      const settled = done.then(
+        () => undefined,
+        () => undefined,
+      );
+      for (const key of keys) this.batched.set(key, settled);
+      void settled.then(() => {
+        for (const key of keys) if (this.batched.get(key) === settled) this.batched.delete(key);
+      });
+      return done;
+    });
   }
 
   private challenge(registry: string, opts: RequestOptions): Promise<RegistryChallenge> {
@@ -142,21 +289,42 @@ export class Authenticator {
     scope: string,
     opts: RequestOptions,
   ): Promise<CachedToken> {
-    const req = { describe: `token for ${registry}/${repository}` };
+    const describe = `token for ${registry}/${repository}`;
+    const { url, headers } = this.tokenRequest(describe, challenge, opts);
+    url.searchParams.set('scope', scope);
+    return this.requestToken(registry, describe, url, headers, opts);
+  }
+
+  // The token URL (realm, service, account) and headers, before any scope is added.
+  private tokenRequest(
+    describe: string,
+    challenge: { realm?: string; service?: string },
+    opts: RequestOptions,
+  ): { url: URL; headers: Record<string, string> } {
     let url: URL;
     try {
-      url = new URL(challenge.realm);
+      url = new URL(challenge.realm ?? '');
     } catch {
-      throw new RegistryError('invalid', `${req.describe}: the registry's token realm is no URL`);
+      throw new RegistryError('invalid', `${describe}: the registry's token realm is no URL`);
     }
     if (challenge.service) url.searchParams.set('service', challenge.service);
-    url.searchParams.set('scope', scope);
     const { username, password } = opts.credentials ?? {};
     const headers: Record<string, string> = { accept: 'application/json' };
     if (username) {
       url.searchParams.set('account', username);
       headers.authorization = basic(username, password);
     }
+    return { url, headers };
+  }
+
+  private async requestToken(
+    registry: string,
+    describe: string,
+    url: URL,
+    headers: Record<string, string>,
+    opts: RequestOptions,
+  ): Promise<CachedToken> {
+    const req = { describe };
     const res = await this.transport.send({
       ...req,
       registry,
@@ -185,12 +353,24 @@ export class Authenticator {
     return { token, expiresAt: tokenExpiresAt(fields.expires_in, fields.issued_at, Date.now()) };
   }
 
-  private remember(key: string, token: CachedToken): CachedToken {
+  private remember(keys: string[], token: CachedToken): CachedToken {
     const now = Date.now();
-    for (const [k, t] of this.tokens) if (t.expiresAt <= now) this.tokens.delete(k);
-    this.tokens.set(key, token);
+    for (const [k, t] of this.tokens) {
+      if (t.expiresAt <= now) {
+        this.tokens.delete(k);
+        this.unverified.delete(k);
+      }
+    }
+    for (const key of keys) {
+      this.tokens.set(key, token);
+      this.unverified.delete(key);
+    }
     return token;
   }
+}
+
+function tokenKey(registry: string, repository: string, username: string | undefined): string {
+  return JSON.stringify([registry, `repository:${repository}:pull`, username ?? '']);
 }
 
 function basic(username: string, password: string | undefined): string {

@@ -144,6 +144,27 @@ export class RegistryClient {
     return tags;
   }
 
+  /**
+   * Fetches the pull tokens a cold run will need, several repositories per token request, for
+   * references that share a registry and credentials. Best effort: a failure here only means
+   * each reference asks for its own token when it is checked. Rejects with the first failure.
+   */
+  async prefetchTokens(targets: { ref: ImageReference; opts: RequestOptions }[]): Promise<void> {
+    const groups = new Map<string, { registry: string; opts: RequestOptions; repos: string[] }>();
+    for (const { ref, opts } of targets) {
+      const { username, password } = opts.credentials ?? {};
+      const key = JSON.stringify([ref.registry, username ?? '', password ?? '']);
+      const group = groups.get(key);
+      if (group) group.repos.push(ref.repository);
+      else groups.set(key, { registry: ref.registry, opts, repos: [ref.repository] });
+    }
+    const results = await Promise.allSettled(
+      [...groups.values()].map((g) => this.auth.prefetch(g.registry, g.repos, g.opts)),
+    );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
   /** Closes the keep-alive connections. */
   async close(): Promise<void> {
     await this.transport.close();

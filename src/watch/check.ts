@@ -109,6 +109,18 @@ export async function checkTargets(
 ): Promise<void> {
   const tags = new TagLists(deps.registry);
   const byRegistry = interleave(targets, (t) => parseReference(t.image).registry);
+  // Tokens for many repositories at once; not awaited, so a slow token service holds back only
+  // its own registry's checks, which wait for the batch that covers them.
+  const prefetched = (async () => {
+    const refs = targets.map((t) => ({
+      ref: parseReference(t.image),
+      opts: requestOptions(t.regopt),
+    }));
+    await deps.registry.prefetchTokens(refs);
+  })().catch((err: unknown) => {
+    const error = err instanceof Error ? err.message : String(err);
+    log('debug', 'batched token request failed; asking per repository', { error });
+  });
   await runPool(byRegistry, deps.workers, async (target) => {
     const opts = requestOptions(target.regopt);
     const recordOf = (c: WatchedContainer) => records.get(imageKey(c.provider, c.image));
@@ -146,6 +158,7 @@ export async function checkTargets(
       records.set(key, { ...next, provider, ...versionField(version, before) });
     }
   });
+  await prefetched;
 }
 
 async function nextRecord(

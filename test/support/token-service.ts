@@ -27,6 +27,11 @@ export interface TokenServiceOptions {
   expiresInSeconds?: number;
   service?: string;
   issuer?: string;
+  /**
+   * Grant only the first of several `scope` parameters, as some registries' token services do
+   * (GHCR is reported to): the token is valid, its `access` claim lists that one scope alone.
+   */
+  grantFirstScopeOnly?: boolean;
 }
 
 export interface TokenService {
@@ -38,6 +43,8 @@ export interface TokenService {
   rootCertBundle: string;
   /** How many token requests were made so far (granted or not). */
   requests(): number;
+  /** The `scope` parameters of each token request so far, in order. */
+  scopesPerRequest(): string[][];
   close(): Promise<void>;
 }
 
@@ -62,6 +69,7 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
   // distribution verifies the x5c chain against rootcertbundle, so the leaf is the root itself.
   const x5c = [new X509Certificate(readFileSync(certFile)).raw.toString('base64')];
   let count = 0;
+  const scopeLog: string[][] = [];
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://token-service');
@@ -69,14 +77,16 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
       return reply(res, 404, { details: 'not found' });
     }
     count++;
+    // Docker's token spec: `scope` may be given several times, one token covers them all.
+    const scopes = url.searchParams.getAll('scope');
+    scopeLog.push(scopes);
     const who = authenticate(req.headers.authorization, opts.users ?? {});
     if (who === false) return reply(res, 401, { details: 'incorrect username or password' });
     if (who === undefined && opts.anonymous === false) {
       return reply(res, 401, { details: 'anonymous access is not allowed' });
     }
     const allowed = who?.push ? ['pull', 'push'] : ['pull'];
-    const access = url.searchParams
-      .getAll('scope')
+    const access = (opts.grantFirstScopeOnly ? scopes.slice(0, 1) : scopes)
       .flatMap((s) => s.split(' '))
       .map((s) => grant(s, allowed))
       .filter((g): g is Grant => g !== undefined);
@@ -106,6 +116,7 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
     issuer,
     rootCertBundle: certFile,
     requests: () => count,
+    scopesPerRequest: () => scopeLog.map((s) => [...s]),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,158 @@
+/**
+ * A cold run against docker-registry behind a Docker Hub-style token service: tokens for many
+ * repositories come from one token request (several `scope` parameters), and a token service
+ * that grants only the first scope costs per-repository tokens, never a failed check.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '../../src/registry/client.js';
+import { parseReference } from '../../src/registry/reference.js';
+import { type CheckTarget, checkTargets } from '../../src/watch/check.js';
+import type { ImageRecord } from '../../src/watch/model.js';
+import { runPool } from '../../src/watch/pool.js';
+import { type Registry, startRegistry } from '../support/registry.js';
+import { startTokenService, type TokenService } from '../support/token-service.js';
+
+const N = 30;
+const USERS = { pusher: { password: 'push-secret', push: true } };
+const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
+const repositories = Array.from({ length: N }, (_, i) => `fleet/app${i}`);
+
+const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** Pushes a small image as `<repo>:1.0` to every repository, as the push user. */
+async function fill(registry: Registry, tokens: TokenService): Promise<void> {
+  const basic = Buffer.from(`pusher:${USERS.pusher.password}`).toString('base64');
+  await runPool(repositories, 8, async (repo) => {
+    const url = new URL(tokens.realm);
+    url.searchParams.set('service', tokens.service);
+    url.searchParams.set('scope', `repository:${repo}:pull,push`);
+    const res = await fetch(url, { headers: { authorization: `Basic ${basic}` } });
+    const auth = { authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
+    const putBlob = async (bytes: Buffer) => {
+      const start = await fetch(`${registry.url}/v2/${repo}/blobs/uploads/`, {
+        method: 'POST',
+        headers: auth,
+      });
+      expect(start.status).toBe(202);
+      const location = new URL(start.headers.get('location') ?? '', registry.url);
+      location.searchParams.set('digest', digestOf(bytes));
+      const put = await fetch(location, { method: 'PUT', headers: auth, body: bytes });
+      expect(put.status).toBe(201);
+      return { digest: digestOf(bytes), size: bytes.length };
+    };
+    const config = await putBlob(Buffer.from(JSON.stringify({ architecture: 'amd64', repo })));
+    const layer = await putBlob(Buffer.from(`layer of ${repo}`));
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: DOCKER_V2,
+      config: { ...config, mediaType: 'application/vnd.docker.container.image.v1+json' },
+      layers: [{ ...layer, mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' }],
+    };
+    const put = await fetch(`${registry.url}/v2/${repo}/manifests/1.0`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': DOCKER_V2 },
+      body: JSON.stringify(manifest),
+    });
+    expect(put.status).toBe(201);
+  });
+}
+
+/** One cold check of every repository through `checkTargets`, counting requests by kind. */
+async function coldCheck(registry: Registry) {
+  const counts: Record<string, number> = {};
+  const client = new RegistryClient({
+    observer: {
+      request: (e) => {
+        counts[e.kind] = (counts[e.kind] ?? 0) + 1;
+      },
+      rateLimit: () => undefined,
+    },
+  });
+  const targets: CheckTarget[] = repositories.map((repo) => {
+    const image = `${registry.host}/${repo}:1.0`;
+    return { image, keys: [`file|${image}`], containers: [] };
+  });
+  const records = new Map<string, ImageRecord>();
+  const failures: string[] = [];
+  try {
+    await checkTargets(targets, records, {
+      registry: client,
+      workers: 10,
+      hooks: { checked: () => undefined, failed: (_, reason) => failures.push(reason) },
+      now: () => Date.now(),
+    });
+  } finally {
+    await client.close();
+  }
+  return { counts, records, failures };
+}
+
+describe('cold run with batched token requests', () => {
+  const started: { registry: Registry; tokens: TokenService }[] = [];
+
+  async function tokenRegistry(grantFirstScopeOnly: boolean) {
+    const tokens = await startTokenService({ users: USERS, grantFirstScopeOnly });
+    const registry = await startRegistry({ tokenAuth: tokens });
+    started.push({ registry, tokens });
+    await fill(registry, tokens);
+    return { registry, tokens, filled: tokens.requests() };
+  }
+
+  let full: Awaited<ReturnType<typeof tokenRegistry>>;
+  let firstOnly: Awaited<ReturnType<typeof tokenRegistry>>;
+
+  beforeAll(async () => {
+    full = await tokenRegistry(false);
+    firstOnly = await tokenRegistry(true);
+  });
+
+  afterAll(async () => {
+    for (const { registry, tokens } of started) {
+      await registry.stop();
+      await tokens.close();
+    }
+  });
+
+  it(`costs 1 ping + 1 token request + ${N} HEADs for ${N} repositories`, async () => {
+    const { counts, records, failures } = await coldCheck(full.registry);
+    expect(failures).toEqual([]);
+    expect(counts).toEqual({ ping: 1, token: 1, manifest_head: N });
+    expect(full.tokens.requests() - full.filled).toBe(1);
+    expect(full.tokens.scopesPerRequest().at(-1)).toHaveLength(N);
+    expect([...records.values()].every((r) => r.status === 'new' && r.remoteDigest)).toBe(true);
+  });
+
+  it(`without batching (the per-request path alone) costs ${N} token requests`, async () => {
+    const counts: Record<string, number> = {};
+    const client = new RegistryClient({
+      observer: {
+        request: (e) => {
+          counts[e.kind] = (counts[e.kind] ?? 0) + 1;
+        },
+        rateLimit: () => undefined,
+      },
+    });
+    const opts = { timeoutMs: 10_000, insecureTLS: false };
+    try {
+      await runPool(repositories, 10, async (repo) => {
+        await client.headManifest(parseReference(`${full.registry.host}/${repo}:1.0`), opts);
+      });
+    } finally {
+      await client.close();
+    }
+    expect(counts).toEqual({ ping: 1, token: N, manifest_head: N });
+  });
+
+  it('falls back to per-repository tokens, with no failure, when only the first scope is granted', async () => {
+    const { counts, records, failures } = await coldCheck(firstOnly.registry);
+    expect(failures).toEqual([]);
+    expect([...records.values()].every((r) => r.status === 'new' && r.remoteDigest)).toBe(true);
+    // The batch serves its first repository; each other one asks for its own token, and no
+    // HEAD is wasted on a token that does not cover it (the JWT's access claim said so).
+    expect(counts).toEqual({ ping: 1, token: N, manifest_head: N });
+    const asked = firstOnly.tokens.scopesPerRequest().slice(-N);
+    expect(asked[0]).toHaveLength(N);
+    expect(asked.slice(1).every((scopes) => scopes.length === 1)).toBe(true);
+  });
+});
