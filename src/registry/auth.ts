@@ -34,6 +34,12 @@ const PING_BODY_CAP = 64 * 1024;
  */
 export const SCOPE_BATCH_LIMITS = { maxUrlBytes: 4096, maxScopes: 50 };
 
+/**
+ * A batch token longer than this is not used: sent as `Authorization: Bearer ...` it could pass
+ * the 8 KB a header line may have behind nginx, and the request would fail instead of asking again.
+ */
+export const MAX_BATCH_TOKEN_BYTES = 6 * 1024;
+
 export {
   type Challenge,
   parseWwwAuthenticate,
@@ -120,6 +126,8 @@ export class Authenticator {
   private readonly unverified = new Set<string>();
   /** Registries whose opaque batch token was refused: asked one repository at a time. */
   private readonly noBatching = new Set<string>();
+  /** Registries whose batch token came back too long: fewer scopes per request there. */
+  private readonly maxScopes = new Map<string, number>();
 
   constructor(private readonly transport: Transport) {}
 
@@ -221,11 +229,19 @@ export class Authenticator {
     if (wanted.length < 2) return [];
     const base = this.tokenRequest(`tokens for ${registry}`, challenge, opts);
     const repositoryOf = new Map(wanted.map((r) => [`repository:${r}:pull`, r]));
-    return scopeBatches(base.url, [...repositoryOf.keys()]).map((url) => {
+    const limits = {
+      ...SCOPE_BATCH_LIMITS,
+      maxScopes: this.maxScopes.get(registry) ?? SCOPE_BATCH_LIMITS.maxScopes,
+    };
+    return scopeBatches(base.url, [...repositoryOf.keys()], limits).map((url) => {
       const names = url.searchParams.getAll('scope').map((s) => repositoryOf.get(s) ?? '');
       const keys = names.map((r) => tokenKey(registry, r, username));
       const describe = `token for ${names.length} repositories of ${registry}`;
       const done = this.requestToken(registry, describe, url, base.headers, opts).then((t) => {
+        if (t.token.length > MAX_BATCH_TOKEN_BYTES) {
+          this.maxScopes.set(registry, Math.max(1, Math.floor(names.length / 2)));
+          throw new RegistryError('invalid', `${describe}: the token is too long to send`);
+        }
         const granted = pullGrants(t.token);
         const served = keys.filter((_, i) => !granted || granted.has(names[i]!));
         this.remember(served, t);

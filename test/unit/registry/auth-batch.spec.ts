@@ -192,3 +192,16 @@ describe('Authenticator.prefetch', () => {
     expect(tokenRequests).toHaveLength(0);
   });
 });
+
+describe('Authenticator.prefetch with long tokens', () => {
+  it('does not use a batch token too long to send, and asks for fewer scopes next time', async () => {
+    const padded = (scopes: string[]) => [...scopes, `repository:${'p'.repeat(7000)}:pull`];
+    const { auth, tokenRequests } = fakeRegistry(padded);
+    await expect(auth.prefetch(REGISTRY, repos(10), anonymous)).rejects.toThrow(/too long/);
+    // Not served from the batch: the repository asks for its own token.
+    await auth.authorize(REGISTRY, 'team/app0', anonymous);
+    expect(tokenRequests.map((r) => r.scopes.length)).toEqual([10, 1]);
+    await auth.prefetch(REGISTRY, repos(10, 'more/'), anonymous).catch(() => undefined);
+    expect(tokenRequests.slice(2).map((r) => r.scopes.length)).toEqual([5, 5]);
+  });
+});
