@@ -39,7 +39,9 @@ export function createApp(opts: AppOptions): Express {
   app.get(opts.metricsPath, auth, async (_req, res, next) => {
     try {
       const body = await opts.register.metrics();
-      res.type(opts.register.contentType).send(body);
+      // Not res.send: its ETag would hash the whole body (20 MB at 10,000 images) per scrape,
+      // and Prometheus never sends If-None-Match.
+      res.type(opts.register.contentType).end(body);
     } catch (err) {
       next(err);
     }
