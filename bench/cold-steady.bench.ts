@@ -111,6 +111,7 @@ describe('cold and steady runs against a registry with latency', () => {
       const steady: SteadyRun[] = [];
       for (let k = 0; k < STEADY_RUNS; k++) {
         const mark = bench.mark();
+        const connections = bench.registryProxy.connections;
         const before = await exporter.scrape();
         const started = performance.now();
         const res = await fetch(`${exporter.url}/api/v1/check`, { method: 'POST' });
@@ -125,6 +126,7 @@ describe('cold and steady runs against a registry with latency', () => {
           runMs: runSeconds(after) * 1000,
           cpuSeconds: cpu(after) - cpu(before),
           rssBytes: rss(after),
+          connections: bench.registryProxy.connections - connections,
         };
         console.log(JSON.stringify({ n, latency, k, ...run }));
         // Steady state: one HEAD per unique reference and nothing else.

@@ -19,6 +19,8 @@ export interface CountingProxy {
   delayMs: number;
   /** Every request so far, in arrival order. */
   requests: ProxiedRequest[];
+  /** TCP connections accepted so far: with keep-alive, far fewer than requests. */
+  connections: number;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,13 @@ export function kindOf(method: string, url: string): keyof Counts {
  */
 export async function startCountingProxy(target: string, delayMs = 0): Promise<CountingProxy> {
   const [targetHost, targetPort] = target.split(':');
-  const proxy: CountingProxy = { host: '', delayMs, requests: [], close: async () => {} };
+  const proxy: CountingProxy = {
+    host: '',
+    delayMs,
+    requests: [],
+    connections: 0,
+    close: async () => {},
+  };
   const server = createServer((req, res) => {
     const entry: ProxiedRequest = {
       kind: kindOf(req.method ?? 'GET', req.url ?? '/'),
@@ -76,6 +84,7 @@ export async function startCountingProxy(target: string, delayMs = 0): Promise<C
       req.pipe(upstream);
     }, proxy.delayMs);
   });
+  server.on('connection', () => proxy.connections++);
   const listening = await listenOnLoopback(server);
   proxy.host = `127.0.0.1:${listening.port}`;
   proxy.close = listening.close;

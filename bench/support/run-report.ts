@@ -19,6 +19,8 @@ export interface SteadyRun {
   /** `process_cpu_seconds_total`, difference across the run (scrapes included). */
   cpuSeconds: number;
   rssBytes: number;
+  /** TCP connections the exporter opened to the registry proxy during the run. */
+  connections: number;
 }
 
 export interface ColdSteady {
@@ -62,8 +64,8 @@ export function renderColdSteady(m: Machine, results: ColdSteady[]): string {
     '',
     'Requests: ping / token / manifest HEAD / manifest GET / blob / other, counted at the proxies.',
     '',
-    '| N | L | cold requests | cold req/ref | cold time | steady requests (each run) | steady req/ref | steady run time median (min–max) | ideal L×⌈N/4⌉ | ratio | CPU s per 1,000 refs | RSS |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| N | L | cold requests | cold req/ref | cold time | steady requests (each run) | steady req/ref | steady run time median (min–max) | ideal L×⌈N/4⌉ | ratio | CPU s per 1,000 refs | RSS | new connections per steady run |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     const total = (c: Counts) => Object.values(c).reduce((a, b) => a + b, 0);
@@ -73,7 +75,7 @@ export function renderColdSteady(m: Machine, results: ColdSteady[]): string {
     const same = r.steady.every((s) => kinds(s.log) === kinds(r.steady[0]!.log));
     const cpu = median(r.steady.map((s) => s.cpuSeconds)) / (r.n / 1000);
     lines.push(
-      `| ${r.n} | ${r.latencyMs} ms | ${kinds(r.cold.log)} | ${(total(r.cold.log) / r.n).toFixed(2)} | ${ms(r.cold.ms)} | ${same ? kinds(r.steady[0]!.log) : r.steady.map((s) => kinds(s.log)).join('; ')} | ${(total(r.steady[0]!.log) / r.n).toFixed(2)} | ${ms(med)} (${ms(Math.min(...runs))}–${ms(Math.max(...runs))}) | ${ideal ? ms(ideal) : '-'} | ${ideal ? (med / ideal).toFixed(2) : '-'} | ${cpu.toFixed(2)} | ${(r.steady.at(-1)!.rssBytes / 2 ** 20).toFixed(0)} MiB |`,
+      `| ${r.n} | ${r.latencyMs} ms | ${kinds(r.cold.log)} | ${(total(r.cold.log) / r.n).toFixed(2)} | ${ms(r.cold.ms)} | ${same ? kinds(r.steady[0]!.log) : r.steady.map((s) => kinds(s.log)).join('; ')} | ${(total(r.steady[0]!.log) / r.n).toFixed(2)} | ${ms(med)} (${ms(Math.min(...runs))}–${ms(Math.max(...runs))}) | ${ideal ? ms(ideal) : '-'} | ${ideal ? (med / ideal).toFixed(2) : '-'} | ${cpu.toFixed(2)} | ${(r.steady.at(-1)!.rssBytes / 2 ** 20).toFixed(0)} MiB | ${median(r.steady.map((s) => s.connections))} |`,
     );
   }
   return `${lines.join('\n')}\n`;
