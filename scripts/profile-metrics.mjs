@@ -1,8 +1,9 @@
 // Scrape cost, RSS and start-up time at 1,000 and 10,000 images, measured on the built code.
-// Run after `npm run build`: `node scripts/profile-metrics.mjs [images...]` (default 1000 10000).
-// Each size runs in its own process so RSS is that size's alone; `--cpu-prof` works as usual.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// Run after `npm run build`: `node scripts/profile-metrics.mjs [images...]` (default 1000 10000)
+// measures in-process, each size in its own process so RSS is that size's alone;
+// `node scripts/profile-metrics.mjs --serve [images...]` (default 10000) times the real `serve`.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +115,7 @@ async function measure(n) {
     fresh.push(performance.now() - t);
   }
   fresh.sort((a, b) => a - b);
+  const rss = process.memoryUsage().rss;
 
   // The same through the /metrics route over HTTP (Express, body sent, connection kept alive).
   const app = createApp({ watcher: { ready: true }, register, metricsPath: '/metrics' });
@@ -128,7 +130,7 @@ async function measure(n) {
   }
   http.sort((a, b) => a - b);
   server.close();
-  const rss = process.memoryUsage().rss;
+  const rssAfterHttp = process.memoryUsage().rss;
 
   // Start-up: state file load, restore (evaluates once), ready to serve.
   const dir = mkdtempSync(join(tmpdir(), 'profile-metrics-'));
@@ -155,12 +157,83 @@ async function measure(n) {
     httpMedianMs: +quantile(http, 0.5).toFixed(2),
     httpP99Ms: +quantile(http, 0.99).toFixed(2),
     rssMB: Math.round(rss / 2 ** 20),
+    rssAfterHttpMB: Math.round(rssAfterHttp / 2 ** 20),
     restoreMedianMs: +quantile(starts, 0.5).toFixed(1),
   };
 }
 
-const sizes = process.argv.slice(2).map(Number);
-if (process.env.PROFILE_METRICS_CHILD) {
+/**
+ * The real process: `serve` with a state file of n images and nothing to check, timed from
+ * spawn to /-/ready and to the first /metrics, then 200 scrapes over HTTP and the server's RSS.
+ * The (empty) file provider's first listing soon replaces the restored picture, so the later
+ * scrapes are small: `lastBytes` says so. Only readyMs and firstMetricsMs hold n images.
+ */
+async function measureServe(n) {
+  const { containers, records } = fleet(n);
+  const dir = mkdtempSync(join(tmpdir(), 'profile-serve-'));
+  new StateStore(join(dir, 'state.json')).save({ images: records, containers });
+  writeFileSync(join(dir, 'images.yml'), '[]\n');
+  const port = 20000 + (process.pid % 20000);
+  const config = join(dir, 'diun.yml');
+  writeFileSync(
+    config,
+    `watch: {runOnStartup: false}\ndb: {path: ${join(dir, 'state.json')}}\n` +
+      `metrics: {addr: "127.0.0.1:${port}"}\nproviders: {file: {filename: ${join(dir, 'images.yml')}}}\n`,
+  );
+  const cli = fileURLToPath(new URL('cli.js', dist));
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [cli, 'serve', '--config', config], {
+    stdio: 'ignore',
+    env: { ...process.env, LOG_LEVEL: 'error' },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  let readyMs;
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  while (readyMs === undefined) {
+    if (exited || performance.now() - t0 > 20_000) throw new Error('serve did not get ready');
+    const ok = await fetch(`${base}/-/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) readyMs = performance.now() - t0;
+    else await new Promise((r) => setTimeout(r, 5));
+  }
+  const first = await (await fetch(`${base}/metrics`)).text();
+  const firstMetricsMs = performance.now() - t0;
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    bytes = (await (await fetch(`${base}/metrics`)).arrayBuffer()).byteLength;
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  child.kill('SIGTERM');
+  if (!exited) await new Promise((r) => child.once('exit', r));
+  rmSync(dir, { recursive: true });
+  return {
+    serve: n,
+    readyMs: Math.round(readyMs),
+    firstMetricsMs: Math.round(firstMetricsMs),
+    firstBytes: first.length,
+    lastBytes: bytes,
+    containerSeries: first.match(/^diun_container_update_available\{/gm)?.length ?? 0,
+    httpMedianMs: +quantile(times, 0.5).toFixed(2),
+    httpP99Ms: +quantile(times, 0.99).toFixed(2),
+    serverRssMB: Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024),
+  };
+}
+
+const serveMode = process.argv[2] === '--serve';
+const sizes = process.argv.slice(serveMode ? 3 : 2).map(Number);
+if (serveMode) {
+  for (const n of sizes.length > 0 ? sizes : [10000])
+    console.log(JSON.stringify(await measureServe(n)));
+} else if (process.env.PROFILE_METRICS_CHILD) {
   console.log(JSON.stringify(await measure(sizes[0])));
 } else {
   for (const n of sizes.length > 0 ? sizes : [1000, 10000]) {
