@@ -108,25 +108,26 @@ export async function checkTargets(
   deps: { registry: RegistryClient; workers: number; hooks: CheckHooks; now: () => number },
 ): Promise<void> {
   const tags = new TagLists(deps.registry);
-  const byRegistry = interleave(targets, (t) => parseReference(t.image).registry);
+  // Each target's reference and request options, worked out once for the batch and the pool.
+  const planned = targets.map((target) => ({
+    target,
+    ref: parseReference(target.image),
+    opts: requestOptions(target.regopt),
+  }));
   // Tokens for many repositories at once; not awaited, so a slow token service holds back only
   // its own registry's checks, which wait for the batch that covers them.
-  const prefetched = (async () => {
-    const refs = targets.map((t) => ({
-      ref: parseReference(t.image),
-      opts: requestOptions(t.regopt),
-    }));
-    await deps.registry.prefetchTokens(refs);
-  })().catch((err: unknown) => {
-    const error = err instanceof Error ? err.message : String(err);
-    log('debug', 'batched token request failed; asking per repository', { error });
-  });
-  await runPool(byRegistry, deps.workers, async (target) => {
-    const opts = requestOptions(target.regopt);
+  const prefetched = Promise.resolve()
+    .then(() => deps.registry.prefetchTokens(planned))
+    .catch((err: unknown) => {
+      const error = err instanceof Error ? err.message : String(err);
+      log('debug', 'batched token request failed; asking per repository', { error });
+    });
+  const byRegistry = interleave(planned, (p) => p.ref.registry);
+  await runPool(byRegistry, deps.workers, async ({ target, ref, opts }) => {
     const recordOf = (c: WatchedContainer) => records.get(imageKey(c.provider, c.image));
     let outcome: Partial<ImageRecord>;
     try {
-      const head = await deps.registry.headManifest(parseReference(target.image), opts);
+      const head = await deps.registry.headManifest(ref, opts);
       outcome = { remoteDigest: head.digest, remoteMediaType: head.mediaType };
       outcome.indexes = await resolveIndexes({
         registry: deps.registry,
