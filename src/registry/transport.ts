@@ -113,6 +113,10 @@ export class Transport {
         headers: { 'user-agent': this.userAgent, ...req.headers },
         dispatcher: this.agent(req.insecureTLS),
         signal: controller.signal,
+        // undici closes the connection after every HEAD unless told not to (in case a server
+        // sends a body anyway); registries do not, and a steady run is all HEADs, so without
+        // this each one paid a new TCP (and TLS) handshake.
+        reset: false,
       });
       code = String(res.statusCode);
       this.reportRateLimit(req.registry, res.headers);
