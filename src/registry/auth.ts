@@ -36,9 +36,10 @@ export const SCOPE_BATCH_LIMITS = { maxUrlBytes: 4096, maxScopes: 50 };
 
 /**
  * A batch token longer than this is not used: sent as `Authorization: Bearer ...` it could pass
- * the 8 KB a header line may have behind nginx, and the request would fail instead of asking again.
+ * the 8 KB a header line may have behind nginx, and the request would fail instead of asking
+ * again. Docker Hub's tokens grow by about 120 bytes per scope, so 50 scopes come near it.
  */
-export const MAX_BATCH_TOKEN_BYTES = 6 * 1024;
+export const MAX_BATCH_TOKEN_BYTES = 7 * 1024;
 
 export {
   type Challenge,
@@ -233,13 +234,24 @@ export class Authenticator {
       ...SCOPE_BATCH_LIMITS,
       maxScopes: this.maxScopes.get(registry) ?? SCOPE_BATCH_LIMITS.maxScopes,
     };
-    return scopeBatches(base.url, [...repositoryOf.keys()], limits).map((url) => {
+    const batch = (url: URL, resplit: boolean): Promise<void> => {
       const names = url.searchParams.getAll('scope').map((s) => repositoryOf.get(s) ?? '');
       const keys = names.map((r) => tokenKey(registry, r, username));
       const describe = `token for ${names.length} repositories of ${registry}`;
       const done = this.requestToken(registry, describe, url, base.headers, opts).then((t) => {
         if (t.token.length > MAX_BATCH_TOKEN_BYTES) {
-          this.maxScopes.set(registry, Math.max(1, Math.floor(names.length / 2)));
+          // Sized by what this token spent per scope, with a tenth to spare: later batches, and
+          // once this batch's own scopes, ask for that many, so a registry with long tokens
+          // still costs a few token requests rather than one per repository.
+          const fit = Math.floor((names.length * MAX_BATCH_TOKEN_BYTES * 0.9) / t.token.length);
+          this.maxScopes.set(registry, Math.max(1, fit));
+          if (resplit && fit >= 2) {
+            const smaller = scopeBatches(base.url, url.searchParams.getAll('scope'), {
+              ...limits,
+              maxScopes: fit,
+            });
+            return Promise.all(smaller.map((u) => batch(u, false))).then(() => undefined);
+          }
           throw new RegistryError('invalid', `${describe}: the token is too long to send`);
         }
         const granted = pullGrants(t.token);
@@ -256,7 +268,8 @@ export class Authenticator {
         for (const key of keys) if (this.batched.get(key) === settled) this.batched.delete(key);
       });
       return done;
-    });
+    };
+    return scopeBatches(base.url, [...repositoryOf.keys()], limits).map((url) => batch(url, true));
   }
 
   private challenge(registry: string, opts: RequestOptions): Promise<RegistryChallenge> {

@@ -194,14 +194,39 @@ describe('Authenticator.prefetch', () => {
 });
 
 describe('Authenticator.prefetch with long tokens', () => {
-  it('does not use a batch token too long to send, and asks for fewer scopes next time', async () => {
-    const padded = (scopes: string[]) => [...scopes, `repository:${'p'.repeat(7000)}:pull`];
+  // Docker Hub's JWT grows with each scope; here each granted repository adds 200 bytes.
+  const longGrants = (scopes: string[]) =>
+    scopes.map((s) => s.replace(/:pull$/, `-${'x'.repeat(200)}:pull`));
+
+  it('asks again in batches sized to fit, instead of one token per repository', async () => {
+    const { auth, tokenRequests } = fakeRegistry((scopes) => [...scopes, ...longGrants(scopes)]);
+    await auth.prefetch(REGISTRY, repos(50), anonymous);
+    const sizes = tokenRequests.map((r) => r.scopes.length);
+    // 50 scopes give a token over the limit; the same 50 then go in a few smaller batches.
+    expect(sizes[0]).toBe(50);
+    expect(sizes.length).toBeLessThanOrEqual(5);
+    expect(sizes.slice(1).reduce((a, b) => a + b, 0)).toBe(50);
+    for (const repo of repos(50)) {
+      expect((await auth.authorize(REGISTRY, repo, anonymous)).cachedTokenKey).toBeDefined();
+    }
+    expect(tokenRequests).toHaveLength(sizes.length);
+    // The next cold batch starts at the size that fitted.
+    await auth.prefetch(REGISTRY, repos(20, 'more/'), anonymous);
+    const fitted = Math.max(...sizes.slice(1));
+    const next = tokenRequests.slice(sizes.length).map((r) => r.scopes.length);
+    expect(next).toEqual([fitted, 20 - fitted]);
+  });
+
+  it('gives up after one re-split when even small batches are too long', async () => {
+    const padded = (scopes: string[]) => [...scopes, `repository:${'p'.repeat(8000)}:pull`];
     const { auth, tokenRequests } = fakeRegistry(padded);
     await expect(auth.prefetch(REGISTRY, repos(10), anonymous)).rejects.toThrow(/too long/);
-    // Not served from the batch: the repository asks for its own token.
+    const batches = tokenRequests.length;
+    expect(tokenRequests[0]!.scopes).toHaveLength(10);
+    expect(batches).toBeGreaterThan(1);
+    expect(batches).toBeLessThanOrEqual(1 + 10 / 2);
+    // Not served from a batch: the repository asks for its own token.
     await auth.authorize(REGISTRY, 'team/app0', anonymous);
-    expect(tokenRequests.map((r) => r.scopes.length)).toEqual([10, 1]);
-    await auth.prefetch(REGISTRY, repos(10, 'more/'), anonymous).catch(() => undefined);
-    expect(tokenRequests.slice(2).map((r) => r.scopes.length)).toEqual([5, 5]);
+    expect(tokenRequests.slice(batches).map((r) => r.scopes.length)).toEqual([1]);
   });
 });
