@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
 import type { RegistryObserver } from '../registry/client.js';
 import type { FailureReason } from '../registry/errors.js';
 import { revision, version } from '../version.js';
@@ -24,7 +24,7 @@ export interface NotificationCounters {
 }
 
 export interface ExporterMetrics {
-  register: Registry;
+  register: SnapshotRegistry;
   observer: RegistryObserver;
   hooks: WatchHooks;
   notifications: NotificationCounters;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
-import type { Registry } from 'prom-client';
 import { log } from '../log.js';
+import type { SnapshotRegistry } from '../metrics/snapshot-text.js';
 import type { Watcher } from '../watch/watcher.js';
 import { requireBearer } from './auth.js';
 import { type GotifyRouteOptions, gotifyNotConfigured, gotifyRoute } from './gotify.js';
@@ -10,7 +10,7 @@ import { SlidingWindowLimit } from './rate-limit.js';
 
 export interface AppOptions {
   watcher: Watcher;
-  register: Registry;
+  register: SnapshotRegistry;
   metricsPath: string;
   token?: string;
   /** Triggered runs allowed per minute: each one spends registry allowance. */
@@ -36,12 +36,18 @@ export function createApp(opts: AppOptions): Express {
       .type('text/plain')
       .send(watcher.ready ? 'Ready\n' : 'Not ready: first check not finished\n');
   });
-  app.get(opts.metricsPath, auth, async (_req, res, next) => {
+  app.get(opts.metricsPath, auth, async (req, res, next) => {
     try {
-      const body = await opts.register.metrics();
-      // Not res.send: its ETag would hash the whole body (20 MB at 10,000 images) per scrape,
-      // and Prometheus never sends If-None-Match.
-      res.type(opts.register.contentType).end(body);
+      // Prometheus asks for gzip: the snapshot's text is kept compressed, so that costs least.
+      const gzip = req.acceptsEncodings('gzip', 'identity') === 'gzip';
+      const { chunks, encoding } = await opts.register.exposition(gzip);
+      res.type(opts.register.contentType).vary('Accept-Encoding');
+      if (encoding) res.set('Content-Encoding', encoding);
+      res.set('Content-Length', String(chunks.reduce((n, c) => n + c.length, 0)));
+      // Not res.send: its ETag would hash the whole body per scrape, and Prometheus never sends
+      // If-None-Match.
+      for (const chunk of chunks) res.write(chunk);
+      res.end();
     } catch (err) {
       next(err);
     }

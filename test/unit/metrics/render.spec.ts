@@ -1,3 +1,4 @@
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { renderSnapshotFamilies, SnapshotRegistry } from '../../../src/metrics/snapshot-text.js';
@@ -179,9 +180,31 @@ describe('SnapshotRegistry', () => {
     const register = new SnapshotRegistry({ snapshot: () => ({ images: [], at: 0 }) });
     new Gauge({ name: 'x_up', help: 'x.', registers: [register] }).set(1);
     const text = await register.metrics();
-    expect(text).toMatch(
-      /^# HELP x_up x\.\n# TYPE x_up gauge\nx_up 1\n\n# HELP diun_image_update_available /,
-    );
-    expect(text.endsWith('\n') && !text.endsWith('\n\n')).toBe(true);
+    expect(text).toMatch(/^# HELP diun_image_update_available /);
+    expect(text).toMatch(/# TYPE diun_container_update_available gauge\n\n# HELP x_up x\.\n/);
+    expect(text.endsWith('x_up 1\n')).toBe(true);
+  });
+
+  it('answers gzip as one member that decompresses to the same text, and keeps it per snapshot', async () => {
+    let snapshot = varied();
+    const register = new SnapshotRegistry({ snapshot: () => snapshot });
+    const up = new Gauge({ name: 'x_up', help: 'x.', registers: [register] });
+    up.set(1);
+    const once = await register.exposition(true);
+    expect(once.encoding).toBe('gzip');
+    const body = Buffer.concat(once.chunks);
+    expect(gunzipSync(body).toString()).toBe(await register.metrics());
+    // One member: a 10-byte header, one deflate stream, an 8-byte trailer (CRC and size).
+    const text = await register.metrics();
+    expect(inflateRawSync(body.subarray(10, body.length - 8)).toString()).toBe(text);
+    expect(body.readUInt32LE(body.length - 4)).toBe(Buffer.byteLength(text));
+    // prom-client's part is compressed per scrape, the snapshot's reused.
+    up.set(0);
+    const again = await register.exposition(true);
+    expect(again.chunks[1]).toBe(once.chunks[1]);
+    expect(gunzipSync(Buffer.concat(again.chunks)).toString()).toMatch(/\nx_up 0\n$/);
+    snapshot = { images: [], at: 3 };
+    const emptied = gunzipSync(Buffer.concat((await register.exposition(true)).chunks)).toString();
+    expect(emptied).not.toContain('redis');
   });
 });

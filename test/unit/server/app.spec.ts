@@ -2,11 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Gauge, Registry } from 'prom-client';
+import { Gauge } from 'prom-client';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { configureLog } from '../../../src/log.js';
 import { createMetrics } from '../../../src/metrics/exporter-metrics.js';
+import { SnapshotRegistry } from '../../../src/metrics/snapshot-text.js';
 import { createApp } from '../../../src/server/app.js';
 import { StateStore } from '../../../src/state/store.js';
 import { Watcher } from '../../../src/watch/watcher.js';
@@ -206,11 +207,28 @@ describe('what a client never gets', () => {
     await request(app).patch('/nowhere').expect(404, { error: 'not found' });
   });
 
+  it('answers /metrics gzip-encoded when asked, with the same text as plain', async () => {
+    const { app, watcher } = exporterApp();
+    await watcher.run();
+    const plain = await request(app).get('/metrics').set('Accept-Encoding', 'identity');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.text).toContain('diun_container_update_available{');
+    const zipped = await request(app).get('/metrics').set('Accept-Encoding', 'gzip');
+    expect(zipped.status).toBe(200);
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers.vary).toMatch(/Accept-Encoding/);
+    expect(Number(zipped.headers['content-length'])).toBeLessThan(Buffer.byteLength(plain.text));
+    // Counters and process metrics move between scrapes; the snapshot's series do not.
+    const series = (t: string) => t.split('\n').filter((l) => l.startsWith('diun_image_'));
+    expect(series(zipped.text)).toEqual(series(plain.text));
+    expect(zipped.text).toMatch(/^# HELP diun_image_update_available /);
+  });
+
   it('answers a failing route with 500 and one line of JSON, no stack trace', async () => {
     const { watcher } = exporterApp();
     const lines: string[] = [];
     configureLog({ sink: (line) => lines.push(line) });
-    const register = new Registry();
+    const register = new SnapshotRegistry({ snapshot: () => ({ images: [], at: 0 }) });
     new Gauge({
       name: 'failing',
       help: 'a collector that throws',
