@@ -5,7 +5,8 @@ import type { SnapshotRegistry } from '../metrics/snapshot-text.js';
 import type { Watcher } from '../watch/watcher.js';
 import { requireBearer } from './auth.js';
 import { type GotifyRouteOptions, gotifyNotConfigured, gotifyRoute } from './gotify.js';
-import { imageView, runView } from './images-api.js';
+import { imagesView, runView } from './images-api.js';
+import { PAGE_HEADERS, parseFilter, renderStatusPage } from './page.js';
 import { SlidingWindowLimit } from './rate-limit.js';
 
 export interface AppOptions {
@@ -19,7 +20,7 @@ export interface AppOptions {
   gotify?: GotifyRouteOptions;
 }
 
-/** The HTTP face: metrics, health, the images API and on-demand checks. No business logic here. */
+/** The HTTP face: metrics, health, the status page, the images API and on-demand checks. No business logic here. */
 export function createApp(opts: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -53,12 +54,22 @@ export function createApp(opts: AppOptions): Express {
     }
   });
   app.get('/api/v1/images', auth, (_req, res) => {
-    const snapshot = watcher.snapshot();
-    res.json({
-      images: snapshot.images.map(imageView),
-      lastRun: runView(watcher.lastRun, snapshot),
-      providers: watcher.providerStatus(),
-    });
+    res.json(imagesView(watcher));
+  });
+  app.get('/', auth, (req, res) => {
+    const filter = parseFilter(req.query.status);
+    if ('error' in filter) {
+      res
+        .status(400)
+        .set('X-Content-Type-Options', 'nosniff')
+        .type('text/plain')
+        .send(`${filter.error}\n`);
+      return;
+    }
+    res
+      .set(PAGE_HEADERS)
+      .type('html')
+      .send(renderStatusPage(imagesView(watcher), filter.status, opts.metricsPath));
   });
   app.post('/api/v1/check', auth, async (_req, res, next) => {
     if (!watcher.isRunning()) {
@@ -83,6 +94,7 @@ export function createApp(opts: AppOptions): Express {
     ...(opts.gotify ? gotifyRoute(opts.gotify) : [gotifyNotConfigured]),
   );
   const allowed: Record<string, string> = {
+    '/': 'GET, HEAD',
     '/-/healthy': 'GET, HEAD',
     '/-/ready': 'GET, HEAD',
     [opts.metricsPath]: 'GET, HEAD',

@@ -1,4 +1,5 @@
 import type { ImageState, RunSummary, Snapshot } from '../watch/model.js';
+import type { Watcher } from '../watch/watcher.js';
 
 const iso = (seconds: number | undefined) =>
   seconds === undefined ? null : new Date(seconds * 1000).toISOString();
@@ -57,3 +58,18 @@ export function runView(run: RunSummary | undefined, snapshot: Snapshot) {
     outdated: snapshot.images.filter((i) => i.record.updateAvailable).map((i) => i.record.image),
   };
 }
+
+export type ImageView = ReturnType<typeof imageView>;
+export type RunView = NonNullable<ReturnType<typeof runView>>;
+
+/** Everything `GET /api/v1/images` answers, which the status page renders too. */
+export function imagesView(watcher: Watcher) {
+  const snapshot = watcher.snapshot();
+  return {
+    images: snapshot.images.map(imageView),
+    lastRun: runView(watcher.lastRun, snapshot),
+    providers: watcher.providerStatus(),
+  };
+}
+
+export type ImagesView = ReturnType<typeof imagesView>;

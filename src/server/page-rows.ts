@@ -1,0 +1,117 @@
+import type { CheckStatus } from '../watch/model.js';
+import { type Html, html, safeHref } from './html.js';
+import type { ImageView } from './images-api.js';
+
+// The status page's table rows: one per container, each value escaped by `html`.
+
+type ContainerView = ImageView['containers'][number];
+
+/** One line of the page: a container, or an image that has none listed. */
+export interface Row {
+  image: ImageView;
+  container: ContainerView | undefined;
+  outdated: boolean;
+  status: CheckStatus;
+}
+
+/** The rows of the page: each container of each image, in the snapshot's order. */
+export function rowsOf(images: ImageView[]): Row[] {
+  return images.flatMap((image): Row[] =>
+    image.containers.length > 0
+      ? image.containers.map((c) => ({
+          image,
+          container: c,
+          outdated: c.updateAvailable,
+          status: c.status,
+        }))
+      : [{ image, container: undefined, outdated: image.updateAvailable, status: image.status }],
+  );
+}
+
+// Quoted only when the shell would read a character specially, so the usual command stays plain.
+const shellWord = (s: string) =>
+  /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** The command that updates a container: compose's pull and up, else a pull of the image. */
+export function updateCommand(image: string, project: string | null, service: string | null) {
+  if (project && service) {
+    const p = shellWord(project);
+    const s = shellWord(service);
+    return `docker compose -p ${p} pull ${s} && docker compose -p ${p} up -d ${s}`;
+  }
+  return `docker pull ${shellWord(image)}`;
+}
+
+const shortDigest = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
+const digests = (list: string[]) =>
+  list.length === 0 ? '—' : list.map((d) => html`<code title="${d}">${shortDigest(d)}</code> `);
+
+function runningDigests(row: Row): string[] {
+  const c = row.container;
+  if (c && c.repoDigests.length > 0) return c.repoDigests;
+  if (c?.pinnedDigest) return [c.pinnedDigest];
+  return row.image.localDigests;
+}
+
+function ago(seconds: number): string {
+  if (seconds < 120) return `${Math.max(0, Math.round(seconds))} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86_400)} days`;
+}
+
+export function when(iso: string | null, now: number): Html | string {
+  if (!iso) return '—';
+  const shown = `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+  return html`<time datetime="${iso}">${shown}</time> <small>(${ago((now - Date.parse(iso)) / 1000)} ago)</small>`;
+}
+
+function imageCell(image: ImageView): Html {
+  const href = safeHref(image.hubLink);
+  return html`<code>${image.image}</code>${href ? html` <a href="${href}" rel="noopener noreferrer">image page</a>` : ''}`;
+}
+
+function containerCell(row: Row): Html {
+  const c = row.container;
+  if (!c) return html`<em>no container</em>`;
+  return html`<strong>${c.name}</strong> <small>${c.endpoint}</small>`;
+}
+
+const composeCell = (c: ContainerView | undefined) =>
+  c?.composeProject ? `${c.composeProject} / ${c.composeService ?? '—'}` : '—';
+
+export function outdatedRow(row: Row, now: number): Html {
+  const { image, container: c } = row;
+  const v = image.version;
+  const command = updateCommand(image.image, c?.composeProject ?? null, c?.composeService ?? null);
+  return html`<tr data-status="outdated">
+<td data-label="Container">${containerCell(row)}</td>
+<td data-label="Compose">${composeCell(c)}</td>
+<td data-label="Image">${imageCell(image)}</td>
+<td data-label="Running">${digests(runningDigests(row))}</td>
+<td data-label="New">${digests(image.remoteDigest ? [image.remoteDigest] : [])}</td>
+<td data-label="Newer version">${v?.newer ? `${v.current} → ${v.latest}` : '—'}</td>
+<td data-label="Since">${when(image.remoteDigestSince, now)}</td>
+<td data-label="Update"><code class="command">${command}</code></td>
+</tr>`;
+}
+
+function note(row: Row): string {
+  const c = row.container;
+  const problems = [...(c?.errors ?? []), ...(row.image.lastError ? [row.image.lastError] : [])];
+  if (problems.length > 0) return problems.join('; ');
+  return c?.skipReason ?? '';
+}
+
+export function otherRow(row: Row, now: number): Html {
+  const { image, container: c } = row;
+  return html`<tr data-status="${row.status}">
+<td data-label="Container">${containerCell(row)}</td>
+<td data-label="Compose">${composeCell(c)}</td>
+<td data-label="Image">${imageCell(image)}</td>
+<td data-label="Status"><span class="status ${row.status}">${row.status}</span></td>
+<td data-label="Running">${digests(runningDigests(row))}</td>
+<td data-label="Last check">${when(image.lastCheck, now)}</td>
+<td data-label="Note">${note(row) || '—'}</td>
+</tr>`;
+}
