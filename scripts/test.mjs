@@ -14,6 +14,8 @@ const services = {
   'docker-compose': 'docker-compose',
   // signs the stand-in Docker Hub token service's JWTs
   openssl: 'openssl',
+  // the status page's browser test (playwright-core drives it; no browser download)
+  chromium: 'chromium',
 };
 const packages = [
   'docker.io',
@@ -22,6 +24,7 @@ const packages = [
   'prometheus-alertmanager',
   'docker-compose',
   'openssl',
+  'chromium',
 ];
 
 function onPath(name) {

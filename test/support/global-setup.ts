@@ -23,6 +23,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   requireBinary('amtool', 'prometheus-alertmanager');
   requireBinary('docker-compose', 'docker-compose');
   requireBinary('openssl', 'openssl');
+  requireBinary('chromium', 'chromium');
   const dockerd = await startDockerd();
   project.provide('dockerHost', dockerd.host);
   return () => dockerd.cleanup();
