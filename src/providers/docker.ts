@@ -1,4 +1,4 @@
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
 import { isWatched, parseLabels } from '../config/labels.js';
 import type { Config, DockerEndpoint } from '../config/schema.js';
 import { log } from '../log.js';
@@ -61,8 +61,7 @@ export class DockerProvider implements Provider {
 class EndpointWatch {
   up = false;
   error: string | undefined = 'not contacted yet';
-  private readonly api: Dockerode;
-  private readonly events: Dockerode;
+  private clients: Promise<{ api: Dockerode; events: Dockerode }> | undefined;
   private stream: NodeJS.ReadableStream | undefined;
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
@@ -70,10 +69,17 @@ class EndpointWatch {
   private readonly configImage = new Map<string, string>();
   private readonly warned = new Set<string>();
 
-  constructor(readonly ep: DockerEndpoint) {
-    this.api = new Dockerode(connectionOptions(ep, 15_000));
-    // No timeout here: an events stream is silent for hours and must not be cut for it.
-    this.events = new Dockerode(connectionOptions(ep));
+  constructor(readonly ep: DockerEndpoint) {}
+
+  // dockerode (and its ssh2 and protobuf) take about 120 ms to load: only a docker provider
+  // pays that, and only once it first talks to the engine.
+  private connect(): Promise<{ api: Dockerode; events: Dockerode }> {
+    this.clients ??= import('dockerode').then(({ default: Docker }) => ({
+      api: new Docker(connectionOptions(this.ep, 15_000)),
+      // No timeout here: an events stream is silent for hours and must not be cut for it.
+      events: new Docker(connectionOptions(this.ep)),
+    }));
+    return this.clients;
   }
 
   private mark(up: boolean, err?: unknown): void {
@@ -89,11 +95,10 @@ class EndpointWatch {
 
   async list(config: DockerConfig, defaults: Config['defaults']): Promise<WatchedContainer[]> {
     try {
-      const infos = await this.api
-        .listContainers({ all: config.watchStopped })
-        .catch((err: unknown) => {
-          throw describeDockerError('containers list', err);
-        });
+      const { api } = await this.connect();
+      const infos = await api.listContainers({ all: config.watchStopped }).catch((err: unknown) => {
+        throw describeDockerError('containers list', err);
+      });
       const watched = infos.filter((c) => isWatched(c.Labels ?? {}, config.watchByDefault));
       const images = new Map<string, Promise<Dockerode.ImageInspectInfo | undefined>>();
       const inspectImage = (id: string) => {
@@ -123,7 +128,7 @@ class EndpointWatch {
   /** The image a container runs; undefined when it is gone (404), any other failure thrown. */
   private async inspectImage(id: string): Promise<Dockerode.ImageInspectInfo | undefined> {
     try {
-      return await this.api.getImage(id).inspect();
+      return await (await this.connect()).api.getImage(id).inspect();
     } catch (err) {
       if (dockerStatus(err) === 404) return undefined;
       throw describeDockerError(`image inspect ${shortId(id)}`, err);
@@ -133,7 +138,7 @@ class EndpointWatch {
   /** Config.Image of a container; undefined when it was removed since the listing (404). */
   private async inspectConfigImage(id: string): Promise<string | undefined> {
     try {
-      return (await this.api.getContainer(id).inspect()).Config.Image;
+      return (await (await this.connect()).api.getContainer(id).inspect()).Config.Image;
     } catch (err) {
       if (dockerStatus(err) === 404) return undefined;
       throw describeDockerError(`container inspect ${shortId(id)}`, err);
@@ -224,11 +229,13 @@ class EndpointWatch {
     // A proxy that accepts the connection but never answers must not stall reconnection.
     const connecting = new AbortController();
     const giveUp = setTimeout(() => connecting.abort(), connectTimeoutMs);
-    this.events
-      .getEvents({
-        filters: { type: ['container'], event: containerEvents },
-        abortSignal: connecting.signal,
-      } as Dockerode.GetEventsOptions)
+    this.connect()
+      .then(({ events }) =>
+        events.getEvents({
+          filters: { type: ['container'], event: containerEvents },
+          abortSignal: connecting.signal,
+        } as Dockerode.GetEventsOptions),
+      )
       .then((stream) => {
         clearTimeout(giveUp);
         this.stream = stream;
