@@ -44,7 +44,9 @@ export function updateCommand(image: string, project: string | null, service: st
 
 const shortDigest = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
 const digests = (list: string[]) =>
-  list.length === 0 ? '—' : list.map((d) => html`<code title="${d}">${shortDigest(d)}</code> `);
+  list.length === 0
+    ? '—'
+    : list.map((d) => html`<code class="digest" title="${d}">${shortDigest(d)}</code> `);
 
 function runningDigests(row: Row): string[] {
   const c = row.container;

@@ -30,6 +30,7 @@ th, td { text-align: left; vertical-align: top; padding: .4rem .5rem;
   border-bottom: 1px solid var(--line); }
 th { background: var(--panel); font-weight: 600; }
 #outdated tbody tr { background: var(--warn-bg); }
+code.digest { white-space: nowrap; }
 .command { display: block; user-select: all; padding: .25rem .4rem; background: var(--panel);
   border: 1px solid var(--line); border-radius: 4px; }
 .status { font-weight: 600; }
@@ -47,8 +48,8 @@ footer { margin-top: 2rem; padding-top: .5rem; border-top: 1px solid var(--line)
   thead { display: none; }
   table, tbody, tr, td { display: block; width: 100%; }
   tr { margin-bottom: .75rem; border: 1px solid var(--line); border-radius: 6px; }
-  td { display: grid; grid-template-columns: 7.5rem 1fr; gap: .5rem; border-bottom: 0;
-    padding: .3rem .5rem; }
-  td::before { content: attr(data-label); color: var(--muted); font-weight: 600; }
+  td { position: relative; border-bottom: 0; padding: .3rem .5rem .3rem 9rem; }
+  td::before { content: attr(data-label); position: absolute; left: .5rem; white-space: nowrap;
+    color: var(--muted); font-weight: 600; }
 }
 `;

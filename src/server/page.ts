@@ -56,6 +56,8 @@ function filterNav(all: Row[], active: PageFilter): Html {
   return html`<nav class="filters" aria-label="Filter by status">${links}</nav>`;
 }
 
+const duration = (s: number) => (s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(1)} s`);
+
 function lastRunSection(view: ImagesView, all: Row[], now: number): Html {
   const run = view.lastRun;
   const down = view.providers.filter((p) => !p.up);
@@ -68,7 +70,7 @@ function lastRunSection(view: ImagesView, all: Row[], now: number): Html {
   const failed = all.filter((r) => r.status === 'error').length;
   const body = run
     ? html`<dl><dt>Finished</dt><dd>${when(run.finishedAt, now)}</dd>
-<dt>Duration</dt><dd>${run.durationSeconds.toFixed(1)} s</dd>
+<dt>Duration</dt><dd>${duration(run.durationSeconds)}</dd>
 <dt>Images</dt><dd>${statuses.map((s) => `${run.images[s]} ${s}`).join(', ')}</dd>
 <dt>Errors</dt><dd>${errors.length === 0 && failed === 0 ? 'none' : ''}${failed > 0 ? html`<a href="/?status=error">${failed} container(s) in error</a>` : ''}${errors.length > 0 ? html`<ul>${errors.map((e) => html`<li>${e}</li>`)}</ul>` : ''}</dd></dl>`
     : html`<p class="empty">No check has finished yet.</p>`;

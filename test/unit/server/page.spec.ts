@@ -103,15 +103,15 @@ describe('GET / (status page)', () => {
     expect(rows(page, 'others').sort()).toEqual(['error broken local', 'unchange db local']);
     // The outdated row: compose, digests (short), since, hub link and the command to copy.
     expect(page).toContain('site / web');
-    expect(page).toContain(`<code title="${digest('a')}">aaaaaaaaaaaa</code>`);
-    expect(page).toContain(`<code title="${digest('b')}">bbbbbbbbbbbb</code>`);
+    expect(page).toContain(`<code class="digest" title="${digest('a')}">aaaaaaaaaaaa</code>`);
+    expect(page).toContain(`<code class="digest" title="${digest('b')}">bbbbbbbbbbbb</code>`);
     expect(page).toContain('<a href="https://hub.docker.com/_/nginx" rel="noopener noreferrer">');
     expect(page).toContain(
       '<code class="command">docker compose -p site pull web &amp;&amp; docker compose -p site up -d web</code>',
     );
     expect(page).toMatch(/<td data-label="Since"><time datetime="\d{4}-.+Z">/);
     // The last run and the links.
-    expect(page).toMatch(/<dt>Duration<\/dt><dd>\d+\.\d s<\/dd>/);
+    expect(page).toMatch(/<dt>Duration<\/dt><dd>(\d+ ms|\d+\.\d s)<\/dd>/);
     expect(page).toContain('0 new, 2 update, ');
     expect(page).toContain('<a href="/?status=error">1 container(s) in error</a>');
     expect(page).toContain('<a href="/metrics">/metrics</a>');
