@@ -3,12 +3,13 @@ import { log } from '../log.js';
 import type { WatchedContainer } from '../providers/types.js';
 import type { RegistryClient, RequestOptions } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
+import { DEFAULT_MAX_CONCURRENT } from '../registry/limiter.js';
 import { parseReference } from '../registry/reference.js';
 import { fetchCreated } from './created.js';
 import { isOutdated } from './evaluate.js';
 import { resolveIndexes } from './indexes.js';
 import { type ImageRecord, imageKey } from './model.js';
-import { interleave, runPool } from './pool.js';
+import { runPool } from './pool.js';
 import { selectRegopt } from './regopts.js';
 import { TagLists, versionField, versionOf } from './versions.js';
 
@@ -122,43 +123,52 @@ export async function checkTargets(
       const error = err instanceof Error ? err.message : String(err);
       log('debug', 'batched token request failed; asking per repository', { error });
     });
-  const byRegistry = interleave(planned, (p) => p.ref.registry);
-  await runPool(byRegistry, deps.workers, async ({ target, ref, opts }) => {
-    const recordOf = (c: WatchedContainer) => records.get(imageKey(c.provider, c.image));
-    let outcome: Partial<ImageRecord>;
-    try {
-      const head = await deps.registry.headManifest(ref, opts);
-      outcome = { remoteDigest: head.digest, remoteMediaType: head.mediaType };
-      outcome.indexes = await resolveIndexes({
-        registry: deps.registry,
-        image: target.image,
-        opts,
-        remote: head,
-        containers: target.containers,
-        recordOf,
-      });
-    } catch (err) {
-      const reason = err instanceof RegistryError ? err.reason : 'registry_error';
-      const message = err instanceof Error ? err.message : String(err);
-      log('warn', 'image check failed', { image: target.image, reason, error: message });
-      outcome = { error: message, reason };
-    }
-    const version = await versionOf(target, tags, opts);
-    const now = deps.now();
-    let created: Promise<number | undefined> | undefined;
-    const remoteCreated = (digest: string) => {
-      created ??= fetchCreated(deps.registry, target, digest, opts, outcome.indexes?.[digest]);
-      return created;
-    };
-    for (const key of target.keys) {
-      const provider = key.slice(0, key.indexOf('|'));
-      deps.hooks.checked(provider);
-      if (outcome.reason) deps.hooks.failed(provider, outcome.reason);
-      const before = records.get(key);
-      const next = await nextRecord(before, outcome, target, now, remoteCreated);
-      records.set(key, { ...next, provider, ...versionField(version, before) });
-    }
-  });
+  // Registries take turns for the workers, each within its own `maxConcurrent`.
+  const byRegistry = {
+    of: (p: (typeof planned)[number]) => p.ref.registry,
+    limit: (p: (typeof planned)[number]) => p.opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT,
+  };
+  await runPool(
+    planned,
+    deps.workers,
+    async ({ target, ref, opts }) => {
+      const recordOf = (c: WatchedContainer) => records.get(imageKey(c.provider, c.image));
+      let outcome: Partial<ImageRecord>;
+      try {
+        const head = await deps.registry.headManifest(ref, opts);
+        outcome = { remoteDigest: head.digest, remoteMediaType: head.mediaType };
+        outcome.indexes = await resolveIndexes({
+          registry: deps.registry,
+          image: target.image,
+          opts,
+          remote: head,
+          containers: target.containers,
+          recordOf,
+        });
+      } catch (err) {
+        const reason = err instanceof RegistryError ? err.reason : 'registry_error';
+        const message = err instanceof Error ? err.message : String(err);
+        log('warn', 'image check failed', { image: target.image, reason, error: message });
+        outcome = { error: message, reason };
+      }
+      const version = await versionOf(target, tags, opts);
+      const now = deps.now();
+      let created: Promise<number | undefined> | undefined;
+      const remoteCreated = (digest: string) => {
+        created ??= fetchCreated(deps.registry, target, digest, opts, outcome.indexes?.[digest]);
+        return created;
+      };
+      for (const key of target.keys) {
+        const provider = key.slice(0, key.indexOf('|'));
+        deps.hooks.checked(provider);
+        if (outcome.reason) deps.hooks.failed(provider, outcome.reason);
+        const before = records.get(key);
+        const next = await nextRecord(before, outcome, target, now, remoteCreated);
+        records.set(key, { ...next, provider, ...versionField(version, before) });
+      }
+    },
+    byRegistry,
+  );
   await prefetched;
 }
 

@@ -1,36 +1,74 @@
-/** Runs `work` over `items` with at most `limit` in flight; resolves when all have settled. */
-export async function runPool<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+/** How `runPool` shares its slots among groups of items (registries, for the check). */
+export interface PoolGroups<T> {
+  /** The group an item belongs to. */
+  of(item: T): string;
+  /** At most this many items of the item's group in flight at once. */
+  limit(item: T): number;
 }
 
 /**
- * `items` reordered so that groups take turns (a, b, c, a, b, a, ...), keeping the order within
- * each group: with workers shared by every registry, one slow or rate-limited registry then
- * holds at most its share of them instead of every worker the start of the list gives it.
+ * Runs `work` over `items` with at most `limit` in flight; resolves when all have settled, and
+ * rejects then with the first failure. With `groups`, the groups take turns for free slots and
+ * an item starts only while its group is under its own limit: a slow or rate-limited registry
+ * then holds its own share of slots, never the others' (no head-of-line blocking).
  */
-export function interleave<T>(items: readonly T[], groupOf: (item: T) => string): T[] {
-  const groups = new Map<string, T[]>();
+export function runPool<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+  groups?: PoolGroups<T>,
+): Promise<void> {
+  const queues = new Map<string, { items: T[]; next: number; running: number }>();
   for (const item of items) {
-    const key = groupOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
+    const key = groups?.of(item) ?? '';
+    const queue = queues.get(key);
+    if (queue) queue.items.push(item);
+    else queues.set(key, { items: [item], next: 0, running: 0 });
   }
-  const queues = [...groups.values()];
-  const out: T[] = [];
-  for (let round = 0; out.length < items.length; round++) {
-    for (const queue of queues) if (round < queue.length) out.push(queue[round]!);
-  }
-  return out;
+  const order = [...queues.values()];
+  const slots = Math.max(1, limit);
+  let running = 0;
+  let settled = 0;
+  let turn = 0;
+  let failure: { error: unknown } | undefined;
+
+  return new Promise<void>((resolve, reject) => {
+    const finish = () => (failure ? reject(failure.error) : resolve());
+    // The next queue in turn that has an item waiting and room in its group.
+    const pick = () => {
+      for (let i = 0; i < order.length; i++) {
+        const queue = order[(turn + i) % order.length]!;
+        const item = queue.items[queue.next];
+        if (item === undefined) continue;
+        if (groups && queue.running >= Math.max(1, groups.limit(item))) continue;
+        turn = (turn + i + 1) % order.length;
+        queue.next++;
+        return { queue, item };
+      }
+      return undefined;
+    };
+    const pump = () => {
+      while (running < slots) {
+        const picked = pick();
+        if (!picked) break;
+        const { queue, item } = picked;
+        queue.running++;
+        running++;
+        Promise.resolve()
+          .then(() => work(item))
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => {
+            queue.running--;
+            running--;
+            settled++;
+            if (settled === items.length) finish();
+            else pump();
+          });
+      }
+    };
+    if (items.length === 0) resolve();
+    else pump();
+  });
 }

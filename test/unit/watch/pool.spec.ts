@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interleave, runPool } from '../../../src/watch/pool.js';
+import { runPool } from '../../../src/watch/pool.js';
 
 /** Lets every pending promise callback run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -51,10 +51,61 @@ describe('runPool', () => {
   });
 });
 
-describe('interleave', () => {
-  it('lets groups take turns, keeping the order within each group', () => {
-    const items = ['a1', 'a2', 'a3', 'a4', 'b1', 'c1', 'c2'];
-    expect(interleave(items, (s) => s[0]!)).toEqual(['a1', 'b1', 'c1', 'a2', 'c2', 'a3', 'a4']);
-    expect(interleave([], (s: string) => s)).toEqual([]);
+describe('runPool with groups', () => {
+  const groups = { of: (s: string) => s[0]!, limit: (s: string) => (s[0] === 'a' ? 2 : 4) };
+
+  it('lets groups take turns, keeping the order within each group', async () => {
+    const started: string[] = [];
+    await runPool(
+      ['a1', 'a2', 'a3', 'a4', 'b1', 'c1', 'c2'],
+      1,
+      async (s) => {
+        started.push(s);
+      },
+      groups,
+    );
+    expect(started).toEqual(['a1', 'b1', 'c1', 'a2', 'c2', 'a3', 'a4']);
+  });
+
+  it('keeps a stalled group to its own limit while the others use the free slots', async () => {
+    // Group a never answers until released (a registry 2 s away, or paused after a 429).
+    const stalled: (() => void)[] = [];
+    const started: string[] = [];
+    const items = ['a1', 'a2', 'a3', 'a4', 'a5', ...Array.from({ length: 20 }, (_, i) => `b${i}`)];
+    const done = runPool(
+      items,
+      6,
+      async (s) => {
+        started.push(s);
+        if (s[0] === 'a') await new Promise<void>((r) => stalled.push(r));
+        else await settle();
+      },
+      groups,
+    );
+    for (let i = 0; i < 50; i++) await settle();
+    // Every b finished while group a held only its 2 slots.
+    expect(started.filter((s) => s[0] === 'b')).toHaveLength(20);
+    expect(started.filter((s) => s[0] === 'a')).toEqual(['a1', 'a2']);
+    while (stalled.length > 0) {
+      stalled.shift()!();
+      for (let i = 0; i < 3; i++) await settle();
+    }
+    await done;
+    expect(started.filter((s) => s[0] === 'a')).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
+  });
+
+  it('works every item and then rejects with the first failure', async () => {
+    const seen: string[] = [];
+    const run = runPool(
+      ['a1', 'b1', 'a2', 'b2'],
+      2,
+      async (s) => {
+        seen.push(s);
+        if (s === 'a1') throw new Error('a1 failed');
+      },
+      groups,
+    );
+    await expect(run).rejects.toThrow('a1 failed');
+    expect(seen.sort()).toEqual(['a1', 'a2', 'b1', 'b2']);
   });
 });
