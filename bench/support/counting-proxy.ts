@@ -109,7 +109,7 @@ export function countKinds(requests: ProxiedRequest[]): Counts {
 }
 
 /** From the first arrival to the last answer's end, in ms (0 for no request). */
-export function spanMs(requests: ProxiedRequest[]): number {
+export function spanMs(requests: Pick<ProxiedRequest, 'arrivedMs' | 'doneMs'>[]): number {
   if (requests.length === 0) return 0;
   const first = Math.min(...requests.map((r) => r.arrivedMs));
   const last = Math.max(...requests.map((r) => r.doneMs));
