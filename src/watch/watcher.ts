@@ -24,6 +24,12 @@ export interface WatchHooks extends CheckHooks {
 
 const seconds = () => Date.now() / 1000;
 
+/** Options of one run: `onProgress` hears how many of the run's images have been checked. */
+export interface RunOptions {
+  /** Called with 0 once the images to check are known, then after each image is checked. */
+  onProgress?: (checked: number, total: number) => void;
+}
+
 /**
  * The one orchestrator: lists the providers, checks each unique reference once per run, keeps
  * the records and the snapshot, and persists them. One run at a time; callers that ask while a
@@ -103,9 +109,9 @@ export class Watcher {
     return this.refreshing;
   }
 
-  /** Runs a check now, or joins the one under way. */
-  run(): Promise<RunSummary> {
-    this.running ??= this.doRun().finally(() => {
+  /** Runs a check now, or joins the one under way (then `options` of that run apply). */
+  run(options: RunOptions = {}): Promise<RunSummary> {
+    this.running ??= this.doRun(options).finally(() => {
       this.running = undefined;
     });
     return this.running;
@@ -130,13 +136,13 @@ export class Watcher {
     });
   }
 
-  private async doRun(): Promise<RunSummary> {
+  private async doRun(options: RunOptions): Promise<RunSummary> {
     const startedAt = seconds();
     this.deps.hooks.runStarted();
     log('info', 'run started');
     const providerErrors = await this.listProviders();
     const groups = groupByImage(this.containers);
-    await this.check(planTargets(groups, this.deps.config));
+    await this.check(planTargets(groups, this.deps.config), options.onProgress);
     const now = seconds();
     for (const [key, group] of groups) {
       if (group.every((c) => c.skip)) {
@@ -171,11 +177,27 @@ export class Watcher {
     return this.lastRun;
   }
 
-  private async check(targets: ReturnType<typeof planTargets>): Promise<void> {
+  private async check(
+    targets: ReturnType<typeof planTargets>,
+    onProgress?: RunOptions['onProgress'],
+  ): Promise<void> {
+    const { hooks } = this.deps;
+    // `checked` is called once per image (state row) of a target: count those for progress.
+    const total = targets.reduce((n, t) => n + t.keys.length, 0);
+    let done = 0;
+    onProgress?.(0, total);
     await checkTargets(targets, this.records, {
       registry: this.deps.registry,
       workers: this.deps.config.watch.workers,
-      hooks: this.deps.hooks,
+      hooks: onProgress
+        ? {
+            checked(provider) {
+              hooks.checked(provider);
+              onProgress(++done, total);
+            },
+            failed: (provider, reason) => hooks.failed(provider, reason),
+          }
+        : hooks,
       now: seconds,
     });
   }
