@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderCheckTable } from '../../../src/cli/check-table.js';
+import { painter } from '../../../src/cli/colour.js';
 import { imageView, runView } from '../../../src/server/images-api.js';
 import { evaluate } from '../../../src/watch/evaluate.js';
 import type { ImageRecord, RunSummary } from '../../../src/watch/model.js';
@@ -39,14 +40,15 @@ describe('check table', () => {
     );
     expect(renderCheckTable(snapshot)).toBe(
       [
-        'CONTAINER  IMAGE                              STATUS    LOCAL         REMOTE',
-        'web-1      docker.io/library/nginx:latest     update    aaaaaaaaaaaa  bbbbbbbbbbbb',
-        'web-2      docker.io/library/nginx:latest     unchange  bbbbbbbbbbbb  bbbbbbbbbbbb',
-        'cache      docker.io/library/redis:7          error     aaaaaaaaaaaa  aaaaaaaaaaaa',
-        'alpine     docker.io/library/alpine:3         unchange  aaaaaaaaaaaa  aaaaaaaaaaaa',
-        'app        registry.example.com/team/app:dev  skip      -             -',
+        // 82 columns with 12-digit digests: 8 digits let every name show in 80.
+        'CONTAINER  IMAGE                              STATUS    LOCAL     REMOTE',
+        'web-1      docker.io/library/nginx:latest     update    aaaaaaaa  bbbbbbbb',
+        'web-2      docker.io/library/nginx:latest     unchange  bbbbbbbb  bbbbbbbb',
+        'cache      docker.io/library/redis:7          error     aaaaaaaa  aaaaaaaa',
+        'alpine     docker.io/library/alpine:3         unchange  aaaaaaaa  aaaaaaaa',
+        'app        registry.example.com/team/app:dev  skip      -         -',
         '',
-        '4 images, 5 containers: 1 with an update available, 1 failed',
+        '4 images (5 containers): 1 outdated, 1 error, 1 skipped, 1 up to date',
         'error: docker.io/library/redis:7: registry-1.docker.io: 401 Unauthorized',
       ].join('\n'),
     );
@@ -80,7 +82,7 @@ describe('check table', () => {
       ['cache', REDIS, 'error'],
       ['db', POSTGRES, 'error'],
     ]);
-    expect(rows).toContain('3 images, 3 containers: 2 with an update available, 2 failed');
+    expect(rows).toContain('3 images (3 containers): 2 outdated, 1 error, 0 up to date');
   });
 
   it('puts the outdated containers of an image first, the others in listing order', () => {
@@ -103,7 +105,7 @@ describe('check table', () => {
 
   it('says so when nothing is watched', () => {
     expect(renderCheckTable({ images: [], at: 0 })).toBe(
-      'CONTAINER  IMAGE  STATUS  LOCAL  REMOTE\n\n0 images, 0 containers: 0 with an update available',
+      'CONTAINER  IMAGE  STATUS  LOCAL  REMOTE\n\n0 images (0 containers): 0 outdated, 0 up to date',
     );
   });
 });
@@ -214,8 +216,59 @@ describe('check table: versions and file entries', () => {
       'alpine:3   docker.io/library/alpine:3     update    cccccccccccc  aaaaaaaaaaaa',
       'db         docker.io/library/postgres:16  unchange  aaaaaaaaaaaa  aaaaaaaaaaaa',
       '',
-      '2 images, 2 containers: 1 with an update available',
+      '2 images (2 containers): 1 outdated, 1 up to date',
       'newer version: docker.io/library/postgres:16: 16 -> 17 (major)',
     ]);
+  });
+});
+
+describe('check table: 80 columns and colour', () => {
+  const LONG =
+    'registry.example.com:5000/some-organisation/a-rather-long-repository-name:v1.2.3-alpine';
+  const snapshot = () =>
+    evaluate(
+      [
+        container({ name: 'a-compose-project-with-a-long-name-web-frontend-1', image: LONG }),
+        container({ name: 'db', image: POSTGRES }),
+        container({ name: 'cache', image: REDIS }),
+      ],
+      records(
+        record({ image: LONG, remoteDigest: digest('b') }),
+        record({ image: POSTGRES }),
+        record({
+          image: REDIS,
+          status: 'error',
+          error: `${'no such host '.repeat(10)}`,
+          reason: 'registry_error',
+        }),
+      ),
+      1_800_000_000,
+    );
+
+  it('fits every line in 80 columns, names losing their middle and messages wrapping', () => {
+    const lines = renderCheckTable(snapshot(), { durationSeconds: 2.06 }).split('\n');
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(80);
+    expect(lines[1]).toBe(
+      'a-compo…ontend-1  registry.exampl…me:v1.2.3-alpine  update    aaaaaaaa  bbbbbbbb',
+    );
+    expect(lines).toContain(
+      '3 images (3 containers): 1 outdated, 1 error, 1 up to date, checked in 2.1 s',
+    );
+    expect(lines.join('\n')).not.toContain('\x1b');
+  });
+
+  it('colours the header, statuses and counts when asked, with the same layout', () => {
+    const plain = renderCheckTable(snapshot());
+    const coloured = renderCheckTable(snapshot(), { paint: painter(true) });
+    expect(coloured).toContain('\x1b[33mupdate\x1b[39m');
+    expect(coloured).toContain('\x1b[31merror\x1b[39m');
+    expect(coloured).toContain('\x1b[1mCONTAINER\x1b[22m');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping the escapes is the point
+    expect(coloured.replace(/\x1b\[\d+m/g, '')).toBe(plain);
+  });
+
+  it('uses a wider terminal to show more', () => {
+    const lines = renderCheckTable(snapshot(), { width: 200 }).split('\n');
+    expect(lines[1]).toContain(LONG);
   });
 });
