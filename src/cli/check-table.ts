@@ -1,7 +1,7 @@
 import { localDigests } from '../watch/indexes.js';
 import type { CheckStatus, ImageState, Snapshot } from '../watch/model.js';
 import { type Paint, painter, type Style } from './colour.js';
-import { middleEllipsis, wrapText } from './text.js';
+import { middleEllipsis, visibleLength, wrapText } from './text.js';
 
 /** How the table is laid out and coloured. */
 export interface TableOptions {
@@ -81,7 +81,7 @@ export function renderCheckTable(snapshot: Snapshot, options: TableOptions = {})
         return (s ? paint(s, text) : text) + pad;
       })
       .join('');
-  const summary = summaryLine(images, rows.length, options.durationSeconds, paint);
+  const summary = summaryLines(images, rows.length, options.durationSeconds, paint, width);
   const newer = images.flatMap(({ record: { image, version: v } }) =>
     v?.newer
       ? [`${paint('yellow', 'newer version:')} ${image}: ${v.current} -> ${v.latest} (${v.diff})`]
@@ -94,7 +94,8 @@ export function renderCheckTable(snapshot: Snapshot, options: TableOptions = {})
     line(header, () => 'bold'),
     ...rows.map((r) => line(r.cells, (i) => (i === 2 ? statusStyle[r.status] : undefined))),
     '',
-    ...[summary, ...newer, ...problems].flatMap((l) => wrapText(l, width)),
+    ...summary,
+    ...[...newer, ...problems].flatMap((l) => wrapText(l, width)),
   ].join('\n');
 }
 
@@ -118,12 +119,14 @@ function fitImage(image: string, width: number): string {
   return middleEllipsis(image.replace(/^docker\.io\/(library\/)?/, ''), width);
 }
 
-function summaryLine(
+/** The counts, each image once, and the run's time; wrapped between items, never inside one. */
+function summaryLines(
   images: ImageState[],
   containers: number,
   duration: number | undefined,
   paint: Paint,
-): string {
+  width: number,
+): string[] {
   const outdated = images.filter((i) => i.record.updateAvailable).length;
   const errors = images.filter(
     (i) => !i.record.updateAvailable && i.record.status === 'error',
@@ -140,7 +143,17 @@ function summaryLine(
     current ? paint('green', `${current} up to date`) : '0 up to date',
     ...(duration !== undefined ? [`checked in ${formatDuration(duration)}`] : []),
   ];
-  return `${plural(images.length, 'image')} (${plural(containers, 'container')}): ${parts.join(', ')}`;
+  const lines: string[] = [];
+  let line = `${plural(images.length, 'image')} (${plural(containers, 'container')}):`;
+  parts.forEach((part, i) => {
+    const item = i < parts.length - 1 ? `${part},` : part;
+    if (visibleLength(`${line} ${item}`) <= width) line = `${line} ${item}`;
+    else {
+      lines.push(line);
+      line = `  ${item}`;
+    }
+  });
+  return [...lines, line];
 }
 
 /** `340 ms`, `2.1 s`, `3 min 5 s`. */

@@ -272,3 +272,28 @@ describe('check table: 80 columns and colour', () => {
     expect(lines[1]).toContain(LONG);
   });
 });
+
+describe('check table: the summary', () => {
+  it('wraps between its items, never inside one', () => {
+    const snapshot = evaluate(
+      [
+        container({ name: 'alpine', image: ALPINE }),
+        container({ name: 'app', image: APP, repoDigests: [], skip: 'locally built' }),
+        container({ name: 'cache', image: REDIS }),
+        container({ name: 'web', repoDigests: [digest('a')] }),
+      ],
+      records(
+        record({ image: ALPINE }),
+        record({ image: REDIS, status: 'error', error: 'timeout', reason: 'timeout' }),
+        record({ image: NGINX, remoteDigest: digest('b') }),
+      ),
+      1_800_000_000,
+    );
+    const lines = renderCheckTable(snapshot, { durationSeconds: 2.06 }).split('\n');
+    expect(lines.slice(-3)).toEqual([
+      '4 images (4 containers): 1 outdated, 1 error, 1 skipped, 1 up to date,',
+      '  checked in 2.1 s',
+      'error: docker.io/library/redis:7: timeout',
+    ]);
+  });
+});
