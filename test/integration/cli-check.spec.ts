@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import { dockerCli } from '../support/dockerd.js';
-import { freePort } from '../support/exec.js';
+import { freePort, requireBinary, run } from '../support/exec.js';
 import { publish } from '../support/images.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 
@@ -117,5 +117,25 @@ describe('check: the table on a pipe', () => {
     expect(body.images.map((i) => i.status).sort()).toEqual(['error', 'new', 'update']);
     expect(out.stderr).not.toContain('checking ');
     expect(out.stderr).not.toContain('listing containers');
+  });
+
+  it('on a terminal: progress on stderr, erased before the coloured table', async () => {
+    // util-linux's `script` gives the CLI a pseudo-terminal for stdout and stderr alike.
+    const script = requireBinary('script', 'bsdutils');
+    const command = [process.execPath, cli, 'check', '--config', configFile]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const { stdout } = await run(script, ['-qec', command, '/dev/null'], {
+      env: { ...process.env, TERM: 'xterm', NO_COLOR: '', FORCE_COLOR: '', COLUMNS: '80' },
+    });
+    const screen = stdout.replaceAll('\r\n', '\n');
+    expect(screen).toContain('listing containers…');
+    expect(screen).toContain('\r\x1b[2Kchecking 3/3 images…');
+    // The last progress line is erased, and the table starts where it was.
+    expect(screen).toContain('checking 3/3 images…\r\x1b[2K\x1b[1mCONTAINER\x1b[22m');
+    expect(screen).toContain('\x1b[33mupdate\x1b[39m');
+    expect(screen).toMatch(
+      /\x1b\[33m1 outdated\x1b\[39m, \x1b\[31m1 error\x1b\[39m, \x1b\[32m1 up to date\x1b\[39m/,
+    );
   });
 });
