@@ -134,8 +134,8 @@ describe('check: the table on a pipe', () => {
     // The last progress line is erased, and the table starts where it was.
     expect(screen).toContain('checking 3/3 images…\r\x1b[2K\x1b[1mCONTAINER\x1b[22m');
     expect(screen).toContain('\x1b[33mupdate\x1b[39m');
-    expect(screen).toMatch(
-      /\x1b\[33m1 outdated\x1b\[39m, \x1b\[31m1 error\x1b\[39m, \x1b\[32m1 up to date\x1b\[39m/,
+    expect(screen).toContain(
+      '\x1b[33m1 outdated\x1b[39m, \x1b[31m1 error\x1b[39m, \x1b[32m1 up to date\x1b[39m',
     );
   });
 });
