@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -7,30 +6,15 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { freePort, listenOnLoopback, requireBinary, run, waitFor } from '../support/exec.js';
+import { runBuiltCli } from '../support/exporter.js';
 
 // `diun-exporter alert test` as a user runs it: the built CLI against the real Alertmanager, whose
 // API and amtool then show the alert, and whose route delivers it to a webhook receiver.
 const cli = resolve(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: { ...process.env, ALERTMANAGER_URL: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b));
-    child.stderr.on('data', (b: Buffer) => (stderr += b));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+// The environment's own Alertmanager URL must not leak into the tests.
+const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runBuiltCli(args, { ALERTMANAGER_URL: '', ...env });
 
 interface ApiAlert {
   labels: Record<string, string>;

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import { dockerCli } from '../support/dockerd.js';
 import { freePort, requireBinary, run } from '../support/exec.js';
+import { runBuiltCli } from '../support/exporter.js';
 import { publish } from '../support/images.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 
@@ -14,19 +14,9 @@ import { type Registry, startRegistry } from '../support/registry.js';
 // image names longer than a terminal is wide.
 const cli = resolve(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      env: { ...process.env, NO_COLOR: '', FORCE_COLOR: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b));
-    child.stderr.on('data', (b: Buffer) => (stderr += b));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+// Colour is decided by the CLI from the TTY, not by the environment the tests run in.
+const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runBuiltCli(args, { NO_COLOR: '', FORCE_COLOR: '', ...env });
 
 describe('check: the table on a pipe', () => {
   const docker = dockerCli(inject('dockerHost'));
