@@ -32,8 +32,11 @@ export function dockerCli(host: string): DockerCli {
     (await run('docker', args, { env: { ...process.env, DOCKER_HOST: host } })).stdout;
 }
 
-/** Starts a private dockerd in a fresh temporary folder and waits until it answers. */
-export async function startDockerd(): Promise<Dockerd> {
+/**
+ * Starts a private dockerd in a fresh temporary folder and waits until it answers on its unix
+ * socket. `extraArgs` are added to its command line (another `--host`, TLS flags).
+ */
+export async function startDockerd(opts: { extraArgs?: string[] } = {}): Promise<Dockerd> {
   const binary = requireBinary('dockerd', 'docker.io');
   requireBinary('docker', 'docker.io');
   // A short path: unix socket paths are limited to 108 bytes.
@@ -51,6 +54,7 @@ export async function startDockerd(): Promise<Dockerd> {
     `--data-root=${join(dir, 'root')}`,
     `--exec-root=${join(dir, 'exec')}`,
     `--pidfile=${join(dir, 'docker.pid')}`,
+    ...(opts.extraArgs ?? []),
   ];
   let child: ChildProcess | undefined = await launch(binary, args, dir, socket);
 

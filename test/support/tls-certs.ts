@@ -1,0 +1,64 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireBinary, run } from './exec.js';
+
+/**
+ * A throwaway CA in `dir`, as Docker's TLS set-up uses: `ca.pem`; a server certificate for
+ * 127.0.0.1 (`server-cert.pem`, `server-key.pem`); and a client certificate (`cert.pem`,
+ * `key.pem`), the file names `DOCKER_CERT_PATH` and Diun's `tlsCertsPath` expect.
+ */
+export async function makeDockerTlsCerts(dir: string): Promise<void> {
+  const openssl = requireBinary('openssl', 'openssl');
+  const at = (name: string) => join(dir, name);
+  const key = ['-newkey', 'rsa:2048', '-nodes'];
+  await run(openssl, [
+    'req',
+    '-x509',
+    ...key,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=diun-exporter test CA',
+    '-keyout',
+    at('ca-key.pem'),
+    '-out',
+    at('ca.pem'),
+  ]);
+  const sign = async (name: string, keyFile: string, certFile: string, ext: string) => {
+    writeFileSync(at(`${name}.ext`), ext);
+    await run(openssl, [
+      'req',
+      ...key,
+      '-subj',
+      `/CN=${name}`,
+      '-keyout',
+      at(keyFile),
+      '-out',
+      at(`${name}.csr`),
+    ]);
+    await run(openssl, [
+      'x509',
+      '-req',
+      '-in',
+      at(`${name}.csr`),
+      '-CA',
+      at('ca.pem'),
+      '-CAkey',
+      at('ca-key.pem'),
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      at(`${name}.ext`),
+      '-out',
+      at(certFile),
+    ]);
+  };
+  await sign(
+    'server',
+    'server-key.pem',
+    'server-cert.pem',
+    'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n',
+  );
+  await sign('client', 'key.pem', 'cert.pem', 'extendedKeyUsage=clientAuth\n');
+}
