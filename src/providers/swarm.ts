@@ -1,0 +1,198 @@
+import type Dockerode from 'dockerode';
+import { isWatched, parseLabels } from '../config/labels.js';
+import { DEFAULT_DOCKER_ENDPOINT } from '../config/providers.js';
+import type { Config, DockerEndpoint } from '../config/schema.js';
+import { log } from '../log.js';
+import { formatReference, parseReference } from '../registry/reference.js';
+import { connectionOptions, describeDockerError } from './docker-connection.js';
+import type { EndpointStatus, Provider, WatchedContainer } from './types.js';
+
+type SwarmConfig = NonNullable<Config['providers']['swarm']>;
+
+/** The `endpoint` label of every service series: the swarm section names one manager. */
+export const SWARM_ENDPOINT = 'swarm';
+const maxBackoffMs = 30_000;
+const connectTimeoutMs = 15_000;
+
+/** The part of a service (GET /services) this provider reads. */
+export interface ServiceInfo {
+  ID: string;
+  Spec?: {
+    Name?: string;
+    Labels?: Record<string, string>;
+    TaskTemplate?: { ContainerSpec?: { Image?: string } };
+  };
+}
+
+/**
+ * One Swarm service as a watched "container": its image `repo:tag@sha256:...` is checked on the
+ * tag, and the service is outdated while the tag's digest is not the digest the service pins.
+ */
+export function serviceToWatched(
+  service: ServiceInfo,
+  defaults: Config['defaults'],
+  platform: WatchedContainer['platform'],
+): WatchedContainer {
+  const raw = service.Spec?.TaskTemplate?.ContainerSpec?.Image ?? '';
+  const { options, errors } = parseLabels(service.Spec?.Labels ?? {}, defaults);
+  const watched: WatchedContainer = {
+    provider: 'swarm',
+    endpoint: SWARM_ENDPOINT,
+    id: service.ID,
+    name: service.Spec?.Name ?? service.ID,
+    image: raw,
+    imageId: '',
+    repoDigests: [],
+    platform: { ...platform },
+    state: 'service',
+    composeProject: service.Spec?.Labels?.['com.docker.stack.namespace'] ?? '',
+    composeService: '',
+    options,
+    errors,
+  };
+  try {
+    const ref = parseReference(raw);
+    watched.image = formatReference({ ...ref, digest: undefined });
+    // What the service's tasks run: the digest the manager resolved when it was created/updated.
+    if (ref.digest === undefined) watched.skip = 'no pinned digest (--no-resolve-image)';
+    else if (ref.tag === undefined) watched.skip = 'pinned by digest';
+    else watched.repoDigests = [ref.digest];
+  } catch (err) {
+    watched.errors.push(err instanceof Error ? err.message : String(err));
+    watched.skip = 'invalid reference';
+  }
+  return watched;
+}
+
+/**
+ * Diun's swarm provider: the services of the swarm a manager's Docker API serves, with their
+ * `diun.*` service labels (not task or container labels). Follows service events.
+ */
+export class SwarmProvider implements Provider {
+  readonly name = 'swarm';
+  private up = false;
+  private error: string | undefined = 'not contacted yet';
+  private readonly ep: DockerEndpoint;
+  private clients: Promise<{ api: Dockerode; events: Dockerode }> | undefined;
+  private platform: Promise<WatchedContainer['platform']> | undefined;
+  private stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly config: SwarmConfig,
+    private readonly defaults: Config['defaults'],
+  ) {
+    this.ep = {
+      name: SWARM_ENDPOINT,
+      // As Docker clients do: the file's endpoint, else DOCKER_HOST, else the local socket.
+      endpoint: config.endpoint ?? (process.env.DOCKER_HOST || DEFAULT_DOCKER_ENDPOINT),
+      tlsCertsPath: config.tlsCertsPath,
+      tlsVerify: config.tlsVerify,
+    };
+  }
+
+  // dockerode is loaded only once a swarm provider first talks to the engine.
+  private connect(): Promise<{ api: Dockerode; events: Dockerode }> {
+    this.clients ??= import('dockerode').then(({ default: Docker }) => ({
+      api: new Docker(connectionOptions(this.ep, connectTimeoutMs)),
+      events: new Docker(connectionOptions(this.ep)),
+    }));
+    return this.clients;
+  }
+
+  async list(): Promise<WatchedContainer[]> {
+    try {
+      const { api } = await this.connect();
+      const services = (await api.listServices().catch((err: unknown) => {
+        throw describeDockerError('services list', err);
+      })) as ServiceInfo[];
+      // The daemon's platform: what a multi-platform tag is compared on, unless diun.platform says.
+      this.platform ??= api.version().then(
+        (v) => ({ os: v.Os, architecture: v.Arch }),
+        (err: unknown) => {
+          this.platform = undefined;
+          throw describeDockerError('version', err);
+        },
+      );
+      const platform = await this.platform;
+      const watched = services
+        .filter((s) => isWatched(s.Spec?.Labels ?? {}, this.config.watchByDefault))
+        .map((s) => serviceToWatched(s, this.defaults, platform));
+      for (const w of watched) {
+        for (const e of w.errors) {
+          if (this.warned.has(`${w.id} ${e}`)) continue;
+          this.warned.add(`${w.id} ${e}`);
+          log('warn', 'service label problem', { service: w.name, error: e });
+        }
+      }
+      this.mark(true);
+      return watched;
+    } catch (err) {
+      this.mark(false, err);
+      return [];
+    }
+  }
+
+  /** Follows service events (create, update, remove); reconnects with back-off. */
+  subscribe(onChange: () => void, delayMs = 1000): void {
+    if (this.closed) return;
+    const again = () => {
+      this.stream = undefined;
+      if (this.closed) return;
+      const next = Math.min(delayMs * 2, maxBackoffMs);
+      this.retry = setTimeout(() => this.subscribe(onChange, next), delayMs);
+    };
+    const connecting = new AbortController();
+    const giveUp = setTimeout(() => connecting.abort(), connectTimeoutMs);
+    this.connect()
+      .then(({ events }) =>
+        events.getEvents({
+          filters: { type: ['service'] },
+          abortSignal: connecting.signal,
+        } as Dockerode.GetEventsOptions),
+      )
+      .then((stream) => {
+        clearTimeout(giveUp);
+        this.stream = stream;
+        onChange(); // whatever happened while we were away
+        stream.on('data', () => onChange());
+        let ended = false;
+        const lost = (err: Error) => {
+          if (ended) return;
+          ended = true;
+          if (!this.closed) this.mark(false, err);
+          onChange();
+          delayMs = 1000;
+          again();
+        };
+        stream.on('error', lost);
+        stream.on('end', () => lost(new Error('events stream ended')));
+        stream.on('close', () => lost(new Error('events stream closed')));
+      })
+      .catch((err: unknown) => {
+        clearTimeout(giveUp);
+        this.mark(false, describeDockerError('events', err));
+        again();
+      });
+  }
+
+  status(): EndpointStatus[] {
+    return [{ provider: 'swarm', endpoint: SWARM_ENDPOINT, up: this.up, error: this.error }];
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    this.stream?.destroy?.();
+  }
+
+  private mark(up: boolean, err?: unknown): void {
+    if (up !== this.up) {
+      log(up ? 'info' : 'warn', up ? 'swarm endpoint up' : 'swarm endpoint down', { error: err });
+    }
+    this.up = up;
+    this.error = up ? undefined : err instanceof Error ? err.message : String(err);
+  }
+}
