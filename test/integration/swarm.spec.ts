@@ -98,6 +98,30 @@ describe('swarm provider against a real single-node swarm', () => {
     expect(value(s, 'diun_image_update_available', { provider: 'swarm', image })).toBe(0);
   });
 
+  it('follows service events: a service created or removed shows with no check asked', async () => {
+    const later = `later-${suffix}`;
+    await dockerd.docker([
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      later,
+      '--label',
+      'diun.enable=true',
+      image,
+    ]);
+    await exporter.until(
+      (s) => value(s, 'diun_container_update_available', { ...swarm, container: later }) === 0,
+      `service ${later}, created after the last check, to appear through the events stream`,
+    );
+    await dockerd.docker(['service', 'rm', later]);
+    await exporter.until(
+      (s) =>
+        value(s, 'diun_container_update_available', { ...swarm, container: later }) === undefined,
+      `service ${later} to disappear once removed`,
+    );
+  });
+
   it('reports diun_provider_up 0 when the daemon is unreachable, keeping the last services', async () => {
     await dockerd.stop();
     await check();
