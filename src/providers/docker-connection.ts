@@ -50,7 +50,11 @@ export function dockerStatus(err: unknown): number | undefined {
  * One readable message for a failed Docker API call, naming the call and the HTTP status
  * (`image inspect sha256:0123456789ab: HTTP 403 Forbidden`); a 403 says which proxy setting is missing.
  */
-export function describeDockerError(what: string, err: unknown): Error {
+export function describeDockerError(
+  what: string,
+  err: unknown,
+  proxyAllows = 'CONTAINERS=1 IMAGES=1 EVENTS=1',
+): Error {
   const status = dockerStatus(err);
   if (status === undefined) {
     const message = err instanceof Error ? err.message : String(err);
@@ -66,9 +70,6 @@ export function describeDockerError(what: string, err: unknown): Error {
           .trim()
           .replace(new RegExp(`^${status} `), '') // HAProxy's page repeats the status
           .slice(0, 160);
-  const hint =
-    status === 403
-      ? ' (refused by a socket proxy? it must allow CONTAINERS=1 IMAGES=1 EVENTS=1)'
-      : '';
+  const hint = status === 403 ? ` (refused by a socket proxy? it must allow ${proxyAllows})` : '';
   return new Error(`${what}: HTTP ${status}${detail ? ` ${detail}` : ''}${hint}`);
 }

@@ -11,6 +11,8 @@ type SwarmConfig = NonNullable<Config['providers']['swarm']>;
 
 /** The `endpoint` label of every service series: the swarm section names one manager. */
 export const SWARM_ENDPOINT = 'swarm';
+// What a socket proxy in front of a manager must let through for this provider.
+const SWARM_PROXY_ALLOWS = 'SERVICES=1 EVENTS=1 VERSION=1';
 const maxBackoffMs = 30_000;
 const connectTimeoutMs = 15_000;
 
@@ -106,14 +108,14 @@ export class SwarmProvider implements Provider {
     try {
       const { api } = await this.connect();
       const services = (await api.listServices().catch((err: unknown) => {
-        throw describeDockerError('services list', err);
+        throw describeDockerError('services list', err, SWARM_PROXY_ALLOWS);
       })) as ServiceInfo[];
       // The daemon's platform: what a multi-platform tag is compared on, unless diun.platform says.
       this.platform ??= api.version().then(
         (v) => ({ os: v.Os, architecture: v.Arch }),
         (err: unknown) => {
           this.platform = undefined;
-          throw describeDockerError('version', err);
+          throw describeDockerError('version', err, SWARM_PROXY_ALLOWS);
         },
       );
       const platform = await this.platform;
@@ -173,7 +175,7 @@ export class SwarmProvider implements Provider {
       })
       .catch((err: unknown) => {
         clearTimeout(giveUp);
-        this.mark(false, describeDockerError('events', err));
+        this.mark(false, describeDockerError('events', err, SWARM_PROXY_ALLOWS));
         again();
       });
   }
