@@ -30,32 +30,35 @@ describe('Dockerfile', () => {
 });
 
 describe('compose stack', () => {
-  it('passes docker-compose config -q', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'compose-'));
-    try {
-      await cp(join(root, 'compose'), join(dir, 'compose'), { recursive: true });
-      for (const f of [
-        'diun-exporter-token',
-        'gotify-app-token',
-        'gotify-bridge-token',
-        'smtp-password',
-      ]) {
-        await writeFile(join(dir, 'compose', 'secrets', f), 'x');
+  // The stack alone, and with the highly available overlay (docs/alerts.md).
+  for (const files of [['docker-compose.yml'], ['docker-compose.yml', 'docker-compose.ha.yml']]) {
+    it(`passes docker-compose config -q: ${files.join(' + ')}`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'compose-'));
+      try {
+        await cp(join(root, 'compose'), join(dir, 'compose'), { recursive: true });
+        for (const f of [
+          'diun-exporter-token',
+          'gotify-app-token',
+          'gotify-bridge-token',
+          'smtp-password',
+        ]) {
+          await writeFile(join(dir, 'compose', 'secrets', f), 'x');
+        }
+        const res = spawnSync(
+          requireBinary('docker-compose', 'docker-compose'),
+          [...files.flatMap((f) => ['-f', `compose/${f}`]), 'config', '-q'],
+          {
+            cwd: dir,
+            encoding: 'utf8',
+          },
+        );
+        expect(res.stderr).toBe('');
+        expect(res.status).toBe(0);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
-      const res = spawnSync(
-        requireBinary('docker-compose', 'docker-compose'),
-        ['-f', 'compose/docker-compose.yml', 'config', '-q'],
-        {
-          cwd: dir,
-          encoding: 'utf8',
-        },
-      );
-      expect(res.stderr).toBe('');
-      expect(res.status).toBe(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    });
+  }
 
   it('limits the socket proxy to read-only endpoints and mounts config read-only', async () => {
     const doc = parse(await read('compose/docker-compose.yml')) as {

@@ -4,10 +4,20 @@ import { join } from 'node:path';
 import { freePort, requireBinary } from './exec.js';
 import { type ServiceOptions, startService } from './service-process.js';
 
+export interface AlertmanagerOptions extends ServiceOptions {
+  /**
+   * Gossip flags for a cluster member (e.g. `--cluster.listen-address=127.0.0.1:P`,
+   * `--cluster.peer=...`); without them the instance runs alone, with no gossip port.
+   */
+  clusterArgs?: string[];
+}
+
 export interface Alertmanager {
   url: string;
   dir: string;
   log(): string;
+  /** Ends it at once with SIGKILL, as a machine that dies (no goodbye to its peers). */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -15,12 +25,13 @@ export interface Alertmanager {
  * Runs the real Alertmanager (Debian's `prometheus-alertmanager`) on 127.0.0.1 with the YAML
  * `config` text and `files` (relative path -> content: templates, secrets) in its folder. The
  * config may refer to those files by `$DIR/...`, which is replaced with the folder's path.
- * `opts.env` adds environment variables, e.g. `SSL_CERT_FILE` so it trusts a test SMTP server.
+ * `opts.env` adds environment variables, e.g. `SSL_CERT_FILE` so it trusts a test SMTP server;
+ * `opts.clusterArgs` makes it a cluster member.
  */
 export async function startAlertmanager(
   config: string,
   files: Record<string, string> = {},
-  opts: ServiceOptions = {},
+  opts: AlertmanagerOptions = {},
 ): Promise<Alertmanager> {
   const binary = requireBinary('prometheus-alertmanager', 'prometheus-alertmanager');
   const dir = await mkdtemp(join(tmpdir(), 'alertmanager-'));
@@ -39,8 +50,8 @@ export async function startAlertmanager(
       `--config.file=${join(dir, 'alertmanager.yml')}`,
       `--storage.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
-      // A single instance: no gossip port (a cluster test passes its own flags).
-      '--cluster.listen-address=',
+      // A single instance: no gossip port unless a cluster test passes its own flags.
+      ...(opts.clusterArgs ?? ['--cluster.listen-address=']),
     ],
     join(dir, 'alertmanager.log'),
     `${url}/-/ready`,
@@ -50,6 +61,13 @@ export async function startAlertmanager(
     url,
     dir,
     log: service.log,
+    async kill() {
+      const { child } = service;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       await service.stop();
       await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse } from 'yaml';
+import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
+import { dockerCli } from '../support/dockerd.js';
+import { freePort, waitFor } from '../support/exec.js';
+import { type ExporterProcess, startExporter } from '../support/exporter.js';
+import { type GotifyStandIn, startGotify } from '../support/gotify.js';
+import { makeImage, publish, pullImage, pushImage, runContainer } from '../support/images.js';
+import { parseMetrics, value } from '../support/metrics-text.js';
+import { type Prometheus, startPrometheus } from '../support/prometheus.js';
+import { type Registry, startRegistry } from '../support/registry.js';
+import { type SmtpServer, startSmtpServer } from '../support/smtp.js';
+
+// The highly available alert path of docs/alerts.md: two Prometheus replicas with the shipped
+// rules and compose/ha/prometheus.yml scrape one exporter and both send to both Alertmanagers, which gossip over loopback. The
+// Alertmanager that sent the notifications is killed (SIGKILL, as a machine dies): the other must
+// neither send them again nor lose the resolved notice. Intervals are shortened (scrape 2s, the
+// update rule's `for` 4s, group_wait 2s, group_interval 10s, peer timeout 5s); only counts are
+// asserted, after quiet periods longer than any of them.
+const root = resolve(import.meta.dirname, '..', '..');
+const shipped = (path: string) => readFile(join(root, path), 'utf8');
+// Above the time one email and one webhook take here, so the second member finds them logged.
+const PEER_TIMEOUT_S = 5;
+const GROUP_INTERVAL_S = 10;
+// Long enough for the survivor to flush the group again after its peer timeout.
+const QUIET_MS = (GROUP_INTERVAL_S + 2 * PEER_TIMEOUT_S + 5) * 1000;
+
+describe('end to end, highly available: two Prometheus, two clustered Alertmanagers', () => {
+  const docker = dockerCli(inject('dockerHost'));
+  const suffix = randomUUID().slice(0, 8);
+  const container = `ha-web-${suffix}`;
+  const secrets = {
+    metrics: `metrics-${suffix}`,
+    webhook: `bridge-${suffix}`,
+    smtp: `smtp-${suffix}`,
+  };
+  let dir: string;
+  let registry: Registry;
+  let gotify: GotifyStandIn;
+  let smtp: SmtpServer;
+  let exporter: ExporterProcess;
+  const alertmanagers: Alertmanager[] = [];
+  const prometheuses: Prometheus[] = [];
+  let image: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'e2e-ha-'));
+    registry = await startRegistry();
+    image = `${registry.host}/ha/web:1.0`;
+    await publish(docker, image, `v1 ${suffix}`);
+    await runContainer(docker, image, container, {});
+    gotify = await startGotify(`A${suffix}`);
+    for (const [name, content] of Object.entries({ ...secrets, gotify: gotify.appToken })) {
+      await writeFile(join(dir, name), content);
+    }
+    exporter = await startExporter(
+      {
+        watch: { schedule: '*/5 * * * * *', jitter: '0s' },
+        metrics: { tokenFile: join(dir, 'metrics') },
+        providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: true } },
+        gotify: {
+          endpoint: gotify.url,
+          tokenFile: join(dir, 'gotify'),
+          webhookTokenFile: join(dir, 'webhook'),
+        },
+      },
+      { token: secrets.metrics },
+    );
+    const exporterHost = new URL(exporter.url).host;
+
+    smtp = await startSmtpServer({ username: 'diun-exporter@example.org', password: secrets.smtp });
+    const amConfig = (await shipped('alertmanager/alertmanager.yml'))
+      .replaceAll('smtp.example.org:587', smtp.smarthost)
+      .replaceAll('diun-exporter:8080', exporterHost)
+      .replaceAll('/etc/alertmanager/', '$DIR/')
+      .replace('group_wait: 30s', 'group_wait: 2s')
+      .replace('group_interval: 2m', `group_interval: ${GROUP_INTERVAL_S}s`);
+    const amFiles = {
+      'secrets/smtp-password': secrets.smtp,
+      'secrets/gotify-bridge-token': secrets.webhook,
+      'templates/diun.tmpl': await shipped('alertmanager/templates/diun.tmpl'),
+    };
+    const gossipPorts = [await freePort(), await freePort()];
+    for (const [i, port] of gossipPorts.entries()) {
+      const peer = gossipPorts[1 - i];
+      alertmanagers.push(
+        await startAlertmanager(amConfig, amFiles, {
+          env: { SSL_CERT_FILE: smtp.certFile },
+          clusterArgs: [
+            `--cluster.listen-address=127.0.0.1:${port}`,
+            `--cluster.peer=127.0.0.1:${peer}`,
+            `--cluster.peer-timeout=${PEER_TIMEOUT_S}s`,
+            '--cluster.gossip-interval=100ms',
+            '--cluster.pushpull-interval=2s',
+          ],
+        }),
+      );
+    }
+    await waitFor(
+      async () => (await Promise.all(alertmanagers.map(clusterSize))).every((n) => n === 2),
+      { timeoutMs: 30_000, intervalMs: 250, what: 'both Alertmanagers to see a cluster of 2' },
+    );
+
+    const amHosts = alertmanagers.map((am) => new URL(am.url).host);
+    const rules = (await shipped('prometheus/rules/diun-exporter.rules.yml')).replace(
+      /(alert: DiunContainerUpdateAvailable[\s\S]*?for: )1m/,
+      '$14s',
+    );
+    for (const replica of ['a', 'b']) {
+      // The HA example's config as shipped, with hosts and paths made local.
+      const config = parse(
+        (await shipped('compose/ha/prometheus.yml'))
+          .replace(/\$\{REPLICA\}/g, replica)
+          .replaceAll('diun-exporter:8080', exporterHost)
+          .replaceAll('alertmanager-b:9093', amHosts[1]!)
+          .replaceAll('alertmanager:9093', amHosts[0]!)
+          .replaceAll('/etc/prometheus/', ''),
+      ) as { global: Record<string, unknown> };
+      expect(config.global.external_labels).toEqual({ replica });
+      Object.assign(config.global, {
+        scrape_interval: '2s',
+        evaluation_interval: '2s',
+        scrape_timeout: '2s',
+      });
+      prometheuses.push(
+        await startPrometheus(config, {
+          'rules/diun-exporter.rules.yml': rules,
+          'secrets/diun-exporter-token': secrets.metrics,
+        }),
+      );
+    }
+  });
+
+  afterAll(async () => {
+    for (const p of prometheuses) await p.stop();
+    for (const am of alertmanagers) await am.stop();
+    await exporter?.stop();
+    await smtp?.close();
+    await gotify?.stop();
+    await docker(['rm', '-f', container]).catch(() => undefined);
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const isUpdate = (subject: string) => subject.includes(' DiunContainerUpdateAvailable');
+  const updateEmails = () => smtp.messages().filter((m) => isUpdate(m.subject));
+  const updatePushes = () => gotify.messages.filter((m) => m.message.includes(container));
+  const until = <T>(what: string, check: () => T | undefined | false, timeoutMs: number) =>
+    waitFor(async () => check() || undefined, { timeoutMs, intervalMs: 500, what });
+  const everyPromSees = (expr: string, what: string) =>
+    waitFor(
+      async () => {
+        const answers = await Promise.all(prometheuses.map((p) => p.query(expr)));
+        return answers.every((a) => a.length > 0);
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: `both Prometheus replicas ${what}` },
+    );
+  let survivor: Alertmanager;
+
+  it('sends one email and one Gotify message when the sending Alertmanager dies', async () => {
+    await everyPromSees(
+      `diun_container_update_available{container="${container}"} == 0`,
+      'to scrape the container as up to date',
+    );
+    await makeImage(docker, image, { variant: `v2 ${suffix}` });
+    await pushImage(docker, image);
+
+    await until('the update email', () => updateEmails().length > 0, 120_000);
+    await until('the Gotify message', () => updatePushes().length > 0, 60_000);
+    // Both replicas fire the alert with the same labels, no replica among them.
+    for (const p of prometheuses) {
+      const firing = (await p.alerts()).filter(
+        (a) => a.labels.alertname === 'DiunContainerUpdateAvailable' && a.state === 'firing',
+      );
+      expect(firing).toHaveLength(1);
+      expect(firing[0]?.labels.replica).toBeUndefined();
+    }
+
+    // Both notifications of the group come from the first in the cluster's order; kill that one.
+    const sent = await Promise.all(alertmanagers.map(notificationsSent));
+    console.info(`notifications sent per Alertmanager before the kill: ${sent.join(', ')}`);
+    const sender = sent.findIndex((n) => n > 0);
+    expect(sent.filter((n) => n > 0)).toHaveLength(1);
+    survivor = alertmanagers[1 - sender]!;
+    // Kill it once its two notification log entries reached the other member. Dying between a
+    // delivery and its gossip is the one case where Alertmanager sends twice (docs/alerts.md).
+    await waitFor(async () => (await gossipUpdatesReceived(survivor)) >= 2, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'the other Alertmanager to receive both notification log entries by gossip',
+    });
+    await alertmanagers[sender]!.kill();
+
+    // The survivor got the notification log by gossip, so its flushes send nothing again.
+    await sleep(QUIET_MS);
+    console.info(
+      `after ${QUIET_MS / 1000} s quiet: ${updateEmails().length} email(s), ${updatePushes().length} Gotify message(s)`,
+    );
+    expect(updateEmails()).toHaveLength(1);
+    expect(updatePushes()).toHaveLength(1);
+    expect(updateEmails()[0]!.subject).toContain(
+      `[FIRING:1] DiunContainerUpdateAvailable ${image}`,
+    );
+    expect(await notificationsSent(survivor)).toBe(0);
+  }, 200_000);
+
+  it('the surviving Alertmanager sends the resolve once', async () => {
+    await pullImage(docker, image);
+    await docker(['rm', '-f', container]);
+    await runContainer(docker, image, container, {});
+    await until(
+      'the resolved email',
+      () => updateEmails().find((m) => m.subject.startsWith('[RESOLVED] ')),
+      90_000,
+    );
+    await until(
+      'the [RESOLVED] Gotify message',
+      () => updatePushes().find((m) => m.title.startsWith('[RESOLVED] ')),
+      60_000,
+    );
+    await sleep(QUIET_MS);
+    console.info(
+      `after the resolve and ${QUIET_MS / 1000} s quiet: ${updateEmails().length} email(s), ${updatePushes().length} Gotify message(s)`,
+    );
+    expect(updateEmails().map((m) => m.subject.split(' ')[0])).toEqual([
+      '[FIRING:1]',
+      '[RESOLVED]',
+    ]);
+    expect(updatePushes()).toHaveLength(2);
+    expect(await notificationsSent(survivor)).toBe(2);
+  }, 200_000);
+});
+
+/** The members an Alertmanager sees in its gossip cluster, itself included. */
+async function clusterSize(am: Alertmanager): Promise<number> {
+  const res = await fetch(`${am.url}/metrics`);
+  return value(parseMetrics(await res.text()), 'alertmanager_cluster_members') ?? 0;
+}
+
+/** Notifications this Alertmanager has sent, email and webhook together. */
+async function notificationsSent(am: Alertmanager): Promise<number> {
+  const samples = parseMetrics(await (await fetch(`${am.url}/metrics`)).text());
+  return ['email', 'webhook']
+    .map((integration) => value(samples, 'alertmanager_notifications_total', { integration }) ?? 0)
+    .reduce((a, b) => a + b, 0);
+}
+
+/** Gossip updates (notification log entries, silences) this Alertmanager got from its peers. */
+async function gossipUpdatesReceived(am: Alertmanager): Promise<number> {
+  const samples = parseMetrics(await (await fetch(`${am.url}/metrics`)).text());
+  return (
+    value(samples, 'alertmanager_cluster_messages_received_total', { msg_type: 'update' }) ?? 0
+  );
+}
