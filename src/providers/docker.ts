@@ -8,15 +8,14 @@ import {
   parseRepoDigest,
   repositoryKey,
 } from '../registry/reference.js';
-import { connectionOptions, describeDockerError, dockerStatus } from './docker-connection.js';
+import { describeDockerError, dockerStatus } from './docker-connection.js';
+import { Engine } from './engine.js';
 import type { EndpointStatus, Provider, WatchedContainer } from './types.js';
 
 type DockerConfig = NonNullable<Config['providers']['docker']>;
 
 // Events that can change what runs; image events (pull, tag) do not change a running container.
 const containerEvents = ['create', 'start', 'stop', 'die', 'destroy', 'rename', 'update'];
-const maxBackoffMs = 30_000;
-const connectTimeoutMs = 15_000;
 
 /**
  * The Docker provider: running (or, with watchStopped, all) containers of each endpoint, using
@@ -61,25 +60,14 @@ export class DockerProvider implements Provider {
 class EndpointWatch {
   up = false;
   error: string | undefined = 'not contacted yet';
-  private clients: Promise<{ api: Dockerode; events: Dockerode }> | undefined;
-  private stream: NodeJS.ReadableStream | undefined;
-  private closed = false;
-  private retry: NodeJS.Timeout | undefined;
   // Config.Image of a container never changes, so one inspect per container is enough.
   private readonly configImage = new Map<string, string>();
   private readonly warned = new Set<string>();
 
-  constructor(readonly ep: DockerEndpoint) {}
+  private readonly engine: Engine;
 
-  // dockerode (and its ssh2 and protobuf) take about 120 ms to load: only a docker provider
-  // pays that, and only once it first talks to the engine.
-  private connect(): Promise<{ api: Dockerode; events: Dockerode }> {
-    this.clients ??= import('dockerode').then(({ default: Docker }) => ({
-      api: new Docker(connectionOptions(this.ep, 15_000)),
-      // No timeout here: an events stream is silent for hours and must not be cut for it.
-      events: new Docker(connectionOptions(this.ep)),
-    }));
-    return this.clients;
+  constructor(readonly ep: DockerEndpoint) {
+    this.engine = new Engine(ep);
   }
 
   private mark(up: boolean, err?: unknown): void {
@@ -95,7 +83,7 @@ class EndpointWatch {
 
   async list(config: DockerConfig, defaults: Config['defaults']): Promise<WatchedContainer[]> {
     try {
-      const { api } = await this.connect();
+      const { api } = await this.engine.connect();
       const infos = await api.listContainers({ all: config.watchStopped }).catch((err: unknown) => {
         throw describeDockerError('containers list', err);
       });
@@ -128,7 +116,7 @@ class EndpointWatch {
   /** The image a container runs; undefined when it is gone (404), any other failure thrown. */
   private async inspectImage(id: string): Promise<Dockerode.ImageInspectInfo | undefined> {
     try {
-      return await (await this.connect()).api.getImage(id).inspect();
+      return await (await this.engine.connect()).api.getImage(id).inspect();
     } catch (err) {
       if (dockerStatus(err) === 404) return undefined;
       throw describeDockerError(`image inspect ${shortId(id)}`, err);
@@ -138,7 +126,7 @@ class EndpointWatch {
   /** Config.Image of a container; undefined when it was removed since the listing (404). */
   private async inspectConfigImage(id: string): Promise<string | undefined> {
     try {
-      return (await (await this.connect()).api.getContainer(id).inspect()).Config.Image;
+      return (await (await this.engine.connect()).api.getContainer(id).inspect()).Config.Image;
     } catch (err) {
       if (dockerStatus(err) === 404) return undefined;
       throw describeDockerError(`container inspect ${shortId(id)}`, err);
@@ -214,61 +202,17 @@ class EndpointWatch {
     return watched;
   }
 
-  /** Follows the events stream; reconnects with back-off when the daemon goes away. */
-  follow(onChange: () => void, delayMs = 1000): void {
-    if (this.closed) return;
-    const again = () => {
-      this.stream = undefined;
-      if (this.closed) return;
-      this.retry = setTimeout(
-        () => this.follow(onChange, Math.min(delayMs * 2, maxBackoffMs)),
-        delayMs,
-      );
-    };
-    log('debug', 'following docker events', { endpoint: this.ep.name });
-    // A proxy that accepts the connection but never answers must not stall reconnection.
-    const connecting = new AbortController();
-    const giveUp = setTimeout(() => connecting.abort(), connectTimeoutMs);
-    this.connect()
-      .then(({ events }) =>
-        events.getEvents({
-          filters: { type: ['container'], event: containerEvents },
-          abortSignal: connecting.signal,
-        } as Dockerode.GetEventsOptions),
-      )
-      .then((stream) => {
-        clearTimeout(giveUp);
-        this.stream = stream;
-        // Up or down is the listing's to say (onChange re-lists): a proxy may allow the events
-        // and still refuse what a listing needs.
-        onChange(); // whatever happened while we were away
-        stream.on('data', () => onChange());
-        let ended = false;
-        const lost = (err: Error) => {
-          log('debug', 'docker events stream lost', { endpoint: this.ep.name, error: err, ended });
-          if (ended) return;
-          ended = true;
-          if (!this.closed) this.mark(false, err);
-          onChange();
-          // the stream was healthy until now, so start the back-off afresh
-          delayMs = 1000;
-          again();
-        };
-        stream.on('error', lost);
-        stream.on('end', () => lost(new Error('events stream ended')));
-        stream.on('close', () => lost(new Error('events stream closed')));
-      })
-      .catch((err: unknown) => {
-        clearTimeout(giveUp);
-        this.mark(false, describeDockerError('events', err));
-        again();
-      });
+  /** Follows the engine's container events; reconnects with back-off when it goes away. */
+  follow(onChange: () => void): void {
+    this.engine.follow({
+      filters: { type: ['container'], event: containerEvents },
+      onChange,
+      onDown: (err) => this.mark(false, err),
+    });
   }
 
   close(): void {
-    this.closed = true;
-    clearTimeout(this.retry);
-    (this.stream as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
+    this.engine.close();
   }
 }
 

@@ -1,10 +1,10 @@
-import type Dockerode from 'dockerode';
 import { isWatched, parseLabels } from '../config/labels.js';
 import { DEFAULT_DOCKER_ENDPOINT } from '../config/providers.js';
-import type { Config, DockerEndpoint } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import { log } from '../log.js';
 import { formatReference, parseReference } from '../registry/reference.js';
-import { connectionOptions, describeDockerError } from './docker-connection.js';
+import { describeDockerError } from './docker-connection.js';
+import { Engine } from './engine.js';
 import type { EndpointStatus, Provider, WatchedContainer } from './types.js';
 
 type SwarmConfig = NonNullable<Config['providers']['swarm']>;
@@ -13,8 +13,6 @@ type SwarmConfig = NonNullable<Config['providers']['swarm']>;
 export const SWARM_ENDPOINT = 'swarm';
 // What a socket proxy in front of a manager must let through for this provider.
 const SWARM_PROXY_ALLOWS = 'SERVICES=1 EVENTS=1 VERSION=1';
-const maxBackoffMs = 30_000;
-const connectTimeoutMs = 15_000;
 
 /** The part of a service (GET /services) this provider reads. */
 export interface ServiceInfo {
@@ -74,39 +72,26 @@ export class SwarmProvider implements Provider {
   readonly name = 'swarm';
   private up = false;
   private error: string | undefined = 'not contacted yet';
-  private readonly ep: DockerEndpoint;
-  private clients: Promise<{ api: Dockerode; events: Dockerode }> | undefined;
+  private readonly engine: Engine;
   private platform: Promise<WatchedContainer['platform']> | undefined;
-  private stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
-  private retry: NodeJS.Timeout | undefined;
-  private closed = false;
   private readonly warned = new Set<string>();
 
   constructor(
     private readonly config: SwarmConfig,
     private readonly defaults: Config['defaults'],
   ) {
-    this.ep = {
+    this.engine = new Engine({
       name: SWARM_ENDPOINT,
       // As Docker clients do: the file's endpoint, else DOCKER_HOST, else the local socket.
       endpoint: config.endpoint ?? (process.env.DOCKER_HOST || DEFAULT_DOCKER_ENDPOINT),
       tlsCertsPath: config.tlsCertsPath,
       tlsVerify: config.tlsVerify,
-    };
-  }
-
-  // dockerode is loaded only once a swarm provider first talks to the engine.
-  private connect(): Promise<{ api: Dockerode; events: Dockerode }> {
-    this.clients ??= import('dockerode').then(({ default: Docker }) => ({
-      api: new Docker(connectionOptions(this.ep, connectTimeoutMs)),
-      events: new Docker(connectionOptions(this.ep)),
-    }));
-    return this.clients;
+    });
   }
 
   async list(): Promise<WatchedContainer[]> {
     try {
-      const { api } = await this.connect();
+      const { api } = await this.engine.connect();
       const services = (await api.listServices().catch((err: unknown) => {
         throw describeDockerError('services list', err, SWARM_PROXY_ALLOWS);
       })) as ServiceInfo[];
@@ -138,46 +123,13 @@ export class SwarmProvider implements Provider {
   }
 
   /** Follows service events (create, update, remove); reconnects with back-off. */
-  subscribe(onChange: () => void, delayMs = 1000): void {
-    if (this.closed) return;
-    const again = () => {
-      this.stream = undefined;
-      if (this.closed) return;
-      const next = Math.min(delayMs * 2, maxBackoffMs);
-      this.retry = setTimeout(() => this.subscribe(onChange, next), delayMs);
-    };
-    const connecting = new AbortController();
-    const giveUp = setTimeout(() => connecting.abort(), connectTimeoutMs);
-    this.connect()
-      .then(({ events }) =>
-        events.getEvents({
-          filters: { type: ['service'] },
-          abortSignal: connecting.signal,
-        } as Dockerode.GetEventsOptions),
-      )
-      .then((stream) => {
-        clearTimeout(giveUp);
-        this.stream = stream;
-        onChange(); // whatever happened while we were away
-        stream.on('data', () => onChange());
-        let ended = false;
-        const lost = (err: Error) => {
-          if (ended) return;
-          ended = true;
-          if (!this.closed) this.mark(false, err);
-          onChange();
-          delayMs = 1000;
-          again();
-        };
-        stream.on('error', lost);
-        stream.on('end', () => lost(new Error('events stream ended')));
-        stream.on('close', () => lost(new Error('events stream closed')));
-      })
-      .catch((err: unknown) => {
-        clearTimeout(giveUp);
-        this.mark(false, describeDockerError('events', err, SWARM_PROXY_ALLOWS));
-        again();
-      });
+  subscribe(onChange: () => void): void {
+    this.engine.follow({
+      filters: { type: ['service'] },
+      onChange,
+      onDown: (err) => this.mark(false, err),
+      proxyAllows: SWARM_PROXY_ALLOWS,
+    });
   }
 
   status(): EndpointStatus[] {
@@ -185,9 +137,7 @@ export class SwarmProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.retry);
-    this.stream?.destroy?.();
+    this.engine.close();
   }
 
   private mark(up: boolean, err?: unknown): void {

@@ -1,0 +1,107 @@
+import type Dockerode from 'dockerode';
+import type { DockerEndpoint } from '../config/schema.js';
+import { log } from '../log.js';
+import { connectionOptions, describeDockerError } from './docker-connection.js';
+
+const maxBackoffMs = 30_000;
+const connectTimeoutMs = 15_000;
+
+export interface EngineClients {
+  /** For calls that answer (listings, inspects): they time out. */
+  api: Dockerode;
+  /** For the events stream, silent for hours: no timeout. */
+  events: Dockerode;
+}
+
+/** What `Engine.follow` watches and whom it tells. */
+export interface FollowOptions {
+  /** The events API's filters, such as `{ type: ['container'] }`. */
+  filters: Record<string, string[]>;
+  /** Called at each event, and once at every (re)connection for what happened meanwhile. */
+  onChange: () => void;
+  /** Called with the reason when the stream cannot be opened or is lost (never after close). */
+  onDown: (err: Error) => void;
+  /** What a socket proxy must allow, named in a 403's message. */
+  proxyAllows?: string;
+}
+
+/**
+ * One Docker engine as the docker and swarm providers use it: its API clients, made on first
+ * use, and its events stream, followed with back-off until closed.
+ */
+export class Engine {
+  private clients: Promise<EngineClients> | undefined;
+  private stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(readonly ep: DockerEndpoint) {}
+
+  // dockerode (and its ssh2 and protobuf) take about 120 ms to load: only a provider that talks
+  // to an engine pays that, and only once it first does.
+  connect(): Promise<EngineClients> {
+    this.clients ??= import('dockerode').then(({ default: Docker }) => ({
+      api: new Docker(connectionOptions(this.ep, connectTimeoutMs)),
+      events: new Docker(connectionOptions(this.ep)),
+    }));
+    return this.clients;
+  }
+
+  /** Follows the events stream; reconnects with back-off when the daemon goes away. */
+  follow(opts: FollowOptions, delayMs = 1000): void {
+    if (this.closed) return;
+    const again = () => {
+      this.stream = undefined;
+      if (this.closed) return;
+      const next = Math.min(delayMs * 2, maxBackoffMs);
+      this.retry = setTimeout(() => this.follow(opts, next), delayMs);
+    };
+    const down = (err: Error) => {
+      if (!this.closed) opts.onDown(err);
+    };
+    log('debug', 'following docker events', { endpoint: this.ep.name });
+    // A proxy that accepts the connection but never answers must not stall reconnection.
+    const connecting = new AbortController();
+    const giveUp = setTimeout(() => connecting.abort(), connectTimeoutMs);
+    this.connect()
+      .then(({ events }) =>
+        events.getEvents({
+          filters: opts.filters,
+          abortSignal: connecting.signal,
+        } as Dockerode.GetEventsOptions),
+      )
+      .then((stream) => {
+        clearTimeout(giveUp);
+        this.stream = stream;
+        // Up or down is the listing's to say (onChange re-lists): a proxy may allow the events
+        // and still refuse what a listing needs.
+        opts.onChange(); // whatever happened while we were away
+        stream.on('data', () => opts.onChange());
+        let ended = false;
+        const lost = (err: Error) => {
+          log('debug', 'docker events stream lost', { endpoint: this.ep.name, error: err, ended });
+          if (ended) return;
+          ended = true;
+          down(err);
+          opts.onChange();
+          // the stream was healthy until now, so start the back-off afresh
+          delayMs = 1000;
+          again();
+        };
+        stream.on('error', lost);
+        stream.on('end', () => lost(new Error('events stream ended')));
+        stream.on('close', () => lost(new Error('events stream closed')));
+      })
+      .catch((err: unknown) => {
+        clearTimeout(giveUp);
+        down(describeDockerError('events', err, opts.proxyAllows));
+        again();
+      });
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retry);
+    this.stream?.destroy?.();
+  }
+}
