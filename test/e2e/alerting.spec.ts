@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { rigAlertmanager, shipped, startRigExporter } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { evaluateDashboard } from '../support/dashboard.js';
 import { dockerCli } from '../support/dockerd.js';
 import { waitFor } from '../support/exec.js';
-import { type ExporterProcess, startExporter } from '../support/exporter.js';
+import type { ExporterProcess } from '../support/exporter.js';
 import { type GotifyStandIn, startGotify } from '../support/gotify.js';
 import { makeImage, publish, pullImage, pushImage, runContainer } from '../support/images.js';
 import { value } from '../support/metrics-text.js';
@@ -28,7 +29,6 @@ import { type SocketProxy, startSocketProxy } from '../support/socket-proxy.js';
 // paths are rewritten; the shipped intervals (scrape 15s, rule `for`, group_wait 30s) are kept,
 // so the times printed here are the times a user sees.
 const root = resolve(import.meta.dirname, '..', '..');
-const shipped = (path: string) => readFile(join(root, path), 'utf8');
 
 describe('end to end: a pushed digest becomes one email and one Gotify message', () => {
   const docker = dockerCli(inject('dockerHost'));
@@ -67,35 +67,14 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
     for (const [name, content] of Object.entries({ ...secrets, gotify: gotify.appToken })) {
       await writeFile(join(dir, name), content);
     }
-    exporter = await startExporter(
-      {
-        watch: { schedule: '*/5 * * * * *', jitter: '0s' },
-        metrics: { tokenFile: join(dir, 'metrics') },
-        providers: { docker: { endpoint: proxy.endpoint, watchByDefault: true } },
-        gotify: {
-          endpoint: gotify.url,
-          tokenFile: join(dir, 'gotify'),
-          webhookTokenFile: join(dir, 'webhook'),
-        },
-      },
-      { token: secrets.metrics },
-    );
+    exporter = await startRigExporter(dir, proxy.endpoint, gotify.url, secrets);
     const exporterHost = new URL(exporter.url).host;
 
     smtp = await startSmtpServer({ username: 'diun-exporter@example.org', password: secrets.smtp });
-    const amConfig = (await shipped('alertmanager/alertmanager.yml'))
-      .replaceAll('smtp.example.org:587', smtp.smarthost)
-      .replaceAll('diun-exporter:8080', exporterHost)
-      .replaceAll('/etc/alertmanager/', '$DIR/');
-    alertmanager = await startAlertmanager(
-      amConfig,
-      {
-        'secrets/smtp-password': secrets.smtp,
-        'secrets/gotify-bridge-token': secrets.webhook,
-        'templates/diun.tmpl': await shipped('alertmanager/templates/diun.tmpl'),
-      },
-      { env: { SSL_CERT_FILE: smtp.certFile } },
-    );
+    const am = await rigAlertmanager(smtp, exporter, secrets);
+    alertmanager = await startAlertmanager(am.config, am.files, {
+      env: { SSL_CERT_FILE: smtp.certFile },
+    });
 
     const promConfig = (await shipped('prometheus/prometheus.yml'))
       .replaceAll('diun-exporter:8080', exporterHost)

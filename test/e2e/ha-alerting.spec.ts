@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { rigAlertmanager, shipped, startRigExporter } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { dockerCli } from '../support/dockerd.js';
 import { freePort, waitFor } from '../support/exec.js';
-import { type ExporterProcess, startExporter } from '../support/exporter.js';
+import type { ExporterProcess } from '../support/exporter.js';
 import { type GotifyStandIn, startGotify } from '../support/gotify.js';
 import { makeImage, publish, pullImage, pushImage, runContainer } from '../support/images.js';
 import { parseMetrics, value } from '../support/metrics-text.js';
@@ -22,8 +23,6 @@ import { type SmtpServer, startSmtpServer } from '../support/smtp.js';
 // neither send them again nor lose the resolved notice. Intervals are shortened (scrape 2s, the
 // update rule's `for` 4s, group_wait 2s, group_interval 10s, peer timeout 5s); only counts are
 // asserted, after quiet periods longer than any of them.
-const root = resolve(import.meta.dirname, '..', '..');
-const shipped = (path: string) => readFile(join(root, path), 'utf8');
 // Above the time one email and one webhook take here, so the second member finds them logged.
 const PEER_TIMEOUT_S = 5;
 const GROUP_INTERVAL_S = 10;
@@ -58,33 +57,15 @@ describe('end to end, highly available: two Prometheus, two clustered Alertmanag
     for (const [name, content] of Object.entries({ ...secrets, gotify: gotify.appToken })) {
       await writeFile(join(dir, name), content);
     }
-    exporter = await startExporter(
-      {
-        watch: { schedule: '*/5 * * * * *', jitter: '0s' },
-        metrics: { tokenFile: join(dir, 'metrics') },
-        providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: true } },
-        gotify: {
-          endpoint: gotify.url,
-          tokenFile: join(dir, 'gotify'),
-          webhookTokenFile: join(dir, 'webhook'),
-        },
-      },
-      { token: secrets.metrics },
-    );
+    exporter = await startRigExporter(dir, inject('dockerHost'), gotify.url, secrets);
     const exporterHost = new URL(exporter.url).host;
 
     smtp = await startSmtpServer({ username: 'diun-exporter@example.org', password: secrets.smtp });
-    const amConfig = (await shipped('alertmanager/alertmanager.yml'))
-      .replaceAll('smtp.example.org:587', smtp.smarthost)
-      .replaceAll('diun-exporter:8080', exporterHost)
-      .replaceAll('/etc/alertmanager/', '$DIR/')
+    const am = await rigAlertmanager(smtp, exporter, secrets);
+    const amConfig = am.config
       .replace('group_wait: 30s', 'group_wait: 2s')
       .replace('group_interval: 2m', `group_interval: ${GROUP_INTERVAL_S}s`);
-    const amFiles = {
-      'secrets/smtp-password': secrets.smtp,
-      'secrets/gotify-bridge-token': secrets.webhook,
-      'templates/diun.tmpl': await shipped('alertmanager/templates/diun.tmpl'),
-    };
+    const amFiles = am.files;
     const gossipPorts = [await freePort(), await freePort()];
     for (const [i, port] of gossipPorts.entries()) {
       const peer = gossipPorts[1 - i];

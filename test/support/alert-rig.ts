@@ -1,0 +1,65 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type ExporterProcess, startExporter } from './exporter.js';
+import type { SmtpServer } from './smtp.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+
+/** A shipped file of this repository (alertmanager/, prometheus/, compose/), as text. */
+export function shipped(path: string): Promise<string> {
+  return readFile(join(root, path), 'utf8');
+}
+
+/** The secrets of the end-to-end rig; each is written to a file of that name in its folder. */
+export interface RigSecrets {
+  metrics: string;
+  webhook: string;
+  smtp: string;
+}
+
+/**
+ * The built exporter as the end-to-end rig runs it: the docker provider at `dockerEndpoint`
+ * watching every container, a check every 5 s, the metrics token and the Gotify bridge's
+ * tokens read from files in `dir`.
+ */
+export function startRigExporter(
+  dir: string,
+  dockerEndpoint: string,
+  gotifyUrl: string,
+  secrets: RigSecrets,
+): Promise<ExporterProcess> {
+  return startExporter(
+    {
+      watch: { schedule: '*/5 * * * * *', jitter: '0s' },
+      metrics: { tokenFile: join(dir, 'metrics') },
+      providers: { docker: { endpoint: dockerEndpoint, watchByDefault: true } },
+      gotify: {
+        endpoint: gotifyUrl,
+        tokenFile: join(dir, 'gotify'),
+        webhookTokenFile: join(dir, 'webhook'),
+      },
+    },
+    { token: secrets.metrics },
+  );
+}
+
+/**
+ * The shipped alertmanager.yml and the files it reads (secrets, template), with only the hosts
+ * and paths pointed at this rig: its SMTP relay and its exporter's Gotify bridge.
+ */
+export async function rigAlertmanager(
+  smtp: SmtpServer,
+  exporter: ExporterProcess,
+  secrets: RigSecrets,
+): Promise<{ config: string; files: Record<string, string> }> {
+  const config = (await shipped('alertmanager/alertmanager.yml'))
+    .replaceAll('smtp.example.org:587', smtp.smarthost)
+    .replaceAll('diun-exporter:8080', new URL(exporter.url).host)
+    .replaceAll('/etc/alertmanager/', '$DIR/');
+  const files = {
+    'secrets/smtp-password': secrets.smtp,
+    'secrets/gotify-bridge-token': secrets.webhook,
+    'templates/diun.tmpl': await shipped('alertmanager/templates/diun.tmpl'),
+  };
+  return { config, files };
+}
