@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { constants, crc32, deflateRaw, deflateRawSync, inflateRaw } from 'node:zlib';
 import { Registry } from 'prom-client';
+import type { WatchedContainer } from '../providers/types.js';
 import { type Snapshot, statuses } from '../watch/model.js';
 import type { MetricsSource } from './snapshot-gauges.js';
 
@@ -39,7 +40,7 @@ const help = {
   diun_image_latest_version_info:
     'The running tag and the newest comparable tag in the repository (watch_repo images only). Always 1.',
   diun_container_update_available:
-    'Whether this container runs an outdated digest of its image (1) or not (0).',
+    'Whether this container runs an outdated digest of its image (1) or not (0). Kubernetes: one series per owner, container and running digest.',
 };
 type FamilyName = keyof typeof help;
 
@@ -98,7 +99,7 @@ export function renderSnapshotFamilies(snapshot: Snapshot): string {
     }
     for (const { container: c, updateAvailable } of containers) {
       if (c.entry) continue; // a file entry is no container; its image series say it all
-      const labels = `provider="${escapeLabelValue(c.provider)}",endpoint="${escapeLabelValue(c.endpoint)}",container="${escapeLabelValue(c.name)}",image="${escapeLabelValue(c.image)}",compose_project="${escapeLabelValue(c.composeProject)}",compose_service="${escapeLabelValue(c.composeService)}"`;
+      const labels = `provider="${escapeLabelValue(c.provider)}",endpoint="${escapeLabelValue(c.endpoint)}",container="${escapeLabelValue(c.name)}",image="${escapeLabelValue(c.image)}",compose_project="${escapeLabelValue(c.composeProject)}",compose_service="${escapeLabelValue(c.composeService)}"${k8sLabels(c)}`;
       const line = `diun_container_update_available{${labels}} ${updateAvailable ? 1 : 0}`;
       const family = lines.diun_container_update_available;
       const at = containerAt.get(labels);
@@ -114,6 +115,15 @@ export function renderSnapshotFamilies(snapshot: Snapshot): string {
       return lines[name].length > 0 ? `${head}\n${lines[name].join('\n')}` : head;
     })
     .join('\n\n');
+}
+
+/**
+ * Kubernetes series only: the pod standing for its owner's replicas. `k8s_namespace`, not
+ * `namespace`, which Prometheus's Kubernetes discovery sets on the target and would rename.
+ */
+function k8sLabels(c: WatchedContainer): string {
+  if (!c.k8s) return '';
+  return `,k8s_namespace="${escapeLabelValue(c.k8s.namespace)}",pod="${escapeLabelValue(c.k8s.pod)}",k8s_owner="${escapeLabelValue(c.k8s.owner)}"`;
 }
 
 /** A scrape's body: its chunks in order, one gzip stream when `encoding` says so. */

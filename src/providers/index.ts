@@ -1,25 +1,21 @@
 import type { Config } from '../config/schema.js';
-import { log } from '../log.js';
 import { DockerProvider } from './docker.js';
 import { FileProvider } from './file.js';
+import { KubernetesProvider } from './kubernetes.js';
 import { SwarmProvider } from './swarm.js';
 import type { Provider } from './types.js';
 
 /** The configured providers, in a plain map from config section to implementation. */
-const factories: Partial<Record<keyof Config['providers'], (config: Config) => Provider>> = {
+const factories: Record<keyof Config['providers'], (config: Config) => Provider> = {
   docker: (config) => new DockerProvider(config.providers.docker!, config.defaults),
   file: (config) => new FileProvider(config.providers.file!, config.defaults),
+  kubernetes: (config) => new KubernetesProvider(config.providers.kubernetes!, config.defaults),
   swarm: (config) => new SwarmProvider(config.providers.swarm!, config.defaults),
 };
 
-/** Builds every configured provider that is implemented; warns about the others. */
+/** Builds every configured provider. */
 export function createProviders(config: Config): Provider[] {
-  const providers: Provider[] = [];
-  for (const [name, section] of Object.entries(config.providers)) {
-    if (section === undefined) continue;
-    const factory = factories[name as keyof Config['providers']];
-    if (factory) providers.push(factory(config));
-    else log('warn', `providers.${name}: not implemented yet in this release, ignored`);
-  }
-  return providers;
+  return Object.entries(config.providers)
+    .filter(([, section]) => section !== undefined)
+    .map(([name]) => factories[name as keyof Config['providers']](config));
 }

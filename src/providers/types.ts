@@ -19,6 +19,8 @@ export interface WatchedContainer {
   state: string;
   composeProject: string;
   composeService: string;
+  /** Kubernetes only: the pod that stands for its owner's replicas, and that owner (`deployment/web`). */
+  k8s?: { namespace: string; pod: string; owner: string };
   options: ImageOptions;
   /**
    * A file-provider entry, not a running container: it is outdated while the remote digest

@@ -38,6 +38,10 @@ export function imageView(s: ImageState) {
       updateAvailable,
       composeProject: c.composeProject || null,
       composeService: c.composeService || null,
+      // Kubernetes: the pod that stands for its owner's replicas (null for other providers).
+      k8sNamespace: c.k8s?.namespace ?? null,
+      pod: c.k8s?.pod ?? null,
+      k8sOwner: c.k8s?.owner ?? null,
       repoDigests: c.repoDigests,
       pinnedDigest: c.pinnedDigest ?? null,
       skipReason: c.skip ?? null,

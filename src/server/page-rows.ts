@@ -32,8 +32,30 @@ export function rowsOf(images: ImageView[]): Row[] {
 const shellWord = (s: string) =>
   /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 
-/** The command that updates a container: compose's pull and up, else a pull of the image. */
-export function updateCommand(image: string, project: string | null, service: string | null) {
+/** Where a Kubernetes container runs, as the images API shows it. */
+interface K8sPlace {
+  k8sNamespace: string | null;
+  pod: string | null;
+  k8sOwner: string | null;
+}
+
+/**
+ * The command that updates a container: compose's pull and up, else a pull of the image; for a
+ * pod, a rollout restart of its workload (a bare pod is deleted, to be made again by whoever
+ * made it).
+ */
+export function updateCommand(
+  image: string,
+  project: string | null,
+  service: string | null,
+  k8s?: K8sPlace,
+) {
+  if (k8s?.k8sNamespace && k8s.k8sOwner) {
+    const ns = shellWord(k8s.k8sNamespace);
+    return /^(deployment|statefulset|daemonset)\//.test(k8s.k8sOwner)
+      ? `kubectl -n ${ns} rollout restart ${shellWord(k8s.k8sOwner)}`
+      : `kubectl -n ${ns} delete pod ${shellWord(k8s.pod ?? '')}`;
+  }
   if (project && service) {
     const p = shellWord(project);
     const s = shellWord(service);
@@ -76,16 +98,25 @@ function imageCell(image: ImageView): Html {
 function containerCell(row: Row): Html {
   const c = row.container;
   if (!c) return html`<em>no container</em>`;
-  return html`<strong>${c.name}</strong> <small>${c.endpoint}</small>`;
+  return html`<strong>${c.name}</strong> <small>${c.pod ?? c.endpoint}</small>`;
 }
 
 const composeCell = (c: ContainerView | undefined) =>
-  c?.composeProject ? `${c.composeProject} / ${c.composeService ?? '—'}` : '—';
+  c?.k8sOwner
+    ? `${c.k8sNamespace} / ${c.k8sOwner}`
+    : c?.composeProject
+      ? `${c.composeProject} / ${c.composeService ?? '—'}`
+      : '—';
 
 export function outdatedRow(row: Row, now: number): Html {
   const { image, container: c } = row;
   const v = image.version;
-  const command = updateCommand(image.image, c?.composeProject ?? null, c?.composeService ?? null);
+  const command = updateCommand(
+    image.image,
+    c?.composeProject ?? null,
+    c?.composeService ?? null,
+    c,
+  );
   return html`<tr data-status="outdated">
 <td data-label="Container">${containerCell(row)}</td>
 <td data-label="Compose">${composeCell(c)}</td>

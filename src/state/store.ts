@@ -111,6 +111,7 @@ const ContainerShape = z.looseObject({
   platform: z.looseObject({ os: z.string(), architecture: z.string() }),
   options: z.looseObject({}),
   errors: z.array(z.string()),
+  k8s: z.looseObject({ namespace: z.string(), pod: z.string(), owner: z.string() }).optional(),
 });
 const RunShape = z.looseObject({
   startedAt: z.number(),

@@ -78,6 +78,18 @@ const snapshot: Snapshot = {
           updateAvailable: true,
           status: 'update',
         },
+        {
+          // A Kubernetes series carries the pod's labels too.
+          container: container({
+            provider: 'kubernetes',
+            endpoint: 'kubernetes',
+            name: 'nginx',
+            image: NGINX,
+            k8s: { namespace: 'shop', pod: 'web-7c5ddbdf54-x2x7k', owner: 'deployment/web' },
+          }),
+          updateAvailable: true,
+          status: 'update',
+        },
       ],
     },
   ],
@@ -191,7 +203,17 @@ describe('docs/metrics.md', () => {
     expect(all.some((f) => f.name.startsWith('process_'))).toBe(true);
     const container = diun.find((f) => f.name === 'diun_container_update_available');
     expect([...(container?.labels ?? [])].sort()).toEqual(
-      ['compose_project', 'compose_service', 'container', 'endpoint', 'image', 'provider'].sort(),
+      [
+        'compose_project',
+        'compose_service',
+        'container',
+        'endpoint',
+        'image',
+        'provider',
+        'k8s_namespace',
+        'pod',
+        'k8s_owner',
+      ].sort(),
     );
     expect(diun.find((f) => f.name === 'diun_registry_request_duration_seconds')?.type).toBe(
       'histogram',

@@ -1,0 +1,327 @@
+/**
+ * The few Kubernetes API calls the kubernetes provider makes (list and watch pods, get a node),
+ * over undici, with the connection Diun's provider would use: the pod's service account inside a
+ * cluster, else the configured endpoint and token. No client library: these three calls do not
+ * need one, and client-go's reflector behaviour (list, then watch from its resourceVersion,
+ * relist on 410) is written out in kubernetes.ts.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { Agent, request } from 'undici';
+import type { Config } from '../config/schema.js';
+
+type KubernetesConfig = NonNullable<Config['providers']['kubernetes']>;
+
+/** Where a pod's service account is mounted (the files client-go's InClusterConfig reads). */
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+// Bound service account tokens are rotated by the kubelet (hourly by default): read it again.
+const TOKEN_REREAD_MS = 60_000;
+const PAGE_SIZE = 500;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The part of a Pod the provider reads; the API sends much more. */
+export interface Pod {
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion?: string;
+    creationTimestamp?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
+  };
+  spec?: { nodeName?: string; containers?: { name: string; image?: string }[] };
+  status?: {
+    phase?: string;
+    containerStatuses?: {
+      name: string;
+      image?: string;
+      imageID?: string;
+      state?: Record<string, unknown>;
+    }[];
+  };
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: Pod | ApiStatus;
+}
+
+/** A v1 Status: what the API server answers with when a call fails. */
+interface ApiStatus {
+  kind?: string;
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+/** A failed API call; `status` is the HTTP code (410 for an expired resourceVersion). */
+export class KubeApiError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+/** How to reach the API server, resolved from the config and the pod's environment. */
+export interface KubeConnection {
+  server: URL;
+  /** The Bearer token now (re-read from a mounted service account token as it rotates). */
+  token(): string | undefined;
+  ca?: Buffer;
+  insecure: boolean;
+  /** `in-cluster` or `endpoint`, for the log line that says which was used. */
+  mode: 'in-cluster' | 'endpoint';
+}
+
+/**
+ * Diun's rules: inside a pod (KUBERNETES_SERVICE_HOST and _PORT set) the service account, with
+ * `endpoint` overriding the server; elsewhere `endpoint` is required. A problem is thrown with
+ * the key that would fix it.
+ */
+export function resolveConnection(
+  config: KubernetesConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  saDir = SERVICE_ACCOUNT_DIR,
+): KubeConnection {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  const inCluster = Boolean(host && port);
+  if (!inCluster && !config.endpoint) {
+    throw new Error(
+      'providers.kubernetes.endpoint: not set, and not running in a pod (KUBERNETES_SERVICE_HOST is unset)',
+    );
+  }
+  let server: URL;
+  const raw = config.endpoint || `https://${host!.includes(':') ? `[${host}]` : host}:${port}`;
+  try {
+    server = new URL(raw);
+  } catch {
+    throw new Error(`providers.kubernetes.endpoint: not a URL: "${raw}"`);
+  }
+  if (server.protocol !== 'https:' && server.protocol !== 'http:') {
+    throw new Error(`providers.kubernetes.endpoint: expected an https:// URL, got "${raw}"`);
+  }
+  const caPath = config.certAuthFilePath ?? (inCluster ? `${saDir}/ca.crt` : undefined);
+  let ca: Buffer | undefined;
+  if (caPath !== undefined && !config.tlsInsecure) {
+    try {
+      ca = readFileSync(caPath);
+    } catch (err) {
+      const key = config.certAuthFilePath
+        ? 'providers.kubernetes.certAuthFilePath'
+        : 'in-cluster CA';
+      throw new Error(`${key}: cannot read "${caPath}": ${(err as Error).message}`);
+    }
+  }
+  const fixed = config.token;
+  const token =
+    fixed !== undefined || !inCluster
+      ? () => fixed
+      : rereadEvery(`${saDir}/token`, TOKEN_REREAD_MS);
+  return {
+    server,
+    token,
+    ca,
+    insecure: config.tlsInsecure,
+    mode: inCluster ? 'in-cluster' : 'endpoint',
+  };
+}
+
+/** The trimmed content of a file, read again once `ms` have passed or it changed. */
+function rereadEvery(path: string, ms: number): () => string | undefined {
+  let value: string | undefined;
+  let readAt = 0;
+  let mtime = 0;
+  return () => {
+    const now = Date.now();
+    if (value !== undefined && now - readAt < ms) return value;
+    try {
+      const m = statSync(path).mtimeMs;
+      if (value === undefined || m !== mtime) value = readFileSync(path, 'utf8').trim();
+      mtime = m;
+      readAt = now;
+    } catch {
+      // The API server's 401 then says what is wrong; the token is never logged.
+    }
+    return value;
+  };
+}
+
+/** One readable line for a failed call: the server's own Status message, and a hint for 401/403. */
+function describe(what: string, status: number, body: string): KubeApiError {
+  let detail = body.replace(/\s+/g, ' ').trim().slice(0, 300);
+  try {
+    const parsed = JSON.parse(body) as ApiStatus;
+    if (parsed.message) detail = parsed.message;
+  } catch {
+    // not a Status: keep the text
+  }
+  const hint =
+    status === 401
+      ? ' (the token was refused: check providers.kubernetes.token or tokenFile)'
+      : status === 403
+        ? ' (the service account needs list and watch on pods: see docs/configuration.md)'
+        : '';
+  return new KubeApiError(`${what}: HTTP ${status}${detail ? ` ${detail}` : ''}${hint}`, status);
+}
+
+/** The API calls, on one keep-alive connection pool. */
+export class KubeClient {
+  private readonly agent: Agent;
+
+  constructor(private readonly conn: KubeConnection) {
+    this.agent = new Agent({
+      connect: { ca: conn.ca, rejectUnauthorized: !conn.insecure },
+      keepAliveTimeout: 30_000,
+    });
+  }
+
+  private headers(): Record<string, string> {
+    const token = this.conn.token();
+    return {
+      accept: 'application/json',
+      'user-agent': 'diun-exporter',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    };
+  }
+
+  private url(path: string, query: Record<string, string | undefined>): URL {
+    const url = new URL(path, this.conn.server);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    return url;
+  }
+
+  private async get(what: string, url: URL, signal?: AbortSignal) {
+    try {
+      return await request(url, {
+        dispatcher: this.agent,
+        headers: this.headers(),
+        headersTimeout: REQUEST_TIMEOUT_MS,
+        bodyTimeout: REQUEST_TIMEOUT_MS,
+        signal,
+      });
+    } catch (err) {
+      throw new KubeApiError(`${what}: ${(err as Error).message} (${this.conn.server.origin})`);
+    }
+  }
+
+  private async getJson<T>(what: string, url: URL): Promise<T> {
+    const res = await this.get(what, url);
+    const text = await res.body.text();
+    if (res.statusCode >= 300) throw describe(what, res.statusCode, text);
+    return JSON.parse(text) as T;
+  }
+
+  /** Every pod of a namespace (or of all, for undefined), page by page, and the list's version. */
+  async listPods(namespace?: string): Promise<{ items: Pod[]; resourceVersion: string }> {
+    const path = podsPath(namespace);
+    const what = `list pods ${namespace ? `in namespace "${namespace}"` : 'in all namespaces'}`;
+    const items: Pod[] = [];
+    let cont: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.getJson<{
+        items?: Pod[];
+        metadata?: { resourceVersion?: string; continue?: string };
+      }>(what, this.url(path, { limit: String(PAGE_SIZE), continue: cont }));
+      for (const pod of page.items ?? []) items.push(pod);
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+      cont = page.metadata?.continue || undefined;
+    } while (cont);
+    return { items, resourceVersion };
+  }
+
+  /**
+   * Watches pods from `resourceVersion`, calling `onEvent` for each event, until the server ends
+   * the stream (resolves) or it fails (rejects). An ERROR event rejects with its Status code, so
+   * 410 Expired tells the caller to list again.
+   */
+  async watchPods(
+    namespace: string | undefined,
+    resourceVersion: string,
+    onEvent: (event: WatchEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    // As client-go: a server-side timeout between 5 and 10 minutes, so watches are spread out.
+    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    const what = `watch pods ${namespace ? `in namespace "${namespace}"` : 'in all namespaces'}`;
+    const url = this.url(podsPath(namespace), {
+      watch: 'true',
+      resourceVersion,
+      allowWatchBookmarks: 'true',
+      timeoutSeconds: String(timeoutSeconds),
+    });
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(url, {
+        dispatcher: this.agent,
+        headers: this.headers(),
+        headersTimeout: REQUEST_TIMEOUT_MS,
+        // Silence longer than the server's own timeout (bookmarks come every minute) is a dead link.
+        bodyTimeout: (timeoutSeconds + 60) * 1000,
+        signal,
+      });
+    } catch (err) {
+      if (signal.aborted) return;
+      throw new KubeApiError(`${what}: ${(err as Error).message} (${this.conn.server.origin})`);
+    }
+    if (res.statusCode >= 300) throw describe(what, res.statusCode, await res.body.text());
+    let rest = '';
+    try {
+      for await (const chunk of res.body) {
+        rest += (chunk as Buffer).toString('utf8');
+        let nl = rest.indexOf('\n');
+        while (nl >= 0) {
+          const line = rest.slice(0, nl).trim();
+          rest = rest.slice(nl + 1);
+          if (line) {
+            const event = JSON.parse(line) as WatchEvent;
+            if (event.type === 'ERROR') {
+              const status = event.object as ApiStatus;
+              throw new KubeApiError(
+                `${what}: ${status.message ?? 'error event'}`,
+                status.code ?? undefined,
+              );
+            }
+            onEvent(event);
+          }
+          nl = rest.indexOf('\n');
+        }
+      }
+    } catch (err) {
+      res.body.destroy();
+      if (signal.aborted) return;
+      if (err instanceof KubeApiError) throw err;
+      throw new KubeApiError(`${what}: ${(err as Error).message}`);
+    }
+  }
+
+  /** A node's os and architecture; undefined when the node is gone. Throws on 403. */
+  async nodePlatform(name: string): Promise<{ os: string; architecture: string } | undefined> {
+    const url = this.url(`/api/v1/nodes/${encodeURIComponent(name)}`, {});
+    const res = await this.get(`get node "${name}"`, url);
+    const text = await res.body.text();
+    if (res.statusCode === 404) return undefined;
+    if (res.statusCode >= 300) throw describe(`get node "${name}"`, res.statusCode, text);
+    const node = JSON.parse(text) as {
+      status?: { nodeInfo?: { operatingSystem?: string; architecture?: string } };
+    };
+    const info = node.status?.nodeInfo;
+    if (!info?.operatingSystem || !info.architecture) return undefined;
+    return { os: info.operatingSystem, architecture: info.architecture };
+  }
+
+  close(): void {
+    void this.agent.close();
+  }
+}
+
+function podsPath(namespace: string | undefined): string {
+  return namespace === undefined
+    ? '/api/v1/pods'
+    : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+}

@@ -1,0 +1,257 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config/schema.js';
+import { log } from '../log.js';
+import { KubeApiError, KubeClient, type Pod, resolveConnection } from './kube-api.js';
+import {
+  isLive,
+  KUBERNETES_ENDPOINT,
+  namespaceScopes,
+  podFingerprint,
+  podsToWatched,
+  slimPod,
+} from './kubernetes-pods.js';
+import type { EndpointStatus, Provider, WatchedContainer } from './types.js';
+
+type KubernetesConfig = NonNullable<Config['providers']['kubernetes']>;
+type Platform = WatchedContainer['platform'];
+
+const maxBackoffMs = 30_000;
+
+/** The platform this process runs on: what a pod is compared on when its node cannot be read. */
+function ownPlatform(): Platform {
+  const arch: Record<string, string> = { x64: 'amd64', ia32: '386' };
+  return { os: 'linux', architecture: arch[process.arch] ?? process.arch };
+}
+
+/**
+ * Pods of one namespace (or of all), kept current as client-go's reflector keeps them: a list,
+ * then a watch from the list's resourceVersion, with bookmarks; a 410 Expired or a lost stream
+ * lists again, with back-off while the server cannot be reached.
+ */
+class PodReflector {
+  readonly pods = new Map<string, Pod>();
+  synced = false;
+  private resourceVersion = '';
+
+  constructor(
+    private readonly client: KubeClient,
+    readonly namespace: string | undefined,
+    private readonly excluded: Set<string>,
+  ) {}
+
+  private keep(pod: Pod): boolean {
+    return !this.excluded.has(pod.metadata.namespace);
+  }
+
+  async run(
+    signal: AbortSignal,
+    onChange: () => void,
+    onDown: (err: Error) => void,
+  ): Promise<void> {
+    let delay = 1000;
+    while (!signal.aborted) {
+      try {
+        const { items, resourceVersion } = await this.client.listPods(this.namespace);
+        this.pods.clear();
+        for (const pod of items) if (this.keep(pod)) this.pods.set(pod.metadata.uid, slimPod(pod));
+        this.resourceVersion = resourceVersion;
+        this.synced = true;
+        delay = 1000;
+        onChange(); // whatever happened while we were not watching
+        await this.watch(signal, onChange);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof KubeApiError && err.status === 410) {
+          log('debug', 'pod watch expired, listing again', { namespace: this.namespace });
+          continue;
+        }
+        this.synced = false;
+        onDown(err instanceof Error ? err : new Error(String(err)));
+        await sleep(delay, undefined, { signal }).catch(() => undefined);
+        delay = Math.min(delay * 2, maxBackoffMs);
+      }
+    }
+  }
+
+  /** Follows watch streams one after the other until one fails. */
+  private async watch(signal: AbortSignal, onChange: () => void): Promise<void> {
+    while (!signal.aborted) {
+      await this.client.watchPods(
+        this.namespace,
+        this.resourceVersion,
+        (event) => {
+          const pod = event.object as Pod;
+          if (pod.metadata?.resourceVersion) this.resourceVersion = pod.metadata.resourceVersion;
+          if (event.type === 'BOOKMARK' || !pod.metadata?.uid || !this.keep(pod)) return;
+          const before = this.pods.get(pod.metadata.uid);
+          if (event.type === 'DELETED') {
+            this.pods.delete(pod.metadata.uid);
+            if (before) onChange();
+            return;
+          }
+          const after = slimPod(pod);
+          this.pods.set(pod.metadata.uid, after);
+          if (!before || podFingerprint(before) !== podFingerprint(after)) onChange();
+        },
+        signal,
+      );
+      // The server ended the stream (its timeoutSeconds): go on from the last version seen.
+    }
+  }
+}
+
+/**
+ * Diun's kubernetes provider: the pods of the listed namespaces with their `diun.*`
+ * annotations. Once subscribed, pods are listed once and then followed through watch events,
+ * so a run or a pod change costs no API call; before that (`check`), each list asks the server.
+ */
+export class KubernetesProvider implements Provider {
+  readonly name = 'kubernetes';
+  private up = false;
+  private error: string | undefined = 'not contacted yet';
+  private client: KubeClient | undefined;
+  private readonly scopes: (string | undefined)[];
+  private readonly excluded: Set<string>;
+  private reflectors: PodReflector[] = [];
+  private readonly abort = new AbortController();
+  private readonly nodes = new Map<string, Promise<Platform | undefined>>();
+  private nodesForbidden = false;
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly config: KubernetesConfig,
+    private readonly defaults: Config['defaults'],
+  ) {
+    ({ scopes: this.scopes, excluded: this.excluded } = namespaceScopes(config.namespaces));
+  }
+
+  /** The client, made at first use so a bad endpoint is reported as this provider being down. */
+  private connect(): KubeClient {
+    if (!this.client) {
+      const conn = resolveConnection(this.config);
+      log('info', 'kubernetes provider', {
+        server: conn.server.origin,
+        mode: conn.mode,
+        namespaces: this.scopes.map((s) => s ?? '*').join(','),
+        excluded: [...this.excluded].join(',') || undefined,
+      });
+      this.client = new KubeClient(conn);
+    }
+    return this.client;
+  }
+
+  async list(): Promise<WatchedContainer[]> {
+    try {
+      const client = this.connect();
+      let pods: Pod[];
+      if (this.reflectors.length > 0 && this.reflectors.every((r) => r.synced)) {
+        pods = this.reflectors.flatMap((r) => [...r.pods.values()]);
+      } else {
+        const lists = await Promise.all(this.scopes.map((ns) => client.listPods(ns)));
+        pods = lists
+          .flatMap((l) => l.items)
+          .filter((p) => !this.excluded.has(p.metadata.namespace));
+      }
+      const platforms = await this.platforms(pods);
+      const watched = podsToWatched(pods, {
+        watchByDefault: this.config.watchByDefault,
+        defaults: this.defaults,
+        platformOf: (pod) => platforms.get(pod.spec?.nodeName ?? '') ?? ownPlatform(),
+      });
+      this.warnOnce(watched);
+      this.mark(true);
+      return watched;
+    } catch (err) {
+      this.mark(false, err);
+      return [];
+    }
+  }
+
+  /** Lists, then follows, each namespace scope; every change that matters calls `onChange`. */
+  subscribe(onChange: () => void): void {
+    let client: KubeClient;
+    try {
+      client = this.connect();
+    } catch (err) {
+      this.mark(false, err);
+      return;
+    }
+    this.reflectors = this.scopes.map((ns) => new PodReflector(client, ns, this.excluded));
+    for (const r of this.reflectors) {
+      void r.run(this.abort.signal, onChange, (err) => {
+        this.mark(false, err);
+        onChange(); // the listing keeps the last pods of a provider that is down
+      });
+    }
+  }
+
+  status(): EndpointStatus[] {
+    return [
+      { provider: 'kubernetes', endpoint: KUBERNETES_ENDPOINT, up: this.up, error: this.error },
+    ];
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    this.client?.close();
+  }
+
+  /** Each node's platform, read once; without `get nodes` (403) this process's platform is used. */
+  private async platforms(pods: Pod[]): Promise<Map<string, Platform>> {
+    const names = new Set(
+      pods.filter(isLive).flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : [])),
+    );
+    const result = new Map<string, Platform>();
+    if (this.nodesForbidden) return result;
+    for (const name of names) {
+      if (this.nodes.has(name)) continue;
+      const lookup = this.client!.nodePlatform(name).catch((err: unknown) => {
+        this.nodes.delete(name); // asked again next time
+        if (err instanceof KubeApiError && err.status === 403) {
+          if (!this.nodesForbidden) {
+            const own = ownPlatform();
+            log('info', 'kubernetes: no permission to get nodes, comparing on this platform', {
+              platform: `${own.os}/${own.architecture}`,
+            });
+          }
+          this.nodesForbidden = true;
+        } else log('warn', 'kubernetes: could not read a node', { node: name, error: err });
+        return undefined;
+      });
+      this.nodes.set(name, lookup);
+    }
+    await Promise.all(
+      [...names].map(async (name) => {
+        const platform = await this.nodes.get(name);
+        if (platform) result.set(name, platform);
+      }),
+    );
+    return result;
+  }
+
+  private warnOnce(watched: WatchedContainer[]): void {
+    for (const w of watched) {
+      for (const e of w.errors) {
+        const key = `${w.k8s?.owner} ${w.name} ${e}`;
+        if (this.warned.has(key)) continue;
+        this.warned.add(key);
+        log('warn', 'pod annotation problem', {
+          namespace: w.k8s?.namespace,
+          pod: w.k8s?.pod,
+          container: w.name,
+          error: e,
+        });
+      }
+    }
+  }
+
+  private mark(up: boolean, err?: unknown): void {
+    if (up !== this.up) {
+      log(up ? 'info' : 'warn', up ? 'kubernetes endpoint up' : 'kubernetes endpoint down', {
+        error: err,
+      });
+    }
+    this.up = up;
+    this.error = up ? undefined : err instanceof Error ? err.message : String(err);
+  }
+}
