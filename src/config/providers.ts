@@ -98,6 +98,23 @@ const SwarmSchema = z
   })
   .transform(({ apiVersion: _ignored, ...swarm }) => swarm);
 
+// A namespace is an RFC 1123 label; `!name` excludes it.
+const NAMESPACE_ENTRY = /^!?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const namespaceEntry = text().superRefine((entry, ctx) => {
+  if (entry === '') {
+    // `- !kube-system` unquoted is a YAML tag on an empty value: the name is lost before we see it.
+    ctx.addIssue({
+      code: 'custom',
+      message: 'empty namespace (an unquoted !name is read by YAML as a tag: write "!name")',
+    });
+  } else if (!NAMESPACE_ENTRY.test(entry)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a namespace name, or "!name" to exclude one, got "${entry}"`,
+    });
+  }
+});
+
 const KubernetesSchema = z
   .strictObject({
     endpoint: optionalText(),
@@ -106,7 +123,7 @@ const KubernetesSchema = z
     tokenFile: optionalText(),
     certAuthFilePath: optionalText(),
     tlsInsecure: bool(false),
-    namespaces: list(text(), []),
+    namespaces: list(namespaceEntry, []),
     watchByDefault: bool(false),
   })
   .refine((k8s) => !(isMapping(k8s) && k8s.token !== undefined && k8s.tokenFile !== undefined), {

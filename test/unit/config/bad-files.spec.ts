@@ -433,6 +433,14 @@ const BAD_FILES: [string, string, string[]][] = [
     ['providers.kubernetes.namespaces[0]: expected a string'],
   ],
   [
+    'an unquoted !namespace (a YAML tag on nothing) and a name Kubernetes cannot have',
+    'providers:\n  kubernetes:\n    namespaces:\n      - !kube-system\n      - Shop\n      - "!ok"\n',
+    [
+      'providers.kubernetes.namespaces[0]: empty namespace (an unquoted !name is read by YAML as a tag: write "!name")',
+      'providers.kubernetes.namespaces[1]: expected a namespace name, or "!name" to exclude one, got "Shop"',
+    ],
+  ],
+  [
     'namespaces as a word',
     'providers:\n  kubernetes:\n    namespaces: default\n',
     ['providers.kubernetes.namespaces: expected a list'],
