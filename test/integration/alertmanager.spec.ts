@@ -150,6 +150,22 @@ describe('alertmanager config (amtool)', () => {
     // A resolved container needs no command.
     expect(text).not.toContain('up -d worker');
 
+    // A pod's alert names its namespace, owner and pod, not a Docker endpoint.
+    const pod = alert('firing', 'nginx', {
+      update_command: 'kubectl -n shop rollout restart deployment/web',
+    });
+    pod.labels = {
+      ...pod.labels,
+      endpoint: 'kubernetes',
+      k8s_namespace: 'shop',
+      k8s_owner: 'deployment/web',
+      pod: 'web-7c5ddbdf54-x2k9q',
+    } as typeof pod.labels;
+    const k8s = visibleText(await render([pod], 'firing', 'diun.email.html'));
+    expect(k8s).toContain('Namespace shop Owner deployment/web Pod web-7c5ddbdf54-x2k9q');
+    expect(k8s).not.toContain('Docker endpoint');
+    expect(k8s).toContain('Update with: kubectl -n shop rollout restart deployment/web');
+
     const resolved = [alert('resolved', 'web'), alert('resolved', 'worker')];
     expect(await render(resolved, 'resolved', 'diun.email.subject')).toBe(
       `[RESOLVED] DiunContainerUpdateAvailable ${image}: A container runs an outdated image`,
