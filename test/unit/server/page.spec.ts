@@ -191,4 +191,25 @@ describe('updateCommand', () => {
       'docker pull docker.io/library/nginx:1.27',
     );
   });
+
+  it('restarts a pod’s workload, or deletes a pod no workload remakes', () => {
+    const at = (owner: string, pod = 'web-7c5ddbdf54-x2k9q') => ({
+      k8sNamespace: 'shop',
+      pod,
+      k8sOwner: owner,
+    });
+    const image = 'docker.io/library/nginx:1.27';
+    expect(updateCommand(image, null, null, at('deployment/web'))).toBe(
+      'kubectl -n shop rollout restart deployment/web',
+    );
+    expect(updateCommand(image, null, null, at('statefulset/db', 'db-0'))).toBe(
+      'kubectl -n shop rollout restart statefulset/db',
+    );
+    expect(updateCommand(image, null, null, at('job/backup-1', 'backup-1-abcde'))).toBe(
+      'kubectl -n shop delete pod backup-1-abcde',
+    );
+    // Docker containers have no k8s fields.
+    const none = { k8sNamespace: null, pod: null, k8sOwner: null };
+    expect(updateCommand(image, null, null, none)).toBe(`docker pull ${image}`);
+  });
 });
