@@ -315,8 +315,9 @@ export class KubeClient {
     return { os: info.operatingSystem, architecture: info.architecture };
   }
 
+  /** Ends the open watch and every connection; a call still under way fails, unreported. */
   close(): void {
-    void this.agent.close();
+    this.agent.destroy().catch(() => undefined);
   }
 }
 
