@@ -1,0 +1,583 @@
+// A stand-in for kube-apiserver (none can be installed here): the part of the core/v1 API a
+// pod-watching provider uses, answered with the JSON kube-apiserver v1.31 sends. Pods are listed
+// (with limit/continue paging) and watched (chunked JSON lines, bookmarks, 410 Expired after
+// compaction); a Bearer token, RBAC refusals and TLS are modelled. Shapes come from the recorded
+// responses in test/fixtures/kubernetes/ (see its README.md).
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+
+/** Loose core/v1 ObjectMeta: the fields tests and the stand-in read. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+  }[];
+  [field: string]: unknown;
+}
+
+export interface Container {
+  name: string;
+  image: string;
+  [field: string]: unknown;
+}
+
+export interface ContainerStatus {
+  name: string;
+  image: string;
+  /** containerd's `<repository>@sha256:<digest>`; "" until the image is pulled. */
+  imageID: string;
+  containerID?: string;
+  ready: boolean;
+  restartCount: number;
+  started?: boolean;
+  state: { running?: { startedAt: string }; waiting?: { reason: string }; terminated?: object };
+  [field: string]: unknown;
+}
+
+/** A core/v1 Pod, loose beyond the fields a provider reads. */
+export interface Pod {
+  kind?: 'Pod';
+  apiVersion?: 'v1';
+  metadata: ObjectMeta & { namespace: string };
+  spec: {
+    containers: Container[];
+    initContainers?: Container[];
+    nodeName?: string;
+    [field: string]: unknown;
+  };
+  status: {
+    phase?: string;
+    containerStatuses?: ContainerStatus[];
+    initContainerStatuses?: ContainerStatus[];
+    [field: string]: unknown;
+  };
+}
+
+/** A core/v1 Node: what a provider reads to know the platform its images run on. */
+export interface Node {
+  kind?: 'Node';
+  apiVersion?: 'v1';
+  metadata: ObjectMeta;
+  spec?: Record<string, unknown>;
+  status: {
+    nodeInfo: { operatingSystem: string; architecture: string; [field: string]: unknown };
+    [field: string]: unknown;
+  };
+}
+
+export interface KubeApiRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  authorization?: string;
+}
+
+export interface KubeApiServer {
+  /** `http(s)://127.0.0.1:PORT`, the cluster's server URL. */
+  url: string;
+  /** Every request seen, answered or refused, in order. */
+  requests: KubeApiRequest[];
+  /** Stores a pod under a new resourceVersion and sends ADDED to the watches that see it. */
+  addPod(pod: Pod): void;
+  /** Replaces the pod of the same namespace/name and sends MODIFIED (or ADDED/DELETED to a watch
+   *  whose field selector the change moves the pod into or out of). */
+  updatePod(pod: Pod): void;
+  /** Removes a pod and sends DELETED with its last state. */
+  deletePod(namespace: string, name: string): void;
+  /** The stored pods, sorted as etcd keys sort (namespace, then name). */
+  pods(): Pod[];
+  /** The server's current resourceVersion (what a list made now would carry). */
+  resourceVersion(): string;
+  /** As an etcd compaction does: every open watch ends with an ERROR event carrying a 410 Expired
+   *  Status, and watches or continue tokens from a resourceVersion older than now answer 410 too. */
+  expireWatches(): void;
+  /** Ends open watch streams cleanly, as the server does when timeoutSeconds runs out. */
+  closeWatches(): void;
+  /** Number of open watch streams. */
+  openWatches(): number;
+  /** List/watch/get of pods in `namespace` answer 403; `'*'` refuses the all-namespaces list and
+   *  watch only (the cluster-scope rule), as RBAC with namespaced Roles but no ClusterRole does. */
+  forbid(namespace: string): void;
+  stop(): Promise<void>;
+}
+
+export interface KubeApiServerOptions {
+  /** When set, requests need `Authorization: Bearer <token>` (else 401). */
+  token?: string;
+  /** The user RBAC refusals name; defaults to the exporter's service account. */
+  user?: string;
+  /** Serve https with this certificate (e.g. `server-cert.pem` of makeDockerTlsCerts). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  pods?: Pod[];
+  nodes?: Node[];
+  /** Milliseconds between BOOKMARK events on watches that allow them; default 1000. */
+  bookmarkIntervalMs?: number;
+}
+
+const FIXTURES = resolve(import.meta.dirname, '..', 'fixtures', 'kubernetes');
+const DEFAULT_USER = 'system:serviceaccount:monitoring:diun-exporter';
+// A cluster that has lived a little: resourceVersions are etcd revisions, never small.
+const FIRST_RESOURCE_VERSION = 48_000;
+
+/** Reads a JSON file of test/fixtures/kubernetes/ (a recorded response shape). */
+export function readKubeFixture<T>(file: string): T {
+  return JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as T;
+}
+
+export type PodFixture =
+  | 'deployment'
+  | 'statefulset'
+  | 'daemonset'
+  | 'bare'
+  | 'job-succeeded'
+  | 'pending';
+
+export interface PodFixtureValues {
+  /** The reference as the pod spec writes it, e.g. `127.0.0.1:5000/team/web:1.0`. */
+  image: string;
+  /** What containerd reports once pulled, `<repository>@sha256:<digest>` (the pending pod keeps ""). */
+  imageId: string;
+  /** The deployment pod's init container; defaults to `image` / `imageId`. */
+  initImage?: string;
+  initImageId?: string;
+  /** Renames the pod (and gives it a fresh uid), so one template can make many pods. */
+  name?: string;
+  namespace?: string;
+}
+
+/** A pod of the recorded kind with its placeholders filled from a real registry's image. */
+export function fixturePod(kind: PodFixture, values: PodFixtureValues): Pod {
+  const text = readFileSync(join(FIXTURES, `pod-${kind}.json`), 'utf8')
+    .replaceAll('"__INIT_IMAGE_ID__"', JSON.stringify(values.initImageId ?? values.imageId))
+    .replaceAll('"__INIT_IMAGE__"', JSON.stringify(values.initImage ?? values.image))
+    .replaceAll('"__IMAGE_ID__"', JSON.stringify(values.imageId))
+    .replaceAll('"__IMAGE__"', JSON.stringify(values.image));
+  const pod = JSON.parse(text) as Pod;
+  if (values.name !== undefined || values.namespace !== undefined) pod.metadata.uid = randomUUID();
+  if (values.name !== undefined) pod.metadata.name = values.name;
+  if (values.namespace !== undefined) pod.metadata.namespace = values.namespace;
+  return pod;
+}
+
+/** The recorded worker node, renamed or moved to another platform. */
+export function fixtureNode(
+  values: { name?: string; os?: string; architecture?: string } = {},
+): Node {
+  const node = readKubeFixture<Node>('node.json');
+  const labels = node.metadata.labels ?? {};
+  if (values.name !== undefined) {
+    node.metadata.name = values.name;
+    labels['kubernetes.io/hostname'] = values.name;
+  }
+  if (values.os !== undefined) {
+    node.status.nodeInfo.operatingSystem = values.os;
+    labels['kubernetes.io/os'] = labels['beta.kubernetes.io/os'] = values.os;
+  }
+  if (values.architecture !== undefined) {
+    node.status.nodeInfo.architecture = values.architecture;
+    labels['kubernetes.io/arch'] = labels['beta.kubernetes.io/arch'] = values.architecture;
+  }
+  return node;
+}
+
+type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+interface Change {
+  rv: number;
+  type: EventType;
+  object: Pod;
+  previous?: Pod;
+}
+
+interface Watch {
+  res: ServerResponse;
+  sees: (pod: Pod) => boolean;
+  lastRv: number;
+  timers: NodeJS.Timeout[];
+}
+
+/** Starts the stand-in on 127.0.0.1 with a random port. */
+export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  const user = opts.user ?? DEFAULT_USER;
+  const bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 1000;
+  const requests: KubeApiRequest[] = [];
+  const store = new Map<string, Pod>();
+  const nodes = new Map((opts.nodes ?? []).map((n) => [n.metadata.name, typed(n, 'Node')]));
+  const forbidden = new Set<string>();
+  const watches = new Set<Watch>();
+  // Changes a watch can still be served from; older ones are compacted away.
+  let log: Change[] = [];
+  // Full sorted stores at the resourceVersion of a list that handed out a continue token.
+  const snapshots = new Map<number, Pod[]>();
+  let rv = FIRST_RESOURCE_VERSION;
+  let compactedRv = rv;
+
+  const sorted = () => [...store.values()].sort((a, b) => compare(podKey(a), podKey(b)));
+
+  const record = (type: EventType, object: Pod, previous?: Pod) => {
+    const change: Change = { rv, type, object, ...(previous && { previous }) };
+    log.push(change);
+    for (const watch of watches) send(watch, change);
+  };
+  const stamp = (pod: Pod): Pod => {
+    const copy = typed(structuredClone(pod), 'Pod');
+    rv++;
+    copy.metadata.resourceVersion = String(rv);
+    copy.metadata.uid ??= randomUUID();
+    copy.metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    return copy;
+  };
+
+  for (const pod of opts.pods ?? []) store.set(podKey(pod), stamp(pod));
+  compactedRv = rv;
+
+  const endWatch = (watch: Watch, last?: string) => {
+    if (!watches.delete(watch)) return;
+    for (const timer of watch.timers) clearTimeout(timer);
+    watch.res.end(last);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const query = Object.fromEntries(url.searchParams);
+    requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query,
+      ...(req.headers.authorization !== undefined && { authorization: req.headers.authorization }),
+    });
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    // /version is readable anonymously (system:public-info-viewer), but a bad token is still 401.
+    const anonymousOk = url.pathname === '/version' && req.headers.authorization === undefined;
+    if (opts.token !== undefined && bearer !== opts.token && !anonymousOk) {
+      return answer(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
+    }
+    if (req.method !== 'GET') {
+      return answer(
+        res,
+        405,
+        status(
+          405,
+          'MethodNotAllowed',
+          'the server does not allow this method on the requested resource',
+          {},
+        ),
+      );
+    }
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (url.pathname === '/version') return answer(res, 200, readKubeFixture('version.json'));
+    if (parts.length === 3 && url.pathname === '/api/v1/pods') return collection(res, query);
+    if (
+      parts.length === 5 &&
+      parts.slice(0, 3).join('/') === 'api/v1/namespaces' &&
+      parts[4] === 'pods'
+    ) {
+      return collection(res, query, parts[3]);
+    }
+    if (
+      parts.length === 6 &&
+      parts.slice(0, 3).join('/') === 'api/v1/namespaces' &&
+      parts[4] === 'pods'
+    ) {
+      const [namespace, name] = [parts[3]!, parts[5]!];
+      if (forbidden.has(namespace)) return refuse(res, 'get', namespace, name);
+      const pod = store.get(`${namespace}/${name}`);
+      return pod
+        ? answer(res, 200, pod)
+        : answer(
+            res,
+            404,
+            status(404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' }),
+          );
+    }
+    if (parts.length === 4 && url.pathname.startsWith('/api/v1/nodes/')) {
+      const name = parts[3]!;
+      const node = nodes.get(name);
+      return node
+        ? answer(res, 200, node)
+        : answer(
+            res,
+            404,
+            status(404, 'NotFound', `nodes "${name}" not found`, { name, kind: 'nodes' }),
+          );
+    }
+    answer(
+      res,
+      404,
+      status(404, 'NotFound', 'the server could not find the requested resource', {}),
+    );
+  };
+
+  const refuse = (res: ServerResponse, verb: string, namespace?: string, name?: string) => {
+    const scope =
+      namespace === undefined ? 'at the cluster scope' : `in the namespace "${namespace}"`;
+    const message = `pods${name ? ` "${name}"` : ''} is forbidden: User "${user}" cannot ${verb} resource "pods" in API group "" ${scope}`;
+    answer(res, 403, status(403, 'Forbidden', message, { ...(name && { name }), kind: 'pods' }));
+  };
+
+  // GET .../pods: a list, or with watch=1|true a stream of events.
+  const collection = (res: ServerResponse, query: Record<string, string>, namespace?: string) => {
+    const watching = query.watch === '1' || query.watch === 'true';
+    if (forbidden.has(namespace ?? '*')) return refuse(res, watching ? 'watch' : 'list', namespace);
+    let selects: (pod: Pod) => boolean;
+    try {
+      selects = selector(query.fieldSelector, query.labelSelector);
+    } catch (error) {
+      return answer(res, 400, status(400, 'BadRequest', (error as Error).message));
+    }
+    const sees = (pod: Pod) =>
+      (namespace === undefined || pod.metadata.namespace === namespace) && selects(pod);
+    if (watching) return watch(res, query, sees);
+
+    let all = sorted();
+    let listRv = rv;
+    let start = '';
+    if (query.continue) {
+      let token: { rv: number; start: string };
+      try {
+        token = JSON.parse(Buffer.from(query.continue, 'base64').toString()) as typeof token;
+      } catch {
+        return answer(
+          res,
+          400,
+          status(400, 'BadRequest', 'continue key is not valid: illegal base64 data'),
+        );
+      }
+      const snapshot = snapshots.get(token.rv);
+      if (!snapshot) {
+        return answer(
+          res,
+          410,
+          status(
+            410,
+            'Expired',
+            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+          ),
+        );
+      }
+      [all, listRv, start] = [snapshot, token.rv, token.start];
+    }
+    const items = all.filter((pod) => podKey(pod) >= start && sees(pod));
+    const limit = Number(query.limit ?? 0);
+    // A list served from the watch cache (resourceVersion=0) ignores limit, as the real one does.
+    const paged = limit > 0 && query.resourceVersion !== '0' && items.length > limit;
+    const page = paged ? items.slice(0, limit) : items;
+    const metadata: Record<string, unknown> = { resourceVersion: String(listRv) };
+    if (paged) {
+      if (!snapshots.has(listRv)) snapshots.set(listRv, all);
+      const next = { v: 'meta.k8s.io/v1', rv: listRv, start: `${podKey(page.at(-1)!)}\u0000` };
+      metadata.continue = Buffer.from(JSON.stringify(next)).toString('base64');
+      // Only known without selectors: the server counts keys, not matches.
+      if (!query.fieldSelector && !query.labelSelector)
+        metadata.remainingItemCount = items.length - limit;
+    }
+    answer(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata, items: page.map(untyped) });
+  };
+
+  const watch = (
+    res: ServerResponse,
+    query: Record<string, string>,
+    sees: (pod: Pod) => boolean,
+  ) => {
+    res.writeHead(200, { ...headers(), 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
+    const from = query.resourceVersion;
+    const fromRv = Number(from);
+    if (from && from !== '0' && fromRv < compactedRv) {
+      // The real server answers 200, then one ERROR event, then ends the stream.
+      const expired = status(410, 'Expired', `too old resource version: ${from} (${compactedRv})`);
+      return res.end(line('ERROR', expired));
+    }
+    const w: Watch = { res, sees, lastRv: rv, timers: [] };
+    watches.add(w);
+    res.on('close', () => endWatch(w));
+    if (!from || from === '0') {
+      // No resourceVersion: the current state as synthetic ADDED events, then what follows.
+      for (const pod of sorted()) if (sees(pod)) res.write(line('ADDED', pod));
+    } else {
+      for (const change of log) if (change.rv > fromRv) send(w, change);
+    }
+    w.lastRv = rv;
+    if (query.allowWatchBookmarks === 'true') {
+      const bookmark = setInterval(() => {
+        const object = { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(rv) } };
+        res.write(line('BOOKMARK', object));
+      }, bookmarkIntervalMs);
+      w.timers.push(bookmark);
+    }
+    if (query.timeoutSeconds) {
+      w.timers.push(setTimeout(() => endWatch(w), Number(query.timeoutSeconds) * 1000));
+    }
+  };
+
+  const server = opts.tls
+    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle)
+    : createHttpServer(handle);
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => done());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    requests,
+    addPod(pod) {
+      if (store.has(podKey(pod))) throw new Error(`pods "${pod.metadata.name}" already exists`);
+      const stored = stamp(pod);
+      store.set(podKey(stored), stored);
+      record('ADDED', stored);
+    },
+    updatePod(pod) {
+      const previous = store.get(podKey(pod));
+      if (!previous) throw new Error(`pods "${pod.metadata.name}" not found`);
+      const stored = stamp({ ...pod, metadata: { ...pod.metadata, uid: previous.metadata.uid } });
+      store.set(podKey(stored), stored);
+      record('MODIFIED', stored, previous);
+    },
+    deletePod(namespace, name) {
+      const previous = store.get(`${namespace}/${name}`);
+      if (!previous) throw new Error(`pods "${name}" not found`);
+      store.delete(`${namespace}/${name}`);
+      record('DELETED', stamp(previous));
+    },
+    pods: () => sorted().map((pod) => structuredClone(pod)),
+    resourceVersion: () => String(rv),
+    expireWatches() {
+      for (const w of [...watches]) {
+        const expired = status(410, 'Expired', `too old resource version: ${w.lastRv} (${rv})`);
+        endWatch(w, line('ERROR', expired));
+      }
+      compactedRv = rv;
+      log = [];
+      snapshots.clear();
+    },
+    closeWatches() {
+      for (const w of [...watches]) endWatch(w);
+    },
+    openWatches: () => watches.size,
+    forbid(namespace) {
+      forbidden.add(namespace);
+    },
+    async stop() {
+      for (const w of [...watches]) endWatch(w);
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+// A change as one watch sees it: a field selector turns a MODIFIED that moves the pod into or out
+// of its view into ADDED or DELETED, as kube-apiserver's watch cache does.
+function send(watch: Watch, change: Change): void {
+  const now = watch.sees(change.object);
+  const before = change.previous !== undefined && watch.sees(change.previous);
+  let type: EventType | undefined = now ? change.type : undefined;
+  if (change.type === 'MODIFIED')
+    type = now && before ? 'MODIFIED' : now ? 'ADDED' : before ? 'DELETED' : undefined;
+  watch.lastRv = change.rv;
+  if (type) watch.res.write(line(type, change.object));
+}
+
+// Field selectors kube-apiserver supports for pods, and equality-based label selectors.
+const POD_FIELDS: Record<string, (pod: Pod) => string> = {
+  'metadata.name': (pod) => pod.metadata.name,
+  'metadata.namespace': (pod) => pod.metadata.namespace,
+  'spec.nodeName': (pod) => pod.spec.nodeName ?? '',
+  'status.phase': (pod) => pod.status.phase ?? '',
+  'status.podIP': (pod) => String(pod.status.podIP ?? ''),
+};
+
+function selector(fields = '', labels = ''): (pod: Pod) => boolean {
+  const tests: ((pod: Pod) => boolean)[] = [];
+  for (const term of fields.split(',').filter(Boolean)) {
+    const m = /^([^!=]+)(!=|==|=)(.*)$/.exec(term);
+    const field = m && POD_FIELDS[m[1]!];
+    if (!m || !field) throw new Error(`field label not supported: ${m?.[1] ?? term}`);
+    const [negate, value] = [m[2] === '!=', m[3]!];
+    tests.push((pod) => (field(pod) === value) !== negate);
+  }
+  for (const term of labels.split(',').filter(Boolean)) {
+    const m = /^(!?)([^!=\s]+)(?:(!=|==|=)(.*))?$/.exec(term.trim());
+    if (!m)
+      throw new Error(
+        `unable to parse requirement: ${term} (set-based selectors are not modelled)`,
+      );
+    const [, not, key, op, value] = m;
+    tests.push((pod) => {
+      const actual = pod.metadata.labels?.[key!];
+      if (op === undefined) return (actual !== undefined) !== (not === '!');
+      return (actual === value) !== (op === '!=');
+    });
+  }
+  return (pod) => tests.every((test) => test(pod));
+}
+
+function podKey(pod: Pod): string {
+  return `${pod.metadata.namespace}/${pod.metadata.name}`;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function typed<T extends Pod | Node>(object: T, kind: 'Pod' | 'Node'): T {
+  const { kind: _k, apiVersion: _v, ...rest } = object;
+  return { kind, apiVersion: 'v1', ...rest } as T;
+}
+
+// Items of a list carry no kind/apiVersion; the list does.
+function untyped(pod: Pod): Omit<Pod, 'kind' | 'apiVersion'> {
+  const { kind: _k, apiVersion: _v, ...rest } = pod;
+  return rest;
+}
+
+function line(type: string, object: unknown): string {
+  return `${JSON.stringify({ type, object })}\n`;
+}
+
+/** A meta/v1 Status as kube-apiserver words a failure. */
+function status(code: number, reason: string, message: string, details?: Record<string, unknown>) {
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details && { details }),
+    code,
+  };
+}
+
+function headers(): Record<string, string> {
+  return {
+    'audit-id': randomUUID(),
+    'cache-control': 'no-cache, private',
+    'content-type': 'application/json',
+  };
+}
+
+function answer(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, headers()).end(JSON.stringify(body));
+}
