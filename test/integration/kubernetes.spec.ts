@@ -188,7 +188,9 @@ describe('kubernetes provider against a stand-in API server', () => {
       'the amd64 Deployment to be outdated after the push',
     );
     expect(series(s, { k8s_owner: 'daemonset/node-agent' })[0]?.value).toBe(0);
-    expect(value(s, 'diun_image_update_available', { provider: 'kubernetes', image: web.ref })).toBe(1);
+    expect(
+      value(s, 'diun_image_update_available', { provider: 'kubernetes', image: web.ref }),
+    ).toBe(1);
   });
 
   it('follows a rollout through the watch, with no registry request', async () => {
@@ -212,7 +214,9 @@ describe('kubernetes provider against a stand-in API server', () => {
       'the old ReplicaSet’s pods to go',
     );
     expect(series(s, { k8s_owner: 'deployment/web' })[0]?.value).toBe(0);
-    expect(value(s, 'diun_image_update_available', { provider: 'kubernetes', image: web.ref })).toBe(0);
+    expect(
+      value(s, 'diun_image_update_available', { provider: 'kubernetes', image: web.ref }),
+    ).toBe(0);
     expect(heads('web')).toBe(before.heads);
     expect(lists().length).toBe(before.lists);
   });
