@@ -10,6 +10,7 @@ import {
 } from '../registry/reference.js';
 import { describeDockerError, dockerStatus } from './docker-connection.js';
 import { Engine } from './engine.js';
+import { EndpointHealth } from './health.js';
 import type { EndpointStatus, Provider, WatchedContainer } from './types.js';
 
 type DockerConfig = NonNullable<Config['providers']['docker']>;
@@ -44,12 +45,7 @@ export class DockerProvider implements Provider {
   }
 
   status(): EndpointStatus[] {
-    return this.endpoints.map((ep) => ({
-      provider: 'docker',
-      endpoint: ep.ep.name,
-      up: ep.up,
-      error: ep.error,
-    }));
+    return this.endpoints.map((ep) => ep.health.status());
   }
 
   async close(): Promise<void> {
@@ -58,8 +54,7 @@ export class DockerProvider implements Provider {
 }
 
 class EndpointWatch {
-  up = false;
-  error: string | undefined = 'not contacted yet';
+  readonly health: EndpointHealth;
   // Config.Image of a container never changes, so one inspect per container is enough.
   private readonly configImage = new Map<string, string>();
   private readonly warned = new Set<string>();
@@ -68,17 +63,7 @@ class EndpointWatch {
 
   constructor(readonly ep: DockerEndpoint) {
     this.engine = new Engine(ep);
-  }
-
-  private mark(up: boolean, err?: unknown): void {
-    if (up !== this.up) {
-      log(up ? 'info' : 'warn', up ? 'docker endpoint up' : 'docker endpoint down', {
-        endpoint: this.ep.name,
-        error: err,
-      });
-    }
-    this.up = up;
-    this.error = up ? undefined : err instanceof Error ? err.message : String(err);
+    this.health = new EndpointHealth('docker', ep.name);
   }
 
   async list(config: DockerConfig, defaults: Config['defaults']): Promise<WatchedContainer[]> {
@@ -103,12 +88,12 @@ class EndpointWatch {
           this.warned.delete(id);
         }
       }
-      this.mark(true);
+      this.health.mark(true);
       return result.filter((c): c is WatchedContainer => c !== undefined);
     } catch (err) {
       // Any call the listing needs failing (a 403 from a proxy, a daemon going away mid-list)
       // marks the endpoint down with that call's error: no container is dropped in silence.
-      this.mark(false, err);
+      this.health.mark(false, err);
       return [];
     }
   }
@@ -207,7 +192,7 @@ class EndpointWatch {
     this.engine.follow({
       filters: { type: ['container'], event: containerEvents },
       onChange,
-      onDown: (err) => this.mark(false, err),
+      onDown: (err) => this.health.mark(false, err),
     });
   }
 

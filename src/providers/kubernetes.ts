@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/schema.js';
 import { log } from '../log.js';
+import { EndpointHealth } from './health.js';
 import { KubeApiError, KubeClient, type Pod, resolveConnection } from './kube-api.js';
 import {
   isLive,
@@ -107,8 +108,7 @@ class PodReflector {
  */
 export class KubernetesProvider implements Provider {
   readonly name = 'kubernetes';
-  private up = false;
-  private error: string | undefined = 'not contacted yet';
+  private readonly health = new EndpointHealth('kubernetes', KUBERNETES_ENDPOINT);
   private client: KubeClient | undefined;
   private readonly scopes: (string | undefined)[];
   private readonly excluded: Set<string>;
@@ -159,10 +159,10 @@ export class KubernetesProvider implements Provider {
         platformOf: (pod) => platforms.get(pod.spec?.nodeName ?? '') ?? ownPlatform(),
       });
       this.warnOnce(watched);
-      this.mark(true);
+      this.health.mark(true);
       return watched;
     } catch (err) {
-      this.mark(false, err);
+      this.health.mark(false, err);
       return [];
     }
   }
@@ -173,22 +173,20 @@ export class KubernetesProvider implements Provider {
     try {
       client = this.connect();
     } catch (err) {
-      this.mark(false, err);
+      this.health.mark(false, err);
       return;
     }
     this.reflectors = this.scopes.map((ns) => new PodReflector(client, ns, this.excluded));
     for (const r of this.reflectors) {
       void r.run(this.abort.signal, onChange, (err) => {
-        this.mark(false, err);
+        this.health.mark(false, err);
         onChange(); // the listing keeps the last pods of a provider that is down
       });
     }
   }
 
   status(): EndpointStatus[] {
-    return [
-      { provider: 'kubernetes', endpoint: KUBERNETES_ENDPOINT, up: this.up, error: this.error },
-    ];
+    return [this.health.status()];
   }
 
   async close(): Promise<void> {
@@ -243,15 +241,5 @@ export class KubernetesProvider implements Provider {
         });
       }
     }
-  }
-
-  private mark(up: boolean, err?: unknown): void {
-    if (up !== this.up) {
-      log(up ? 'info' : 'warn', up ? 'kubernetes endpoint up' : 'kubernetes endpoint down', {
-        error: err,
-      });
-    }
-    this.up = up;
-    this.error = up ? undefined : err instanceof Error ? err.message : String(err);
   }
 }

@@ -5,6 +5,7 @@ import { log } from '../log.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import { describeDockerError } from './docker-connection.js';
 import { Engine } from './engine.js';
+import { EndpointHealth } from './health.js';
 import type { EndpointStatus, Provider, WatchedContainer } from './types.js';
 
 type SwarmConfig = NonNullable<Config['providers']['swarm']>;
@@ -70,8 +71,7 @@ export function serviceToWatched(
  */
 export class SwarmProvider implements Provider {
   readonly name = 'swarm';
-  private up = false;
-  private error: string | undefined = 'not contacted yet';
+  private readonly health = new EndpointHealth('swarm', SWARM_ENDPOINT);
   private readonly engine: Engine;
   private platform: Promise<WatchedContainer['platform']> | undefined;
   private readonly warned = new Set<string>();
@@ -114,10 +114,10 @@ export class SwarmProvider implements Provider {
           log('warn', 'service label problem', { service: w.name, error: e });
         }
       }
-      this.mark(true);
+      this.health.mark(true);
       return watched;
     } catch (err) {
-      this.mark(false, err);
+      this.health.mark(false, err);
       return [];
     }
   }
@@ -127,24 +127,16 @@ export class SwarmProvider implements Provider {
     this.engine.follow({
       filters: { type: ['service'] },
       onChange,
-      onDown: (err) => this.mark(false, err),
+      onDown: (err) => this.health.mark(false, err),
       proxyAllows: SWARM_PROXY_ALLOWS,
     });
   }
 
   status(): EndpointStatus[] {
-    return [{ provider: 'swarm', endpoint: SWARM_ENDPOINT, up: this.up, error: this.error }];
+    return [this.health.status()];
   }
 
   async close(): Promise<void> {
     this.engine.close();
-  }
-
-  private mark(up: boolean, err?: unknown): void {
-    if (up !== this.up) {
-      log(up ? 'info' : 'warn', up ? 'swarm endpoint up' : 'swarm endpoint down', { error: err });
-    }
-    this.up = up;
-    this.error = up ? undefined : err instanceof Error ? err.message : String(err);
   }
 }

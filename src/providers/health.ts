@@ -1,0 +1,33 @@
+import { log } from '../log.js';
+import type { EndpointStatus } from './types.js';
+
+/**
+ * Whether one provider endpoint answered at its last use, and why not: what `diun_provider_up`
+ * and the API report. A change is logged once (`docker endpoint down endpoint=local error=...`),
+ * not at every listing.
+ */
+export class EndpointHealth {
+  private up = false;
+  private error: string | undefined = 'not contacted yet';
+
+  constructor(
+    private readonly provider: string,
+    private readonly endpoint: string,
+  ) {}
+
+  mark(up: boolean, err?: unknown): void {
+    if (up !== this.up) {
+      const fields = this.provider === 'docker' ? { endpoint: this.endpoint } : {};
+      log(up ? 'info' : 'warn', `${this.provider} endpoint ${up ? 'up' : 'down'}`, {
+        ...fields,
+        error: err,
+      });
+    }
+    this.up = up;
+    this.error = up ? undefined : err instanceof Error ? err.message : String(err);
+  }
+
+  status(): EndpointStatus {
+    return { provider: this.provider, endpoint: this.endpoint, up: this.up, error: this.error };
+  }
+}
