@@ -67,7 +67,7 @@ class EndpointWatch {
   }
 
   async list(config: DockerConfig, defaults: Config['defaults']): Promise<WatchedContainer[]> {
-    try {
+    return this.health.listing(async () => {
       const { api } = await this.engine.connect();
       const infos = await api.listContainers({ all: config.watchStopped }).catch((err: unknown) => {
         throw describeDockerError('containers list', err);
@@ -88,14 +88,8 @@ class EndpointWatch {
           this.warned.delete(id);
         }
       }
-      this.health.mark(true);
       return result.filter((c): c is WatchedContainer => c !== undefined);
-    } catch (err) {
-      // Any call the listing needs failing (a 403 from a proxy, a daemon going away mid-list)
-      // marks the endpoint down with that call's error: no container is dropped in silence.
-      this.health.mark(false, err);
-      return [];
-    }
+    });
   }
 
   /** The image a container runs; undefined when it is gone (404), any other failure thrown. */

@@ -27,6 +27,22 @@ export class EndpointHealth {
     this.error = up ? undefined : err instanceof Error ? err.message : String(err);
   }
 
+  /**
+   * Runs a listing: its containers, and the endpoint up; or, when any call it needs fails (a 403
+   * from a proxy, a daemon going away mid-list), none, and the endpoint down with that call's
+   * error. The watcher then keeps the endpoint's last containers: none is dropped in silence.
+   */
+  async listing<T>(list: () => Promise<T[]>): Promise<T[]> {
+    try {
+      const listed = await list();
+      this.mark(true);
+      return listed;
+    } catch (err) {
+      this.mark(false, err);
+      return [];
+    }
+  }
+
   status(): EndpointStatus {
     return { provider: this.provider, endpoint: this.endpoint, up: this.up, error: this.error };
   }

@@ -141,7 +141,7 @@ export class KubernetesProvider implements Provider {
   }
 
   async list(): Promise<WatchedContainer[]> {
-    try {
+    return this.health.listing(async () => {
       const client = this.connect();
       let pods: Pod[];
       if (this.reflectors.length > 0 && this.reflectors.every((r) => r.synced)) {
@@ -159,12 +159,8 @@ export class KubernetesProvider implements Provider {
         platformOf: (pod) => platforms.get(pod.spec?.nodeName ?? '') ?? ownPlatform(),
       });
       this.warnOnce(watched);
-      this.health.mark(true);
       return watched;
-    } catch (err) {
-      this.health.mark(false, err);
-      return [];
-    }
+    });
   }
 
   /** Lists, then follows, each namespace scope; every change that matters calls `onChange`. */

@@ -90,7 +90,7 @@ export class SwarmProvider implements Provider {
   }
 
   async list(): Promise<WatchedContainer[]> {
-    try {
+    return this.health.listing(async () => {
       const { api } = await this.engine.connect();
       const services = (await api.listServices().catch((err: unknown) => {
         throw describeDockerError('services list', err, SWARM_PROXY_ALLOWS);
@@ -114,12 +114,8 @@ export class SwarmProvider implements Provider {
           log('warn', 'service label problem', { service: w.name, error: e });
         }
       }
-      this.health.mark(true);
       return watched;
-    } catch (err) {
-      this.health.mark(false, err);
-      return [];
-    }
+    });
   }
 
   /** Follows service events (create, update, remove); reconnects with back-off. */
