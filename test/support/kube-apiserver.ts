@@ -177,24 +177,12 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       const [namespace, name] = [parts[3]!, parts[5]!];
       if (forbidden.has(namespace)) return refuse(res, 'get', namespace, name);
       const pod = store.get(`${namespace}/${name}`);
-      return pod
-        ? answer(res, 200, pod)
-        : answer(
-            res,
-            404,
-            status(404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' }),
-          );
+      return pod ? answer(res, 200, pod) : notFound(res, 'pods', name);
     }
     if (parts.length === 4 && url.pathname.startsWith('/api/v1/nodes/')) {
       const name = parts[3]!;
       const node = nodes.get(name);
-      return node
-        ? answer(res, 200, node)
-        : answer(
-            res,
-            404,
-            status(404, 'NotFound', `nodes "${name}" not found`, { name, kind: 'nodes' }),
-          );
+      return node ? answer(res, 200, node) : notFound(res, 'nodes', name);
     }
     answer(
       res,
@@ -457,4 +445,9 @@ function headers(): Record<string, string> {
 
 function answer(res: ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, headers()).end(JSON.stringify(body));
+}
+
+/** The real server's 404 for a named object of `kind` (`pods`, `nodes`). */
+function notFound(res: ServerResponse, kind: string, name: string): void {
+  answer(res, 404, status(404, 'NotFound', `${kind} "${name}" not found`, { name, kind }));
 }
