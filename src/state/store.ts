@@ -23,6 +23,8 @@ export interface State {
   /** The containers last seen, so a restart renders the same picture before Docker answers. */
   containers: WatchedContainer[];
   lastRun?: RunSummary;
+  /** Unix seconds: the end of the last run in which every provider answered. */
+  lastSuccess?: number;
 }
 
 /**
@@ -124,6 +126,7 @@ const StateShape = z.looseObject({
   images: z.array(RecordShape),
   containers: z.array(ContainerShape),
   lastRun: RunShape.optional(),
+  lastSuccess: z.number().optional(),
 });
 
 function checkShape(text: string): State | string {

@@ -75,6 +75,7 @@ export class Watcher {
     for (const r of state.images) this.records.set(`${r.provider}|${r.image}`, r);
     this.containers = state.containers;
     this.lastRun = state.lastRun;
+    this.lastSuccess = state.lastSuccess;
     this.current = evaluate(this.containers, this.records, seconds());
     this.ready = true;
     log('info', 'state restored', { path: this.deps.store.path, images: state.images.length });
@@ -133,6 +134,7 @@ export class Watcher {
       images: [...this.records.values()],
       containers: this.containers,
       lastRun: this.lastRun,
+      lastSuccess: this.lastSuccess,
     });
   }
 

@@ -212,6 +212,9 @@ describe('a restart with the state file', () => {
     const second = watcher(registry.registry);
     expect(second.restore()).toBe(true);
     expect(second.ready).toBe(true);
+    // The last run in which every provider answered is kept too (diun_watch_last_success_...).
+    expect(second.lastSuccess).toBe(first.lastSuccess);
+    expect(second.lastSuccess).toBe(Date.parse('2027-01-15T08:00:00Z') / 1000);
     expect(registry.heads).toEqual([]);
     expect(second.snapshot().images[0]!.record).toMatchObject({
       image,
