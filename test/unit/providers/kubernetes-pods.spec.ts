@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ImageDefaultsSchema } from '../../../src/config/schema.js';
 import type { Pod } from '../../../src/providers/kube-api.js';
 import { resolveConnection } from '../../../src/providers/kube-api.js';
@@ -215,5 +218,25 @@ describe('resolveConnection', () => {
     );
     expect(named.server.origin).toBe('https://10.0.0.1:6443');
     expect(named.token()).toBe('t');
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('reads the mounted service account token again as the kubelet rotates it', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const dir = mkdtempSync(join(tmpdir(), 'sa-'));
+    writeFileSync(join(dir, 'token'), 'first\n');
+    writeFileSync(join(dir, 'ca.crt'), 'not checked here');
+    const env = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+    const conn = resolveConnection(k8s, env, dir);
+    expect(conn.ca?.toString()).toBe('not checked here');
+    expect(conn.token()).toBe('first');
+    writeFileSync(join(dir, 'token'), 'second\n');
+    utimesSync(join(dir, 'token'), new Date(Date.now() + 5_000), new Date(Date.now() + 5_000));
+    expect(conn.token()).toBe('first'); // read at most once a minute
+    vi.setSystemTime(Date.now() + 61_000);
+    expect(conn.token()).toBe('second');
   });
 });
