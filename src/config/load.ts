@@ -115,7 +115,17 @@ function applyDockerHost(
 function warningsFor(tree: Record<string, unknown>): string[] {
   const warnings: string[] = [];
   if ('notif' in tree) warnings.push(NOTIF_WARNING);
-  const providers = tree.providers;
+  const { metrics, providers } = tree;
+  if (isMapping(metrics) && String(metrics.enabled) === 'false') {
+    warnings.push('metrics.enabled: false is ignored, diun-exporter always serves its metrics');
+  }
+  // Diun reads tokenFile only when token is empty; the loader did the same.
+  const sections = { metrics, 'providers.kubernetes': isMapping(providers) && providers.kubernetes };
+  for (const [path, section] of Object.entries(sections)) {
+    if (isMapping(section) && !isBlank(section.token) && !isBlank(section.tokenFile)) {
+      warnings.push(`${path}.tokenFile: ignored, ${path}.token is set (as Diun does)`);
+    }
+  }
   for (const name of IGNORED_PROVIDERS) {
     if (isMapping(providers) && name in providers) {
       warnings.push(`providers.${name}: not supported by diun-exporter, ignored`);
@@ -136,4 +146,8 @@ function withSource(problem: Problem, setBy: Map<string, string>): Problem {
       return { ...problem, message: `${problem.message} (from ${variable})` };
   }
   return problem;
+}
+
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
 }

@@ -4,7 +4,6 @@ import {
   bool,
   endpoint,
   evenWithOtherProblems,
-  isMapping,
   list,
   name,
   optionalBool,
@@ -100,6 +99,10 @@ const SwarmSchema = z
 
 // A namespace is an RFC 1123 label; `!name` excludes it.
 const NAMESPACE_ENTRY = /^!?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const namespaceName = text().refine((n) => NAMESPACE_NAME.test(n), {
+  error: 'expected a namespace name (lower case letters, digits and "-")',
+});
 const namespaceEntry = text().superRefine((entry, ctx) => {
   if (entry === '') {
     // `- !kube-system` unquoted is a YAML tag on an empty value: the name is lost before we see it.
@@ -124,14 +127,15 @@ const KubernetesSchema = z
     certAuthFilePath: optionalText(),
     tlsInsecure: bool(false),
     namespaces: list(namespaceEntry, []),
+    // Diun's other way to leave namespaces out: the same as `!name` entries in `namespaces`.
+    namespacesExclude: list(namespaceName, []),
     watchByDefault: bool(false),
   })
-  .refine((k8s) => !(isMapping(k8s) && k8s.token !== undefined && k8s.tokenFile !== undefined), {
-    path: ['tokenFile'],
-    error: 'cannot be used together with token',
-    ...evenWithOtherProblems,
-  })
-  .transform(({ tokenFile: _read, ...k8s }) => k8s);
+  // With both, `token` wins, as in Diun (the loader warns).
+  .transform(({ tokenFile: _read, namespacesExclude, ...k8s }) => ({
+    ...k8s,
+    namespaces: [...k8s.namespaces, ...namespacesExclude.map((n) => `!${n}`)],
+  }));
 
 /** The `providers` section; nomad and dockerfile are accepted and dropped (the loader warns). */
 export const ProvidersSchema = section(

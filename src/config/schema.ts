@@ -9,6 +9,7 @@ import {
   int,
   list,
   name,
+  optionalBool,
   optionalText,
   patternList,
   section,
@@ -118,15 +119,12 @@ const MetricsSchema = section(
         error: 'must start with "/"',
       }),
       token: optionalText(),
-      // Read into `token` by the loader.
+      // Read into `token` by the loader; with both, `token` wins, as in Diun (the loader warns).
       tokenFile: optionalText(),
+      // Diun's switch for its own metrics server; this one always serves (the loader warns).
+      enabled: optionalBool(),
     })
-    .refine((metrics) => !(metrics.token !== undefined && metrics.tokenFile !== undefined), {
-      path: ['tokenFile'],
-      error: 'cannot be used together with token',
-      ...evenWithOtherProblems,
-    })
-    .transform(({ tokenFile: _read, ...metrics }) => metrics),
+    .transform(({ tokenFile: _read, enabled: _always, ...metrics }) => metrics),
 );
 
 /** The whole diun.yml; parse the output of the loader (see load.ts), which reads *File keys. */

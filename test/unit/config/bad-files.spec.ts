@@ -461,9 +461,11 @@ const BAD_FILES: [string, string, string[]][] = [
     [`providers.kubernetes.tokenFile: cannot read "${DANGLING}": no such file (ENOENT)`],
   ],
   [
-    'token and tokenFile',
-    `providers:\n  kubernetes:\n    token: t\n    tokenFile: ${MISSING}\n`,
-    ['providers.kubernetes.tokenFile: cannot be used together with token'],
+    'a bad namespacesExclude entry',
+    'providers:\n  kubernetes:\n    namespacesExclude: [kube_system]\n',
+    [
+      'providers.kubernetes.namespacesExclude[0]: expected a namespace name (lower case letters, digits and "-")',
+    ],
   ],
   ['an unknown provider', 'providers:\n  podman: {}\n', ['providers.podman: unknown key']],
   // metrics
@@ -500,11 +502,6 @@ const BAD_FILES: [string, string, string[]][] = [
     'a missing metrics tokenFile',
     `metrics:\n  tokenFile: ${MISSING}\n`,
     [`metrics.tokenFile: cannot read "${MISSING}": no such file (ENOENT)`],
-  ],
-  [
-    'token and tokenFile for metrics',
-    `metrics:\n  token: t\n  tokenFile: ${MISSING}\n`,
-    ['metrics.tokenFile: cannot be used together with token'],
   ],
   // the whole file
   ['an unknown section', 'notifs:\n  gotify: {}\n', ['notifs: unknown key']],
@@ -654,7 +651,7 @@ describe('secrets never appear in messages', () => {
       'password and passwordFile',
       `regopts:\n  - name: a\n    password: ${SECRET}\n    passwordFile: /x\n`,
     ],
-    ['token and tokenFile', `metrics:\n  token: ${SECRET}\n  tokenFile: /x\n`],
+    ['token and tokenFile', `gotify:\n  token: ${SECRET}\n  tokenFile: /x\n`],
     [
       'a Kubernetes token of the wrong type',
       `providers:\n  kubernetes:\n    token: {a: ${SECRET}}\n`,

@@ -389,6 +389,36 @@ defaults:
     expect(config.regopts[0]?.password).toBe(`a$b\${NOT}c$d$`);
   });
 
+  it('loads Diun’s metrics.enabled, token beside tokenFile and namespacesExclude as Diun does', () => {
+    const { config, warnings } = load(
+      [
+        'metrics:',
+        '  enabled: false',
+        '  addr: ":9090"',
+        '  token: t',
+        '  tokenFile: /nonexistent/metrics-token',
+        'providers:',
+        '  kubernetes:',
+        '    token: k',
+        '    tokenFile: /nonexistent/k8s-token',
+        '    namespaces: [shop]',
+        '    namespacesExclude: [kube-system]',
+        '',
+      ].join('\n'),
+    );
+    expect(config.metrics).toEqual({ addr: ':9090', path: '/metrics', token: 't' });
+    expect(config.providers.kubernetes).toMatchObject({
+      token: 'k',
+      namespaces: ['shop', '!kube-system'],
+    });
+    expect(warnings).toEqual([
+      'metrics.enabled: false is ignored, diun-exporter always serves its metrics',
+      'metrics.tokenFile: ignored, metrics.token is set (as Diun does)',
+      'providers.kubernetes.tokenFile: ignored, providers.kubernetes.token is set (as Diun does)',
+    ]);
+    expect(load('metrics:\n  enabled: true\n').warnings).toEqual([]);
+  });
+
   it('does not expand the sections it ignores', () => {
     const { warnings } = load(`notif:\n  gotify:\n    token: \${GOTIFY_TOKEN}\n`);
     expect(warnings).toHaveLength(1);
