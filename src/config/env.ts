@@ -11,6 +11,7 @@ const UNEXPANDED = new Set([
   'watch.healthchecks',
   'providers.nomad',
   'providers.dockerfile',
+  'providers.containerd',
 ]);
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -19,7 +19,7 @@ import {
 export const DEFAULT_DOCKER_ENDPOINT = 'unix:///var/run/docker.sock';
 
 /** Diun providers that diun-exporter accepts in a file but does not implement. */
-export const IGNORED_PROVIDERS = ['nomad', 'dockerfile'] as const;
+export const IGNORED_PROVIDERS = ['nomad', 'dockerfile', 'containerd'] as const;
 
 const DockerEndpointSchema = z.strictObject({
   name: name(),
@@ -137,7 +137,7 @@ const KubernetesSchema = z
     namespaces: [...k8s.namespaces, ...namespacesExclude.map((n) => `!${n}`)],
   }));
 
-/** The `providers` section; nomad and dockerfile are accepted and dropped (the loader warns). */
+/** The `providers` section; nomad, dockerfile and containerd are accepted and dropped (the loader warns). */
 export const ProvidersSchema = section(
   z
     .strictObject({
@@ -147,8 +147,12 @@ export const ProvidersSchema = section(
       kubernetes: optionalSection(KubernetesSchema),
       nomad: z.unknown().optional(),
       dockerfile: z.unknown().optional(),
+      containerd: z.unknown().optional(),
     })
-    .transform(({ nomad: _nomad, dockerfile: _dockerfile, ...providers }) => providers),
+    .transform(
+      ({ nomad: _nomad, dockerfile: _dockerfile, containerd: _containerd, ...providers }) =>
+        providers,
+    ),
 );
 
 export type DockerProvider = z.output<typeof DockerSchema>;

@@ -207,10 +207,14 @@ providers:
     address: http://127.0.0.1:4646
   dockerfile:
     patterns: [./Dockerfile]
+  containerd:
+    endpoint: \${CONTAINERD_ADDRESS}
+    namespaces: [k8s.io]
 `);
     expect(warnings).toEqual([
       'providers.nomad: not supported by diun-exporter, ignored',
       'providers.dockerfile: not supported by diun-exporter, ignored',
+      'providers.containerd: not supported by diun-exporter, ignored',
     ]);
     expect(config.providers).toEqual({});
   });
