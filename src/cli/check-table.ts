@@ -1,3 +1,4 @@
+import type { WatchedContainer } from '../providers/types.js';
 import { localDigests } from '../watch/indexes.js';
 import type { CheckStatus, ImageState, Snapshot } from '../watch/model.js';
 import { type Paint, painter, type Style } from './colour.js';
@@ -56,7 +57,7 @@ export function renderCheckTable(snapshot: Snapshot, options: TableOptions = {})
     for (const c of containers) {
       const local = short(localDigests(c.container, img.record)[0]);
       rows.push({
-        cells: [c.container.name, img.record.image, c.status, local, remote],
+        cells: [containerName(c.container), img.record.image, c.status, local, remote],
         status: c.status,
       });
     }
@@ -162,4 +163,9 @@ export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
   const whole = Math.round(seconds);
   return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+}
+
+/** A pod's container is named as kubectl finds it: `namespace/pod/container`. */
+function containerName(c: WatchedContainer): string {
+  return c.k8s ? `${c.k8s.namespace}/${c.k8s.pod}/${c.name}` : c.name;
 }

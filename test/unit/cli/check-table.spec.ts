@@ -103,6 +103,21 @@ describe('check table', () => {
     expect(names).toEqual(['b-old', 'd-old', 'c-current', 'a-current']);
   });
 
+  it('names a pod’s container as kubectl finds it: namespace/pod/container', () => {
+    const pod = container({
+      provider: 'kubernetes',
+      endpoint: 'kubernetes',
+      name: 'db',
+      k8s: { namespace: 'shop', pod: 'db-0', owner: 'statefulset/db' },
+    });
+    const snapshot = evaluate(
+      [pod],
+      records(record({ provider: 'kubernetes', remoteDigest: digest('b') })),
+      1_800_000_000,
+    );
+    expect(renderCheckTable(snapshot).split('\n')[1]?.split(' ')[0]).toBe('shop/db-0/db');
+  });
+
   it('says so when nothing is watched', () => {
     expect(renderCheckTable({ images: [], at: 0 })).toBe(
       'CONTAINER  IMAGE  STATUS  LOCAL  REMOTE\n\n0 images (0 containers): 0 outdated, 0 up to date',
