@@ -33,6 +33,11 @@ class PodReflector {
   readonly pods = new Map<string, Pod>();
   synced = false;
   private resourceVersion = '';
+  private settle!: () => void;
+  /** Resolves at the first list's end, whether it worked or not. */
+  readonly settled = new Promise<void>((resolve) => {
+    this.settle = resolve;
+  });
 
   constructor(
     private readonly client: KubeClient,
@@ -57,6 +62,7 @@ class PodReflector {
         for (const pod of items) if (this.keep(pod)) this.pods.set(pod.metadata.uid, slimPod(pod));
         this.resourceVersion = resourceVersion;
         this.synced = true;
+        this.settle();
         delay = 1000;
         onChange(); // whatever happened while we were not watching
         await this.watch(signal, onChange);
@@ -67,6 +73,7 @@ class PodReflector {
           continue;
         }
         this.synced = false;
+        this.settle();
         onDown(err instanceof Error ? err : new Error(String(err)));
         await sleep(delay, undefined, { signal }).catch(() => undefined);
         delay = Math.min(delay * 2, maxBackoffMs);
@@ -143,6 +150,8 @@ export class KubernetesProvider implements Provider {
   async list(): Promise<WatchedContainer[]> {
     return this.health.listing(async () => {
       const client = this.connect();
+      // At start-up the first run and the watch's first list come together: one list serves both.
+      await Promise.all(this.reflectors.map((r) => r.settled));
       let pods: Pod[];
       if (this.reflectors.length > 0 && this.reflectors.every((r) => r.synced)) {
         pods = this.reflectors.flatMap((r) => [...r.pods.values()]);

@@ -170,6 +170,8 @@ describe('kubernetes provider against a stand-in API server', () => {
     expect(heads('web')).toBe(1);
     expect(heads('db')).toBe(1);
     expect(heads('migrate')).toBe(0);
+    // The first run and the watch's first list shared one list.
+    expect(lists()).toHaveLength(1);
     // The pod's node was read for its platform, with the token.
     const nodeGets = api.requests.filter((r) => r.path.startsWith('/api/v1/nodes/'));
     expect(nodeGets.map((r) => r.path).sort()).toEqual([
