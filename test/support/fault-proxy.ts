@@ -214,6 +214,8 @@ export async function startFaultProxy(
       if (done) return;
       done = true;
       proxy.inFlight--;
+      // A kept-alive socket serves many requests: each must take its listener back.
+      req.socket.off('close', finished);
     };
     res.on('close', finished);
     req.socket.on('close', finished);
