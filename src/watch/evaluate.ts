@@ -35,8 +35,9 @@ function containerStatus(
 
 function imageStatus(containers: ContainerState[], record: ImageRecord | undefined): CheckStatus {
   if (containers.every((c) => c.status === 'skip')) return 'skip';
-  // Never checked, and nothing to check: only skipped containers and ones with problems.
-  if (!record?.lastCheck && containers.every((c) => c.container.skip)) return 'error';
+  // Nothing to check: only skipped containers, and some with problems (a run records such an
+  // image as checked, with status skip, so this must not depend on the record).
+  if (containers.every((c) => c.container.skip)) return 'error';
   if (record?.status === 'error') return 'error';
   if (containers.some((c) => c.updateAvailable)) return 'update';
   return record?.status === 'new' ? 'new' : 'unchange';

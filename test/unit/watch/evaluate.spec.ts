@@ -90,6 +90,11 @@ describe('evaluate: a container is outdated while the tag points at another dige
     expect(picture(evaluate([broken], records(), AT))).toEqual([
       ['Not A Reference', 'error', false, ['broken error']],
     ]);
+    // Still error after a run, which records the skipped image as checked (status skip).
+    const afterRun = record({ image: 'Not A Reference', status: 'skip', remoteDigest: undefined });
+    expect(picture(evaluate([broken], records(afterRun), AT))).toEqual([
+      ['Not A Reference', 'error', false, ['broken error']],
+    ]);
   });
 
   it('leaves out images not checked yet, and says new after the first check', () => {
