@@ -120,7 +120,10 @@ function warningsFor(tree: Record<string, unknown>): string[] {
     warnings.push('metrics.enabled: false is ignored, diun-exporter always serves its metrics');
   }
   // Diun reads tokenFile only when token is empty; the loader did the same.
-  const sections = { metrics, 'providers.kubernetes': isMapping(providers) && providers.kubernetes };
+  const sections = {
+    metrics,
+    'providers.kubernetes': isMapping(providers) && providers.kubernetes,
+  };
   for (const [path, section] of Object.entries(sections)) {
     if (isMapping(section) && !isBlank(section.token) && !isBlank(section.tokenFile)) {
       warnings.push(`${path}.tokenFile: ignored, ${path}.token is set (as Diun does)`);
