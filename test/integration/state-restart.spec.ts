@@ -55,6 +55,8 @@ describe('state file across kill -9 and restart', () => {
     expect(value(first, 'diun_image_update_available', outdated)).toBe(1);
     const since = value(first, 'diun_image_update_detected_timestamp_seconds', outdated);
     expect(since).toBeGreaterThan(0);
+    const success = value(first, 'diun_watch_last_success_timestamp_seconds');
+    expect(success).toBeGreaterThan(0);
     const saved = readFileSync(exporter.statePath, 'utf8');
 
     // A slow registry keeps the second run going; kill -9 after its first request.
@@ -77,6 +79,7 @@ describe('state file across kill -9 and restart', () => {
     expect(value(s, 'diun_image_update_available', outdated)).toBe(1);
     expect(value(s, 'diun_image_update_detected_timestamp_seconds', outdated)).toBe(since);
     expect(value(s, 'diun_container_update_available', { container: containers[0]! })).toBe(1);
+    expect(value(s, 'diun_watch_last_success_timestamp_seconds')).toBe(success);
     proxy.delayMs = 0;
   });
 
