@@ -216,8 +216,15 @@ export class KubeClient {
     return JSON.parse(text) as T;
   }
 
-  /** Every pod of a namespace (or of all, for undefined), page by page, and the list's version. */
-  async listPods(namespace?: string): Promise<{ items: Pod[]; resourceVersion: string }> {
+  /**
+   * Every pod of a namespace (or of all, for undefined), page by page, and the list's version.
+   * `keep` turns each pod into what is kept as its page arrives, so a list of 10,000 pods never
+   * holds them all whole.
+   */
+  async listPods(
+    namespace: string | undefined,
+    keep: (pod: Pod) => Pod = (pod) => pod,
+  ): Promise<{ items: Pod[]; resourceVersion: string }> {
     const path = podsPath(namespace);
     const what = `list pods ${namespace ? `in namespace "${namespace}"` : 'in all namespaces'}`;
     const items: Pod[] = [];
@@ -228,7 +235,7 @@ export class KubeClient {
         items?: Pod[];
         metadata?: { resourceVersion?: string; continue?: string };
       }>(what, this.url(path, { limit: String(PAGE_SIZE), continue: cont }));
-      for (const pod of page.items ?? []) items.push(pod);
+      for (const pod of page.items ?? []) items.push(keep(pod));
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       cont = page.metadata?.continue || undefined;
     } while (cont);

@@ -57,10 +57,7 @@ class PodReflector {
     let delay = 1000;
     while (!signal.aborted) {
       try {
-        const { items, resourceVersion } = await this.client.listPods(this.namespace);
-        this.pods.clear();
-        for (const pod of items) if (this.keep(pod)) this.pods.set(pod.metadata.uid, slimPod(pod));
-        this.resourceVersion = resourceVersion;
+        await this.list();
         this.synced = true;
         this.settle();
         delay = 1000;
@@ -79,6 +76,17 @@ class PodReflector {
         delay = Math.min(delay * 2, maxBackoffMs);
       }
     }
+  }
+
+  /**
+   * Lists every pod again, kept slim. Its own frame, so nothing of the list outlives it: the
+   * pages are gone while the watch that follows runs for hours.
+   */
+  private async list(): Promise<void> {
+    const { items, resourceVersion } = await this.client.listPods(this.namespace, slimPod);
+    this.pods.clear();
+    for (const pod of items) if (this.keep(pod)) this.pods.set(pod.metadata.uid, pod);
+    this.resourceVersion = resourceVersion;
   }
 
   /** Follows watch streams one after the other until one fails. */
@@ -156,7 +164,7 @@ export class KubernetesProvider implements Provider {
       if (this.reflectors.length > 0 && this.reflectors.every((r) => r.synced)) {
         pods = this.reflectors.flatMap((r) => [...r.pods.values()]);
       } else {
-        const lists = await Promise.all(this.scopes.map((ns) => client.listPods(ns)));
+        const lists = await Promise.all(this.scopes.map((ns) => client.listPods(ns, slimPod)));
         pods = lists
           .flatMap((l) => l.items)
           .filter((p) => !this.excluded.has(p.metadata.namespace));
