@@ -3,7 +3,8 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../src/config/load.js';
 import { requireBinary } from '../support/exec.js';
 
 // Shipped deployment assets: Dockerfile, compose stack, Grafana dashboard and provisioning.
@@ -112,5 +113,47 @@ describe('grafana dashboard', () => {
       type: 'file',
       options: { path: '/var/lib/grafana/dashboards' },
     });
+  });
+});
+
+describe('kubernetes manifest', () => {
+  interface Doc {
+    kind: string;
+    metadata: { name: string };
+    data?: Record<string, string>;
+    rules?: { resources: string[]; verbs: string[] }[];
+    spec?: {
+      template?: {
+        spec: {
+          serviceAccountName?: string;
+          containers: { env?: { name: string; value?: string }[] }[];
+        };
+      };
+    };
+  }
+
+  it('loads its diun.yml with the real loader and asks only for read-only RBAC', async () => {
+    const docs = parseAllDocuments(await read('deploy/kubernetes/diun-exporter.yaml')).map(
+      (d) => d.toJS() as Doc,
+    );
+    const of = (kind: string) => docs.filter((d) => d?.kind === kind);
+    const dir = await mkdtemp(join(tmpdir(), 'k8s-manifest-'));
+    try {
+      const file = join(dir, 'diun.yml');
+      await writeFile(file, of('ConfigMap')[0]?.data?.['diun.yml'] ?? '');
+      const { config } = loadConfig(file, {});
+      expect(config.providers.kubernetes).toMatchObject({ watchByDefault: false, namespaces: [] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const verbs = of('ClusterRole').flatMap((r) => r.rules ?? []);
+    expect(verbs).toEqual([
+      { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
+    ]);
+    const pod = of('Deployment')[0]?.spec?.template?.spec;
+    expect(pod?.serviceAccountName).toBe(of('ServiceAccount')[0]?.metadata.name);
+    const env = pod?.containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === 'DIUN_CONFIG')?.value).toBe('/etc/diun-exporter/diun.yml');
   });
 });
