@@ -40,6 +40,7 @@ export interface TransportResponse {
   body: Buffer;
 }
 
+const EMPTY = Buffer.alloc(0);
 // Error bodies are read only to name the registry's error code; no need to keep much.
 const ERROR_BODY_CAP = 64 * 1024;
 // A request answered 429 is sent again at most this often, and only when the registry's pause
@@ -127,9 +128,14 @@ export class Transport {
         res.body.destroy();
         throw tooLarge(req, res.statusCode);
       }
+      if (req.method === 'HEAD') {
+        // No body to read: dump() frees the connection without an async iterator per request.
+        await res.body.dump();
+        return { status: res.statusCode, headers: res.headers, body: EMPTY };
+      }
       const body = await readCapped(res.body, cap);
       if (body === undefined && ok) throw tooLarge(req, res.statusCode);
-      return { status: res.statusCode, headers: res.headers, body: body ?? Buffer.alloc(0) };
+      return { status: res.statusCode, headers: res.headers, body: body ?? EMPTY };
     } catch (err) {
       if (err instanceof RegistryError) throw err;
       throw networkError(req, err, controller.signal.aborted);
