@@ -28,6 +28,8 @@ export interface DockerStandin {
   counts(): Record<string, number>;
   /** Every request so far: its kind, arrival and answer end (`performance.now()`). */
   log: Array<{ kind: string; arrivedMs: number; doneMs: number }>;
+  /** TCP connections the client opened so far: how many calls it had in flight at most. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -110,11 +112,16 @@ export async function startDockerStandin(containers: StandinContainer[]): Promis
     }
     json(404, JSON.stringify({ message: `page not found: ${kind}` }));
   });
+  let connections = 0;
+  server.on('connection', () => {
+    connections++;
+  });
   const listening = await listenOnLoopback(server);
   return {
     endpoint: `tcp://127.0.0.1:${listening.port}`,
     counts: () => ({ ...counts }),
     log,
+    connections: () => connections,
     async close() {
       for (const res of events) res.destroy();
       server.closeAllConnections();

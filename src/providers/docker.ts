@@ -68,10 +68,11 @@ class EndpointWatch {
 
   async list(config: DockerConfig, defaults: Config['defaults']): Promise<WatchedContainer[]> {
     return this.health.listing(async () => {
-      const { api } = await this.engine.connect();
-      const infos = await api.listContainers({ all: config.watchStopped }).catch((err: unknown) => {
-        throw describeDockerError('containers list', err);
-      });
+      const infos = await this.engine
+        .call((api) => api.listContainers({ all: config.watchStopped }))
+        .catch((err: unknown) => {
+          throw describeDockerError('containers list', err);
+        });
       const watched = infos.filter((c) => isWatched(c.Labels ?? {}, config.watchByDefault));
       const images = new Map<string, Promise<Dockerode.ImageInspectInfo | undefined>>();
       const inspectImage = (id: string) => {
@@ -95,7 +96,7 @@ class EndpointWatch {
   /** The image a container runs; undefined when it is gone (404), any other failure thrown. */
   private async inspectImage(id: string): Promise<Dockerode.ImageInspectInfo | undefined> {
     try {
-      return await (await this.engine.connect()).api.getImage(id).inspect();
+      return await this.engine.call((api) => api.getImage(id).inspect());
     } catch (err) {
       if (dockerStatus(err) === 404) return undefined;
       throw describeDockerError(`image inspect ${shortId(id)}`, err);
@@ -105,7 +106,7 @@ class EndpointWatch {
   /** Config.Image of a container; undefined when it was removed since the listing (404). */
   private async inspectConfigImage(id: string): Promise<string | undefined> {
     try {
-      return (await (await this.engine.connect()).api.getContainer(id).inspect()).Config.Image;
+      return (await this.engine.call((api) => api.getContainer(id).inspect())).Config.Image;
     } catch (err) {
       if (dockerStatus(err) === 404) return undefined;
       throw describeDockerError(`container inspect ${shortId(id)}`, err);

@@ -5,6 +5,9 @@ import { connectionOptions, describeDockerError } from './docker-connection.js';
 
 const maxBackoffMs = 30_000;
 const connectTimeoutMs = 15_000;
+// Calls in flight at once: a listing inspects every image, and each call in flight is a
+// connection to the engine or its socket proxy (hundreds of images would open hundreds).
+const maxInFlight = 16;
 
 export interface EngineClients {
   /** For calls that answer (listings, inspects): they time out. */
@@ -34,8 +37,25 @@ export class Engine {
   private stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(readonly ep: DockerEndpoint) {}
+
+  /** One API call that answers (a listing, an inspect), at most `maxInFlight` at once. */
+  async call<T>(fn: (api: Dockerode) => Promise<T>): Promise<T> {
+    const { api } = await this.connect();
+    // A finished call hands its slot to the next waiting one, so no newcomer slips in between.
+    if (this.inFlight >= maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
+    else this.inFlight++;
+    try {
+      return await fn(api);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.inFlight--;
+    }
+  }
 
   // dockerode (and its ssh2 and protobuf) take about 120 ms to load: only a provider that talks
   // to an engine pays that, and only once it first does.
