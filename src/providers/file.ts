@@ -62,7 +62,7 @@ export class FileProvider implements Provider {
       this.signature = signature;
       this.load(sources);
     }
-    return this.up ? structuredClone(this.entries) : [];
+    return this.up ? [...this.entries] : [];
   }
 
   subscribe(onChange: () => void): void {
@@ -115,7 +115,9 @@ export class FileProvider implements Provider {
         fileProblems.push(...problems.map((p) => `${source.name}: ${p}`));
       } else entries.push(...parsed.entries);
     }
-    this.entries = entries;
+    // Frozen, so the same entries can be handed out at every list: a copy per list was 15 MiB
+    // of garbage, and a second set of 10,000 entries held, at 10,000 images.
+    this.entries = entries.map(deepFreeze);
     const wasUp = this.up;
     this.up = fileProblems.length === 0;
     this.error = this.up ? undefined : fileProblems.join('; ');
@@ -180,4 +182,13 @@ async function readSource(path: string): Promise<Source> {
   } catch (err) {
     return { name: basename(path), error: describeReadError(err) };
   }
+}
+
+/** Freezes an object and everything in it: a consumer that writes to an entry fails loudly. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
