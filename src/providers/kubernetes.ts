@@ -131,7 +131,7 @@ export class KubernetesProvider implements Provider {
   private readonly abort = new AbortController();
   private readonly nodes = new Map<string, Promise<Platform | undefined>>();
   private nodesForbidden = false;
-  private readonly warned = new Set<string>();
+  private warned = new Set<string>();
 
   constructor(
     private readonly config: KubernetesConfig,
@@ -240,12 +240,14 @@ export class KubernetesProvider implements Provider {
     return result;
   }
 
+  /** Each annotation problem is said once while it lasts, not at every listing. */
   private warnOnce(watched: WatchedContainer[]): void {
+    const now = new Set<string>();
     for (const w of watched) {
       for (const e of w.errors) {
-        const key = `${w.k8s?.owner} ${w.name} ${e}`;
+        const key = `${w.k8s?.namespace}/${w.k8s?.owner} ${w.name} ${e}`;
+        now.add(key);
         if (this.warned.has(key)) continue;
-        this.warned.add(key);
         log('warn', 'pod annotation problem', {
           namespace: w.k8s?.namespace,
           pod: w.k8s?.pod,
@@ -254,5 +256,6 @@ export class KubernetesProvider implements Provider {
         });
       }
     }
+    this.warned = now;
   }
 }

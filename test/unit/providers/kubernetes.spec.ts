@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImageDefaultsSchema } from '../../../src/config/schema.js';
+import { configureLog } from '../../../src/log.js';
 import { KubernetesProvider } from '../../../src/providers/kubernetes.js';
 import { waitFor } from '../../support/exec.js';
 import {
@@ -97,6 +98,28 @@ describe('KubernetesProvider', () => {
     );
     expect(t.lists()).toBe(1);
     expect(watches()[0]?.query.allowWatchBookmarks).toBe('true');
+  });
+
+  it('says an annotation problem once while it lasts, and again if it comes back', async () => {
+    const lines: string[] = [];
+    configureLog({ sink: (line) => lines.push(line) });
+    try {
+      const bad = webPod('web-7c5ddbdf54-a');
+      bad.metadata.annotations = { 'diun.enable': 'true', 'diun.max_tags': 'many' };
+      const t = await start([bad]);
+      const warnings = () => lines.filter((l) => l.includes('pod annotation problem')).length;
+      await t.provider.list();
+      await t.provider.list();
+      expect(warnings()).toBe(1);
+      expect(lines.find((l) => l.includes('pod annotation problem'))).toContain('namespace=shop');
+      t.api.deletePod('shop', 'web-7c5ddbdf54-a');
+      await waitFor(async () => (await t.provider.list()).length === 0, { what: 'the pod gone' });
+      t.api.addPod(bad);
+      await waitFor(async () => (await t.provider.list()).length === 1, { what: 'the pod back' });
+      expect(warnings()).toBe(2);
+    } finally {
+      configureLog({ sink: (line) => process.stderr.write(`${line}\n`) });
+    }
   });
 
   it('stops asking once closed', async () => {
