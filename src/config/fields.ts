@@ -17,6 +17,11 @@ export function parseGoBool(text: string): boolean | undefined {
   return undefined;
 }
 
+/** Missing, `key:` with no value, or `${VAR:-}` with VAR unset: not set. */
+export function isUnset(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
 /** A YAML `key:` with no value means "not set". */
 function nullAsUnset(value: unknown): unknown {
   return value === null ? undefined : value;

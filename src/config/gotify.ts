@@ -2,7 +2,14 @@
 // its messages, and the Bearer token Alertmanager must present. Not a Diun key: Diun's own
 // notif.gotify stays ignored, as the rest of `notif`.
 import { z } from 'zod';
-import { duration, evenWithOtherProblems, int, optionalSection, optionalText } from './fields.js';
+import {
+  duration,
+  evenWithOtherProblems,
+  int,
+  isUnset,
+  optionalSection,
+  optionalText,
+} from './fields.js';
 
 /** Gotify priorities by Alertmanager `severity` label; a severity not listed gets `info`'s. */
 export const DEFAULT_PRIORITIES: Readonly<Record<string, number>> = {
@@ -57,10 +64,6 @@ function required(plain: 'token' | 'webhookToken', what: string) {
       });
     }
   }, evenWithOtherProblems);
-}
-
-function isUnset(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
 }
 
 /** The `gotify` section; absent means the bridge is off. */

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { applyEnvOverrides, expandVariables } from './env.js';
-import { isMapping } from './fields.js';
+import { isMapping, isUnset } from './fields.js';
 import { describeKeys } from './keys.js';
 import { describeReadError, humanMessage, issueProblems, type Problem } from './problems.js';
 import { IGNORED_PROVIDERS } from './providers.js';
@@ -125,7 +125,7 @@ function warningsFor(tree: Record<string, unknown>): string[] {
     'providers.kubernetes': isMapping(providers) && providers.kubernetes,
   };
   for (const [path, section] of Object.entries(sections)) {
-    if (isMapping(section) && !isBlank(section.token) && !isBlank(section.tokenFile)) {
+    if (isMapping(section) && !isUnset(section.token) && !isUnset(section.tokenFile)) {
       warnings.push(`${path}.tokenFile: ignored, ${path}.token is set (as Diun does)`);
     }
   }
@@ -149,8 +149,4 @@ function withSource(problem: Problem, setBy: Map<string, string>): Problem {
       return { ...problem, message: `${problem.message} (from ${variable})` };
   }
   return problem;
-}
-
-function isBlank(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
 }

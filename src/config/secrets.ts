@@ -1,7 +1,7 @@
 // Diun's *File keys (usernameFile, passwordFile, tokenFile): the secret is read from a file,
 // as Docker and Kubernetes secrets are mounted. Problems name the file, never its content.
 import { readFileSync } from 'node:fs';
-import { isMapping } from './fields.js';
+import { isMapping, isUnset } from './fields.js';
 import { describeReadError, formatKeyPath, type Problem } from './problems.js';
 
 const PAIRS = {
@@ -61,8 +61,4 @@ function readPairs(
       });
     }
   }
-}
-
-function isUnset(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
 }
