@@ -6,7 +6,11 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 let threshold: Level = parseLevel(process.env.LOG_LEVEL);
-let sink: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
+/** Where lines go unless redirected: stderr, one line each. */
+export const stderrSink = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+let sink: (line: string) => void = stderrSink;
 
 function parseLevel(value: string | undefined): Level {
   const v = (value ?? 'info').toLowerCase();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImageDefaultsSchema } from '../../../src/config/schema.js';
-import { configureLog } from '../../../src/log.js';
+import { configureLog, stderrSink } from '../../../src/log.js';
 import { KubernetesProvider } from '../../../src/providers/kubernetes.js';
 import { waitFor } from '../../support/exec.js';
 import {
@@ -118,7 +118,7 @@ describe('KubernetesProvider', () => {
       await waitFor(async () => (await t.provider.list()).length === 1, { what: 'the pod back' });
       expect(warnings()).toBe(2);
     } finally {
-      configureLog({ sink: (line) => process.stderr.write(`${line}\n`) });
+      configureLog({ sink: stderrSink });
     }
   });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Gauge } from 'prom-client';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { configureLog } from '../../../src/log.js';
+import { configureLog, stderrSink } from '../../../src/log.js';
 import { createMetrics } from '../../../src/metrics/exporter-metrics.js';
 import { SnapshotRegistry } from '../../../src/metrics/snapshot-text.js';
 import { createApp } from '../../../src/server/app.js';
@@ -21,7 +21,7 @@ beforeEach(() => {
   configureLog({ sink: () => {} });
 });
 afterEach(async () => {
-  configureLog({ sink: (line) => process.stderr.write(`${line}\n`) });
+  configureLog({ sink: stderrSink });
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configureLog } from '../../../src/log.js';
+import { configureLog, stderrSink } from '../../../src/log.js';
 import { createMetrics } from '../../../src/metrics/exporter-metrics.js';
 import { createApp } from '../../../src/server/app.js';
 import { updateCommand } from '../../../src/server/page-rows.js';
@@ -22,7 +22,7 @@ beforeEach(() => {
   configureLog({ sink: () => {} });
 });
 afterEach(async () => {
-  configureLog({ sink: (line) => process.stderr.write(`${line}\n`) });
+  configureLog({ sink: stderrSink });
   await rm(dir, { recursive: true, force: true });
 });
 

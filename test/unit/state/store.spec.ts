@@ -10,7 +10,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { configureLog } from '../../../src/log.js';
+import { configureLog, stderrSink } from '../../../src/log.js';
 import { StateStore, stateVersion } from '../../../src/state/store.js';
 import { Watcher } from '../../../src/watch/watcher.js';
 import {
@@ -35,7 +35,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   vi.useRealTimers();
-  configureLog({ sink: (line) => process.stderr.write(`${line}\n`) });
+  configureLog({ sink: stderrSink });
   await rm(dir, { recursive: true, force: true });
 });
 

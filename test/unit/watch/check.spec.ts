@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configureLog } from '../../../src/log.js';
+import { configureLog, stderrSink } from '../../../src/log.js';
 import { RegistryError } from '../../../src/registry/errors.js';
 import { checkTargets, planTargets, requestOptions } from '../../../src/watch/check.js';
 import { groupByImage } from '../../../src/watch/evaluate.js';
@@ -24,7 +24,7 @@ beforeEach(() => {
   configureLog({ sink: (line) => lines.push(line) });
 });
 afterEach(() => {
-  configureLog({ sink: (line) => process.stderr.write(`${line}\n`) });
+  configureLog({ sink: stderrSink });
 });
 
 describe('planTargets', () => {
