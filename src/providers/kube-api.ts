@@ -195,14 +195,18 @@ export class KubeClient {
     return url;
   }
 
-  private async get(what: string, url: URL, signal?: AbortSignal) {
+  private async get(
+    what: string,
+    url: URL,
+    opts: { signal?: AbortSignal; bodyTimeoutMs?: number } = {},
+  ) {
     try {
       return await request(url, {
         dispatcher: this.agent,
         headers: this.headers(),
         headersTimeout: REQUEST_TIMEOUT_MS,
-        bodyTimeout: REQUEST_TIMEOUT_MS,
-        signal,
+        bodyTimeout: opts.bodyTimeoutMs ?? REQUEST_TIMEOUT_MS,
+        signal: opts.signal,
       });
     } catch (err) {
       throw new KubeApiError(`${what}: ${(err as Error).message} (${this.conn.server.origin})`);
@@ -218,15 +222,15 @@ export class KubeClient {
 
   /**
    * Every pod of a namespace (or of all, for undefined), page by page, and the list's version.
-   * `keep` turns each pod into what is kept as its page arrives, so a list of 10,000 pods never
-   * holds them all whole.
+   * `keep` turns each pod into what is kept (or undefined: left out) as its page arrives, so a
+   * list of 10,000 pods never holds them all whole.
    */
   async listPods(
     namespace: string | undefined,
-    keep: (pod: Pod) => Pod = (pod) => pod,
+    keep: (pod: Pod) => Pod | undefined = (pod) => pod,
   ): Promise<{ items: Pod[]; resourceVersion: string }> {
     const path = podsPath(namespace);
-    const what = `list pods ${namespace ? `in namespace "${namespace}"` : 'in all namespaces'}`;
+    const what = `list pods ${scopeName(namespace)}`;
     const items: Pod[] = [];
     let cont: string | undefined;
     let resourceVersion = '';
@@ -235,7 +239,10 @@ export class KubeClient {
         items?: Pod[];
         metadata?: { resourceVersion?: string; continue?: string };
       }>(what, this.url(path, { limit: String(PAGE_SIZE), continue: cont }));
-      for (const pod of page.items ?? []) items.push(keep(pod));
+      for (const pod of page.items ?? []) {
+        const kept = keep(pod);
+        if (kept) items.push(kept);
+      }
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       cont = page.metadata?.continue || undefined;
     } while (cont);
@@ -255,27 +262,22 @@ export class KubeClient {
   ): Promise<void> {
     // As client-go: a server-side timeout between 5 and 10 minutes, so watches are spread out.
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
-    const what = `watch pods ${namespace ? `in namespace "${namespace}"` : 'in all namespaces'}`;
+    const what = `watch pods ${scopeName(namespace)}`;
     const url = this.url(podsPath(namespace), {
       watch: 'true',
       resourceVersion,
       allowWatchBookmarks: 'true',
       timeoutSeconds: String(timeoutSeconds),
     });
-    let res: Awaited<ReturnType<typeof request>>;
-    try {
-      res = await request(url, {
-        dispatcher: this.agent,
-        headers: this.headers(),
-        headersTimeout: REQUEST_TIMEOUT_MS,
-        // Silence longer than the server's own timeout (bookmarks come every minute) is a dead link.
-        bodyTimeout: (timeoutSeconds + 60) * 1000,
-        signal,
-      });
-    } catch (err) {
-      if (signal.aborted) return;
-      throw new KubeApiError(`${what}: ${(err as Error).message} (${this.conn.server.origin})`);
-    }
+    const res = await this.get(what, url, {
+      signal,
+      // Silence longer than the server's own timeout (bookmarks come every minute) is a dead link.
+      bodyTimeoutMs: (timeoutSeconds + 60) * 1000,
+    }).catch((err: unknown) => {
+      if (signal.aborted) return undefined;
+      throw err;
+    });
+    if (res === undefined) return;
     if (res.statusCode >= 300) throw describe(what, res.statusCode, await res.body.text());
     let rest = '';
     try {
@@ -310,14 +312,13 @@ export class KubeClient {
   /** A node's os and architecture; undefined when the node is gone. Throws on 403. */
   async nodePlatform(name: string): Promise<{ os: string; architecture: string } | undefined> {
     const url = this.url(`/api/v1/nodes/${encodeURIComponent(name)}`, {});
-    const res = await this.get(`get node "${name}"`, url);
-    const text = await res.body.text();
-    if (res.statusCode === 404) return undefined;
-    if (res.statusCode >= 300) throw describe(`get node "${name}"`, res.statusCode, text);
-    const node = JSON.parse(text) as {
+    const node = await this.getJson<{
       status?: { nodeInfo?: { operatingSystem?: string; architecture?: string } };
-    };
-    const info = node.status?.nodeInfo;
+    }>(`get node "${name}"`, url).catch((err: unknown) => {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    });
+    const info = node?.status?.nodeInfo;
     if (!info?.operatingSystem || !info.architecture) return undefined;
     return { os: info.operatingSystem, architecture: info.architecture };
   }
@@ -332,4 +333,9 @@ function podsPath(namespace: string | undefined): string {
   return namespace === undefined
     ? '/api/v1/pods'
     : `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+}
+
+/** `in namespace "shop"` or `in all namespaces`, for messages. */
+function scopeName(namespace: string | undefined): string {
+  return namespace === undefined ? 'in all namespaces' : `in namespace "${namespace}"`;
 }
