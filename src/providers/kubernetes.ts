@@ -42,12 +42,9 @@ class PodReflector {
   constructor(
     private readonly client: KubeClient,
     readonly namespace: string | undefined,
-    private readonly excluded: Set<string>,
+    /** The slim pod to keep, or undefined for a pod of an excluded namespace. */
+    private readonly keep: (pod: Pod) => Pod | undefined,
   ) {}
-
-  private keep(pod: Pod): boolean {
-    return !this.excluded.has(pod.metadata.namespace);
-  }
 
   async run(
     signal: AbortSignal,
@@ -83,9 +80,9 @@ class PodReflector {
    * pages are gone while the watch that follows runs for hours.
    */
   private async list(): Promise<void> {
-    const { items, resourceVersion } = await this.client.listPods(this.namespace, slimPod);
+    const { items, resourceVersion } = await this.client.listPods(this.namespace, this.keep);
     this.pods.clear();
-    for (const pod of items) if (this.keep(pod)) this.pods.set(pod.metadata.uid, pod);
+    for (const pod of items) this.pods.set(pod.metadata.uid, pod);
     this.resourceVersion = resourceVersion;
   }
 
@@ -98,14 +95,15 @@ class PodReflector {
         (event) => {
           const pod = event.object as Pod;
           if (pod.metadata?.resourceVersion) this.resourceVersion = pod.metadata.resourceVersion;
-          if (event.type === 'BOOKMARK' || !pod.metadata?.uid || !this.keep(pod)) return;
+          if (event.type === 'BOOKMARK' || !pod.metadata?.uid) return;
+          const after = this.keep(pod);
+          if (after === undefined) return;
           const before = this.pods.get(pod.metadata.uid);
           if (event.type === 'DELETED') {
             this.pods.delete(pod.metadata.uid);
             if (before) onChange();
             return;
           }
-          const after = slimPod(pod);
           this.pods.set(pod.metadata.uid, after);
           if (!before || podFingerprint(before) !== podFingerprint(after)) onChange();
         },
@@ -140,6 +138,10 @@ export class KubernetesProvider implements Provider {
     ({ scopes: this.scopes, excluded: this.excluded } = namespaceScopes(config.namespaces));
   }
 
+  /** What is kept of a pod: its slim copy, or nothing for a pod of an excluded namespace. */
+  private readonly keep = (pod: Pod): Pod | undefined =>
+    this.excluded.has(pod.metadata.namespace) ? undefined : slimPod(pod);
+
   /** The client, made at first use so a bad endpoint is reported as this provider being down. */
   private connect(): KubeClient {
     if (!this.client) {
@@ -164,10 +166,8 @@ export class KubernetesProvider implements Provider {
       if (this.reflectors.length > 0 && this.reflectors.every((r) => r.synced)) {
         pods = this.reflectors.flatMap((r) => [...r.pods.values()]);
       } else {
-        const lists = await Promise.all(this.scopes.map((ns) => client.listPods(ns, slimPod)));
-        pods = lists
-          .flatMap((l) => l.items)
-          .filter((p) => !this.excluded.has(p.metadata.namespace));
+        const lists = await Promise.all(this.scopes.map((ns) => client.listPods(ns, this.keep)));
+        pods = lists.flatMap((l) => l.items);
       }
       const platforms = await this.platforms(pods);
       const watched = podsToWatched(pods, {
@@ -189,7 +189,7 @@ export class KubernetesProvider implements Provider {
       this.health.mark(false, err);
       return;
     }
-    this.reflectors = this.scopes.map((ns) => new PodReflector(client, ns, this.excluded));
+    this.reflectors = this.scopes.map((ns) => new PodReflector(client, ns, this.keep));
     for (const r of this.reflectors) {
       void r.run(this.abort.signal, onChange, (err) => {
         this.health.mark(false, err);
