@@ -2,7 +2,8 @@
 // pod-watching provider uses, answered with the JSON kube-apiserver v1.31 sends. Pods are listed
 // (with limit/continue paging) and watched (chunked JSON lines, bookmarks, 410 Expired after
 // compaction); a Bearer token, RBAC refusals and TLS are modelled. Shapes come from the recorded
-// responses in test/fixtures/kubernetes/ (see its README.md).
+// responses in test/fixtures/kubernetes/ (see its README.md). The discovery documents kubectl
+// reads (/api, /apis, ...) come from kube-discovery.ts.
 import { randomUUID } from 'node:crypto';
 import {
   createServer as createHttpServer,
@@ -11,6 +12,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { discoveryDocument } from './kube-discovery.js';
 import { type Node, type Pod, readKubeFixture } from './kube-objects.js';
 
 export {
@@ -161,6 +163,9 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     }
     const parts = url.pathname.split('/').filter(Boolean);
     if (url.pathname === '/version') return answer(res, 200, readKubeFixture('version.json'));
+    const { localAddress, localPort } = req.socket;
+    const discovery = discoveryDocument(url.pathname, `${localAddress}:${localPort}`);
+    if (discovery) return answer(res, 200, discovery);
     if (parts.length === 3 && url.pathname === '/api/v1/pods') return collection(res, query);
     if (
       parts.length === 5 &&

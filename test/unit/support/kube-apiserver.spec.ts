@@ -285,6 +285,86 @@ describe('kube-apiserver stand-in', () => {
     });
   });
 
+  it('serves the discovery documents kubectl maps kinds with, and 404 for what it does not serve', async () => {
+    server = await startKubeApiServer();
+    const port = new URL(server.url).port;
+    // kubectl since 1.26 asks for aggregated discovery first; a plain answer makes it fall back.
+    const aggregated = {
+      accept:
+        'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json',
+    };
+    expect(await get(server, '/api', aggregated)).toEqual({
+      status: 200,
+      body: {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [
+          { clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` },
+        ],
+      },
+    });
+    const apps = {
+      name: 'apps',
+      versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
+      preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
+    };
+    const groups = (await get(server, '/apis', aggregated)).body;
+    expect(groups).toMatchObject({ kind: 'APIGroupList', apiVersion: 'v1' });
+    expect(groups.groups).toEqual([
+      apps,
+      expect.objectContaining({ name: 'rbac.authorization.k8s.io' }),
+    ]);
+    expect((await get(server, '/apis/apps')).body).toEqual({
+      kind: 'APIGroup',
+      apiVersion: 'v1',
+      ...apps,
+    });
+
+    const core = (await get(server, '/api/v1')).body;
+    expect(Object.keys(core)).toEqual(['kind', 'groupVersion', 'resources']);
+    const resources = core.resources as { name: string }[];
+    expect(resources.find((r) => r.name === 'namespaces')).toEqual({
+      name: 'namespaces',
+      singularName: 'namespace',
+      namespaced: false,
+      kind: 'Namespace',
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['ns'],
+    });
+    expect(resources.map((r) => r.name)).toEqual([...resources.map((r) => r.name)].sort());
+    const appsV1 = (await get(server, '/apis/apps/v1')).body;
+    expect(appsV1).toMatchObject({
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: 'apps/v1',
+    });
+    expect((appsV1.resources as { name: string }[]).find((r) => r.name === 'deployments')).toEqual({
+      name: 'deployments',
+      singularName: 'deployment',
+      namespaced: true,
+      kind: 'Deployment',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['deploy'],
+      categories: ['all'],
+    });
+    const rbac = (await get(server, '/apis/rbac.authorization.k8s.io/v1')).body;
+    expect(rbac.resources).toContainEqual(
+      expect.objectContaining({ name: 'clusterroles', kind: 'ClusterRole', namespaced: false }),
+    );
+
+    for (const path of ['/apis/apps/v1beta1', '/apis/batch', '/apis/batch/v1', '/api/v2']) {
+      expect(await get(server, path), path).toEqual({
+        status: 404,
+        body: expect.objectContaining({
+          kind: 'Status',
+          reason: 'NotFound',
+          message: 'the server could not find the requested resource',
+          code: 404,
+        }),
+      });
+    }
+  });
+
   it('fills the pod templates with the image and the digest containerd reports', () => {
     const filled = fixturePod('deployment', {
       image,
