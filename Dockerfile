@@ -1,6 +1,5 @@
-# syntax=docker/dockerfile:1
 # Build: docker build --build-arg REVISION=$(git rev-parse HEAD) -t diun-exporter .
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -8,7 +7,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="diun-exporter" \
       org.opencontainers.image.description="Prometheus exporter for container image updates, reading Diun's configuration" \

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-// Program -> the Debian package that ships it; tests run these for real (CONTRACT.md section 6).
+// Program -> the Debian package that ships it; tests run these real programs, not stand-ins.
 const services = {
   dockerd: 'docker.io',
   'docker-registry': 'docker-registry',
@@ -16,16 +16,15 @@ const services = {
   openssl: 'openssl',
   // the status page's browser test (playwright-core drives it; no browser download)
   chromium: 'chromium',
+  // the Compose stack test's socket proxy, its images' shell and wget, and Gotify's health check
+  haproxy: 'haproxy',
+  busybox: 'busybox-static',
+  curl: 'curl',
+  // checks the Kubernetes manifest; any kubectl on PATH will do (another package may own it)
+  kubectl: 'kubernetes-client',
+  // lints the release workflow
+  yamllint: 'yamllint',
 };
-const packages = [
-  'docker.io',
-  'docker-registry',
-  'prometheus',
-  'prometheus-alertmanager',
-  'docker-compose',
-  'openssl',
-  'chromium',
-];
 
 function onPath(name) {
   // dockerd lives in /usr/sbin, which some root shells leave off PATH.
@@ -59,6 +58,9 @@ function ensureServices() {
     return false;
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Only the packages of missing programs: a machine's own kubectl package, for one, would
+  // refuse kubernetes-client beside it.
+  const packages = [...new Set(missing().map((name) => services[name]))];
   const installed =
     sh('apt-get', ['update'], env) && sh('apt-get', ['install', '-y', ...packages], env);
   if (installed && missing().length === 0) return true;

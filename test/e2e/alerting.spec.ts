@@ -79,7 +79,8 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
     const promConfig = (await shipped('prometheus/prometheus.yml'))
       .replaceAll('diun-exporter:8080', exporterHost)
       .replaceAll('alertmanager:9093', new URL(alertmanager.url).host)
-      .replaceAll('/etc/prometheus/', '');
+      .replaceAll('/etc/prometheus/', '')
+      .replaceAll('/run/secrets/', 'secrets/');
     prometheus = await startPrometheus(parse(promConfig) as Record<string, unknown>, {
       'rules/diun-exporter.rules.yml': await shipped('prometheus/rules/diun-exporter.rules.yml'),
       'secrets/diun-exporter-token': secrets.metrics,

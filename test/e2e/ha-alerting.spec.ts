@@ -100,7 +100,8 @@ describe('end to end, highly available: two Prometheus, two clustered Alertmanag
           .replaceAll('diun-exporter:8080', exporterHost)
           .replaceAll('alertmanager-b:9093', amHosts[1]!)
           .replaceAll('alertmanager:9093', amHosts[0]!)
-          .replaceAll('/etc/prometheus/', ''),
+          .replaceAll('/etc/prometheus/', '')
+          .replaceAll('/run/secrets/', 'secrets/'),
       ) as { global: Record<string, unknown> };
       expect(config.global.external_labels).toEqual({ replica });
       Object.assign(config.global, {

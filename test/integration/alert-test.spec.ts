@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localPaths } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { freePort, listenOnLoopback, requireBinary, run, waitFor } from '../support/exec.js';
 import { runBuiltCli } from '../support/exporter.js';
@@ -155,23 +156,28 @@ receivers:
 });
 
 describe('alert test and the shipped alertmanager.yml', () => {
-  it('routes the default test alert (severity warning) to both email and Gotify', async () => {
+  it('routes the default test alert (severity warning) to email and, with Gotify, to Gotify', async () => {
     const amtool = requireBinary('amtool', 'prometheus-alertmanager');
     const dir = await mkdtemp(join(tmpdir(), 'alert-test-'));
     try {
-      const shipped = readFileSync(
-        new URL('../../alertmanager/alertmanager.yml', import.meta.url),
-        'utf8',
-      );
-      const configFile = join(dir, 'alertmanager.yml');
-      await writeFile(configFile, shipped.replaceAll('/etc/alertmanager/', `${dir}/`));
       const labels = [
         'alertname=DiunExporterTest',
         'severity=warning',
         'instance=host:alert-test:1',
       ];
-      const args = ['config', 'routes', 'test', `--config.file=${configFile}`, ...labels];
-      expect((await run(amtool, args)).stdout.trim()).toBe('email,gotify');
+      const receivers = async (file: string) => {
+        const shipped = readFileSync(
+          new URL(`../../alertmanager/${file}`, import.meta.url),
+          'utf8',
+        );
+        const configFile = join(dir, file);
+        await writeFile(configFile, localPaths(shipped, dir));
+        const args = ['config', 'routes', 'test', `--config.file=${configFile}`, ...labels];
+        return (await run(amtool, args)).stdout.trim();
+      };
+      expect(await receivers('alertmanager.gotify.yml')).toBe('email,gotify');
+      // Without Gotify, by email only.
+      expect(await receivers('alertmanager.yml')).toBe('email');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

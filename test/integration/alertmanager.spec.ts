@@ -4,6 +4,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { localPaths } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { requireBinary, run, waitFor } from '../support/exec.js';
 import { type SmtpServer, startSmtpServer, visibleText } from '../support/smtp.js';
@@ -11,7 +13,7 @@ import { type SmtpServer, startSmtpServer, visibleText } from '../support/smtp.j
 // The shipped Alertmanager config, checked and routed by amtool, then run for real with only its
 // hosts and paths changed: smtp.example.org:587 and diun-exporter:8080 become local stand-ins.
 const shipped = readFileSync(
-  new URL('../../alertmanager/alertmanager.yml', import.meta.url),
+  new URL('../../alertmanager/alertmanager.gotify.yml', import.meta.url),
   'utf8',
 );
 const template = readFileSync(
@@ -26,6 +28,11 @@ const secrets = {
   'templates/diun.tmpl': template,
 };
 const bridgePath = '/api/v1/alertmanager/gotify';
+
+interface AlertmanagerConfig {
+  route: { routes?: unknown[] } & Record<string, unknown>;
+  receivers: Array<{ name: string }>;
+}
 const image = 'registry.example.org/shop/web:1.4';
 
 describe('alertmanager config (amtool)', () => {
@@ -40,7 +47,7 @@ describe('alertmanager config (amtool)', () => {
       await writeFile(join(dir, name), content);
     }
     configFile = join(dir, 'alertmanager.yml');
-    await writeFile(configFile, shipped.replaceAll('/etc/alertmanager/', `${dir}/`));
+    await writeFile(configFile, localPaths(shipped, dir));
   });
 
   afterAll(async () => {
@@ -102,6 +109,35 @@ describe('alertmanager config (amtool)', () => {
     expect(stdout.trim()).toBe(receivers);
     // amtool's own check: exits non-zero when the labels route elsewhere.
     await run(amtool, [...args.slice(0, 4), `--verify.receivers=${receivers}`, ...labels]);
+  });
+
+  it('ships alertmanager.yml as alertmanager.gotify.yml without Gotify: every alert by email', async () => {
+    const base = readFileSync(
+      new URL('../../alertmanager/alertmanager.yml', import.meta.url),
+      'utf8',
+    );
+    const baseFile = join(dir, 'alertmanager.email.yml');
+    await writeFile(baseFile, localPaths(base, dir));
+    const { stdout } = await run(amtool, ['check-config', baseFile]);
+    expect(stdout).toContain(' - 1 receivers');
+    expect(base).not.toContain('receiver: gotify');
+    expect(base).not.toContain(bridgePath);
+    for (const { labels } of routes) {
+      const args = ['config', 'routes', 'test', `--config.file=${baseFile}`, ...labels];
+      expect((await run(amtool, args)).stdout.trim(), labels.join(' ')).toBe('email');
+    }
+    // The Gotify file is this one plus the gotify receiver and its routes, nothing else.
+    const withGotify = parse(shipped) as AlertmanagerConfig;
+    const email = parse(base) as AlertmanagerConfig;
+    const { routes: gotifyRoutes, ...gotifyRoute } = withGotify.route;
+    expect(gotifyRoutes?.length).toBeGreaterThan(0);
+    expect(gotifyRoute).toEqual(email.route);
+    expect(withGotify.receivers.filter((r) => r.name !== 'gotify')).toEqual(email.receivers);
+    expect({ ...withGotify, route: undefined, receivers: undefined }).toEqual({
+      ...email,
+      route: undefined,
+      receivers: undefined,
+    });
   });
 
   it('renders an email that marks resolved alerts and shows digests when present', async () => {
@@ -231,9 +267,8 @@ async function startStack(): Promise<Stack> {
   const recorder = await startRecorder();
   const config = shipped
     .replaceAll('smtp.example.org:587', smtp.smarthost)
-    .replaceAll('diun-exporter:8080', recorder.url)
-    .replaceAll('/etc/alertmanager/', '$DIR/');
-  const am = await startAlertmanager(config, secrets, {
+    .replaceAll('diun-exporter:8080', recorder.url);
+  const am = await startAlertmanager(localPaths(config, '$DIR'), secrets, {
     env: { SSL_CERT_FILE: smtp.certFile },
   }).catch(async (err: unknown) => {
     await Promise.all([smtp.close(), recorder.close()]);

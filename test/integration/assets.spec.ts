@@ -30,15 +30,38 @@ describe('Dockerfile', () => {
   });
 });
 
+describe('the released image', () => {
+  it("is named with package.json's version wherever it is shipped", async () => {
+    const { version } = JSON.parse(await read('package.json')) as { version: string };
+    for (const file of [
+      'README.md',
+      'deploy/kubernetes/diun-exporter.yaml',
+      'deploy/kubernetes/README.md',
+    ]) {
+      const named = [
+        ...(await read(file)).matchAll(/ghcr\.io\/diun-exporter\/diun-exporter:(\S+?)[`\s]/g),
+      ];
+      expect(named.length, file).toBeGreaterThan(0);
+      for (const [, tag] of named) expect(tag, file).toBe(version);
+    }
+  });
+});
+
 describe('compose stack', () => {
-  // The stack alone, and with the highly available overlay (docs/alerts.md).
-  for (const files of [['docker-compose.yml'], ['docker-compose.yml', 'docker-compose.ha.yml']]) {
+  // The stack alone, with Gotify, and with the highly available overlay (docs/alerts.md).
+  for (const files of [
+    ['docker-compose.yml'],
+    ['docker-compose.yml', 'docker-compose.gotify.yml'],
+    ['docker-compose.yml', 'docker-compose.ha.yml'],
+  ]) {
     it(`passes docker-compose config -q: ${files.join(' + ')}`, async () => {
       const dir = await mkdtemp(join(tmpdir(), 'compose-'));
       try {
         await cp(join(root, 'compose'), join(dir, 'compose'), { recursive: true });
         for (const f of [
           'diun-exporter-token',
+          'grafana-admin-password',
+          'gotify-admin-password',
           'gotify-app-token',
           'gotify-bridge-token',
           'smtp-password',
@@ -72,7 +95,10 @@ describe('compose stack', () => {
       .sort();
     expect(allowed).toEqual(['CONTAINERS', 'EVENTS', 'IMAGES', 'PING', 'VERSION']);
     expect(proxy?.environment?.POST).toBe('0');
-    expect(proxy?.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock:ro');
+    expect(proxy?.volumes).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose's variable syntax
+      '${DOCKER_SOCKET:-/var/run/docker.sock}:/var/run/docker.sock:ro',
+    );
     for (const [name, svc] of Object.entries(doc.services)) {
       expect(svc.healthcheck?.test, name).toBeDefined();
       expect(svc.restart, name).toBe('unless-stopped');

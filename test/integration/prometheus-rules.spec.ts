@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localPaths } from '../support/alert-rig.js';
 import { requireBinary } from '../support/exec.js';
 
 // The shipped Prometheus config and rules, checked by the real promtool.
@@ -24,8 +25,8 @@ describe('prometheus config and rules (promtool)', () => {
     await writeFile(join(dir, 'rules', 'diun-exporter.rules.yml'), await readFile(rulesFile));
     await writeFile(join(dir, 'secrets', 'diun-exporter-token'), 'scrape-token');
     const shipped = await readFile(join(root, 'prometheus', 'prometheus.yml'), 'utf8');
-    // Only the paths change: /etc/prometheus/ becomes this folder.
-    await writeFile(join(dir, 'prometheus.yml'), shipped.replaceAll('/etc/prometheus/', `${dir}/`));
+    // Only the paths change: /etc/prometheus/ becomes this folder, the secret its secrets/.
+    await writeFile(join(dir, 'prometheus.yml'), localPaths(shipped, dir));
   });
 
   afterAll(async () => {

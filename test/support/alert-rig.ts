@@ -10,6 +10,18 @@ export function shipped(path: string): Promise<string> {
   return readFile(join(root, path), 'utf8');
 }
 
+/**
+ * A shipped config with its container paths pointed at `dir`: the mounted folders
+ * (/etc/alertmanager/, /etc/prometheus/) become `dir`, the Compose secrets (/run/secrets/)
+ * `dir`/secrets.
+ */
+export function localPaths(config: string, dir: string): string {
+  return config
+    .replaceAll('/etc/alertmanager/', `${dir}/`)
+    .replaceAll('/etc/prometheus/', `${dir}/`)
+    .replaceAll('/run/secrets/', `${dir}/secrets/`);
+}
+
 /** The secrets of the end-to-end rig; each is written to a file of that name in its folder. */
 export interface RigSecrets {
   metrics: string;
@@ -44,18 +56,21 @@ export function startRigExporter(
 }
 
 /**
- * The shipped alertmanager.yml and the files it reads (secrets, template), with only the hosts
- * and paths pointed at this rig: its SMTP relay and its exporter's Gotify bridge.
+ * The shipped alertmanager.gotify.yml (email and Gotify) and the files it reads (secrets,
+ * template), with only the hosts and paths pointed at this rig: its SMTP relay and its
+ * exporter's Gotify bridge.
  */
 export async function rigAlertmanager(
   smtp: SmtpServer,
   exporter: ExporterProcess,
   secrets: RigSecrets,
 ): Promise<{ config: string; files: Record<string, string> }> {
-  const config = (await shipped('alertmanager/alertmanager.yml'))
-    .replaceAll('smtp.example.org:587', smtp.smarthost)
-    .replaceAll('diun-exporter:8080', new URL(exporter.url).host)
-    .replaceAll('/etc/alertmanager/', '$DIR/');
+  const config = localPaths(
+    (await shipped('alertmanager/alertmanager.gotify.yml'))
+      .replaceAll('smtp.example.org:587', smtp.smarthost)
+      .replaceAll('diun-exporter:8080', new URL(exporter.url).host),
+    '$DIR',
+  );
   const files = {
     'secrets/smtp-password': secrets.smtp,
     'secrets/gotify-bridge-token': secrets.webhook,

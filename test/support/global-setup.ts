@@ -24,6 +24,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   requireBinary('docker-compose', 'docker-compose');
   requireBinary('openssl', 'openssl');
   requireBinary('chromium', 'chromium');
+  requireBinary('haproxy', 'haproxy');
+  requireBinary('busybox', 'busybox-static');
+  requireBinary('curl', 'curl');
+  requireBinary('kubectl', 'kubernetes-client');
+  requireBinary('yamllint', 'yamllint');
   const dockerd = await startDockerd();
   project.provide('dockerHost', dockerd.host);
   return () => dockerd.cleanup();
