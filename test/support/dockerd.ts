@@ -34,9 +34,12 @@ export function dockerCli(host: string): DockerCli {
 
 /**
  * Starts a private dockerd in a fresh temporary folder and waits until it answers on its unix
- * socket. `extraArgs` are added to its command line (another `--host`, TLS flags).
+ * socket. `extraArgs` are added to its command line (another `--host`, TLS flags); vfs storage
+ * unless `storageDriver` says otherwise (overlay2 copies nothing per layer, for image builds).
  */
-export async function startDockerd(opts: { extraArgs?: string[] } = {}): Promise<Dockerd> {
+export async function startDockerd(
+  opts: { extraArgs?: string[]; storageDriver?: 'vfs' | 'overlay2' } = {},
+): Promise<Dockerd> {
   const binary = requireBinary('dockerd', 'docker.io');
   requireBinary('docker', 'docker.io');
   // A short path: unix socket paths are limited to 108 bytes.
@@ -48,7 +51,7 @@ export async function startDockerd(opts: { extraArgs?: string[] } = {}): Promise
     '--iptables=false',
     '--ip6tables=false',
     '--bridge=none',
-    '--storage-driver=vfs',
+    `--storage-driver=${opts.storageDriver ?? 'vfs'}`,
     `--config-file=${join(dir, 'daemon.json')}`,
     `--host=unix://${socket}`,
     `--data-root=${join(dir, 'root')}`,

@@ -1,6 +1,7 @@
 // A stand-in for a Gotify server (Gotify has no Debian package): the part of its REST API a
 // sender uses, POST /message with an application token, answered as Gotify answers, plus
 // switches for the failures a sender must survive.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { freePort } from './exec.js';
 
@@ -42,11 +43,29 @@ const REASONS: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-/** Starts the stand-in on 127.0.0.1; `appToken` is what the exporter must send. */
-export async function startGotify(appToken = 'AgotifyAppTok3n'): Promise<GotifyStandIn> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+export interface GotifyOptions {
+  /** Where to listen; default 127.0.0.1 on a free port. */
+  host?: string;
+  port?: number;
+  /** Called with each message as it is stored. */
+  onMessage?: (message: GotifyStoredMessage) => void;
+  /**
+   * The password of the first user, `admin`: with it, POST /application creates an application
+   * (Basic auth) and answers its new token, as Gotify does.
+   */
+  adminPassword?: string;
+}
+
+/** Starts the stand-in (on 127.0.0.1 unless told); `appToken` is what the exporter must send. */
+export async function startGotify(
+  appToken = 'AgotifyAppTok3n',
+  opts: GotifyOptions = {},
+): Promise<GotifyStandIn> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? (await freePort());
+  const url = `http://${host}:${port}`;
   const messages: GotifyStoredMessage[] = [];
+  const appTokens = new Set([appToken]);
   let received = 0;
   let failures: { count: number; status: number } = { count: 0, status: 500 };
   let mode: 'ok' | 'error' | 'down' = 'ok';
@@ -54,6 +73,14 @@ export async function startGotify(appToken = 'AgotifyAppTok3n'): Promise<GotifyS
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', url);
     const body = await readBody(req);
+    // Gotify's health route, which its image's healthcheck asks.
+    if (req.method === 'GET' && path.pathname === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ health: 'green', database: 'green' }));
+    }
+    if (req.method === 'POST' && path.pathname === '/application') {
+      return createApplication(req, body, res);
+    }
     if (req.method !== 'POST' || path.pathname !== '/message') {
       return error(res, 404, 'page not found');
     }
@@ -66,7 +93,7 @@ export async function startGotify(appToken = 'AgotifyAppTok3n'): Promise<GotifyS
     // Gotify takes the application token from the header, the query or a Bearer header.
     const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const token = req.headers['x-gotify-key'] ?? path.searchParams.get('token') ?? bearer;
-    if (token !== appToken) {
+    if (typeof token !== 'string' || !appTokens.has(token)) {
       return error(
         res,
         401,
@@ -92,7 +119,44 @@ export async function startGotify(appToken = 'AgotifyAppTok3n'): Promise<GotifyS
       date: new Date().toISOString(),
     };
     messages.push(stored);
+    opts.onMessage?.(stored);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stored));
+  };
+
+  const createApplication = (req: IncomingMessage, body: string, res: ServerResponse) => {
+    const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    const [user, ...rest] = Buffer.from(basic, 'base64').toString().split(':');
+    if (
+      opts.adminPassword === undefined ||
+      user !== 'admin' ||
+      rest.join(':') !== opts.adminPassword
+    ) {
+      return error(
+        res,
+        401,
+        'you need to provide a valid access token or user credentials to access this api',
+      );
+    }
+    let input: { name?: unknown };
+    try {
+      input = JSON.parse(body) as { name?: unknown };
+    } catch {
+      return error(res, 400, 'invalid character in JSON body');
+    }
+    if (typeof input.name !== 'string' || input.name === '') {
+      return error(res, 400, "Field 'name' is required");
+    }
+    // Gotify 3's application tokens: `gtfya.` and random characters.
+    const token = `gtfya.${randomBytes(18).toString('base64url')}`;
+    appTokens.add(token);
+    const app = {
+      id: appTokens.size,
+      token,
+      name: input.name,
+      description: '',
+      defaultPriority: 0,
+    };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(app));
   };
 
   const server = createServer((req, res) => {
@@ -101,7 +165,7 @@ export async function startGotify(appToken = 'AgotifyAppTok3n'): Promise<GotifyS
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
+      server.listen(port, host, () => {
         server.off('error', reject);
         resolve();
       });

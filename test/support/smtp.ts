@@ -33,6 +33,13 @@ export interface SmtpServerOptions {
   password?: string;
   /** Mechanisms offered after STARTTLS, in order. Default PLAIN, LOGIN. */
   mechanisms?: Array<'PLAIN' | 'LOGIN'>;
+  /** Where to listen; default 127.0.0.1 on a free port. */
+  host?: string;
+  port?: number;
+  /** A certificate to serve instead of a fresh self-signed one for 127.0.0.1. */
+  tls?: { keyFile: string; certFile: string };
+  /** Called with each message as it is accepted. */
+  onMessage?: (message: SmtpMessage) => void;
 }
 
 export interface SmtpServer {
@@ -47,17 +54,10 @@ export interface SmtpServer {
   close(): Promise<void>;
 }
 
-/** Starts the server on 127.0.0.1 with a fresh certificate for 127.0.0.1 and localhost. */
+/** Starts the server (127.0.0.1 and a fresh certificate for 127.0.0.1 and localhost unless told). */
 export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<SmtpServer> {
-  const openssl = requireBinary('openssl', 'openssl');
   const dir = await mkdtemp(join(tmpdir(), 'smtp-'));
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  await run(openssl, [
-    ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2'],
-    ...['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-    ...['-keyout', keyFile, '-out', certFile],
-  ]);
+  const { keyFile, certFile } = opts.tls ?? (await selfSignedCertificate(dir));
   const secureContext = createSecureContext({
     key: readFileSync(keyFile),
     cert: readFileSync(certFile),
@@ -67,16 +67,24 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Smt
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    serveSession(socket, { ...opts, secureContext, record: (m) => messages.push(m) });
+    serveSession(socket, {
+      ...opts,
+      secureContext,
+      record: (m) => {
+        messages.push(m);
+        opts.onMessage?.(m);
+      },
+    });
   });
+  const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(opts.port ?? 0, host, resolve);
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    smarthost: `127.0.0.1:${port}`,
+    smarthost: `${host}:${port}`,
     port,
     certFile,
     messages: () => [...messages],
@@ -92,6 +100,19 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Smt
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A throwaway self-signed certificate for 127.0.0.1 and localhost, made by `openssl`. */
+async function selfSignedCertificate(dir: string): Promise<{ keyFile: string; certFile: string }> {
+  const openssl = requireBinary('openssl', 'openssl');
+  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, 'cert.pem');
+  await run(openssl, [
+    ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2'],
+    ...['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    ...['-keyout', keyFile, '-out', certFile],
+  ]);
+  return { keyFile, certFile };
 }
 
 interface SessionOptions extends SmtpServerOptions {
