@@ -12,7 +12,7 @@
 //   environment switches (socket-proxy/haproxy.cfg.template), rendered into /tmp as the upstream
 //   entrypoint does.
 // - gotify/server, grafana/grafana: stand-ins on Node (standin-main.ts): Gotify's message API
-//   and health route on port 80 with curl for the healthcheck; Grafana's provisioning, admin
+//   and application API and health route on port 80, with curl for the healthcheck; Grafana's provisioning, admin
 //   password and API on port 3000 (grafana-standin.ts says what that proves).
 // - The test's own registry (Debian's docker-registry) and mail relay (the SMTP stand-in).
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +29,7 @@ const cacheDir = join(tmpdir(), 'diun-exporter-stack-cache');
 
 /** The images of the shipped compose files, by their upstream names. */
 export interface StackImageNames {
-  /** The Dockerfile's FROM, e.g. `node:24-trixie-slim`. */
+  /** The Dockerfile's FROM, e.g. `node:22-bookworm-slim`. */
   node: string;
   prometheus: string;
   alertmanager: string;
