@@ -11,9 +11,9 @@
 // - tecnativa/docker-socket-proxy: Debian's HAProxy with a configuration that applies the same
 //   environment switches (socket-proxy/haproxy.cfg.template), rendered into /tmp as the upstream
 //   entrypoint does.
-// - gotify/server, grafana/grafana: stand-ins on Node (standin-main.ts): Gotify's message API
-//   and application API and health route on port 80, with curl for the healthcheck; Grafana's provisioning, admin
-//   password and API on port 3000 (grafana-standin.ts says what that proves).
+// - gotify/server, grafana/grafana: stand-ins on Node (standin-main.ts): Gotify's message and
+//   application API and health route on port 80, with curl for the healthcheck; Grafana's
+//   provisioning, admin password and API on port 3000 (grafana-standin.ts says what that proves).
 // - The test's own registry (Debian's docker-registry) and mail relay (the SMTP stand-in).
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
