@@ -1,21 +1,12 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
 import type { RegistryObserver } from '../registry/client.js';
-import type { FailureReason } from '../registry/errors.js';
+import { FAILURE_REASONS } from '../registry/errors.js';
 import { revision, version } from '../version.js';
 import type { WatchHooks } from '../watch/watcher.js';
 import { type MetricsSource, registerSnapshotGauges } from './snapshot-gauges.js';
 import { SnapshotRegistry } from './snapshot-text.js';
 
 export type { MetricsSource } from './snapshot-gauges.js';
-
-const reasons: FailureReason[] = [
-  'timeout',
-  'auth',
-  'not_found',
-  'rate_limited',
-  'registry_error',
-  'invalid',
-];
 
 /** Counts of notifications the exporter itself delivers (the Gotify bridge), by channel. */
 export interface NotificationCounters {
@@ -31,7 +22,7 @@ export interface ExporterMetrics {
 }
 
 /**
- * Every metric family of CONTRACT section 5 on one registry: gauges read the watcher at scrape
+ * Every metric family docs/metrics.md lists, on one registry: gauges read the watcher at scrape
  * time, counters are fed by the watcher's hooks and the registry client's observer.
  */
 export function createMetrics(
@@ -123,7 +114,7 @@ export function createMetrics(
   skipped.inc(0);
   for (const provider of providers) {
     checks.inc({ provider }, 0);
-    for (const reason of reasons) failures.inc({ provider, reason }, 0);
+    for (const reason of FAILURE_REASONS) failures.inc({ provider, reason }, 0);
   }
   for (const channel of channels) {
     sent.inc({ channel }, 0);

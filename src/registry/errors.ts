@@ -1,11 +1,15 @@
+/** Every reason an image check can fail for: the closed label set of its failure counter. */
+export const FAILURE_REASONS = [
+  'timeout',
+  'auth',
+  'not_found',
+  'rate_limited',
+  'registry_error',
+  'invalid',
+] as const;
+
 /** Why an image check failed: the `reason` label of `diun_image_check_failures_total`. */
-export type FailureReason =
-  | 'timeout'
-  | 'auth'
-  | 'not_found'
-  | 'rate_limited'
-  | 'registry_error'
-  | 'invalid';
+export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /**
  * A failed registry conversation. Messages name the registry, repository and status, never a

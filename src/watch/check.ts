@@ -2,7 +2,7 @@ import type { Config, RegOpt } from '../config/schema.js';
 import { log } from '../log.js';
 import type { WatchedContainer } from '../providers/types.js';
 import type { RegistryClient, RequestOptions } from '../registry/client.js';
-import { RegistryError } from '../registry/errors.js';
+import { failureReason } from '../registry/errors.js';
 import { DEFAULT_MAX_CONCURRENT } from '../registry/limiter.js';
 import { parseReference } from '../registry/reference.js';
 import { fetchCreated } from './created.js';
@@ -74,7 +74,7 @@ export function planTargets(
     for (const c of target.containers) {
       const name = c.options.regopt;
       if (!name) continue;
-      const found = selectRegopt(target.image, target.image, name, config.regopts);
+      const found = selectRegopt(target.image, name, config.regopts);
       if (found) {
         named ??= found;
         continue;
@@ -90,7 +90,7 @@ export function planTargets(
         regopt: name,
       });
     }
-    target.regopt = named ?? selectRegopt(target.image, target.image, undefined, config.regopts);
+    target.regopt = named ?? selectRegopt(target.image, undefined, config.regopts);
   }
   // Forget containers that are gone or fixed, so the set stays as small as the containers.
   for (const id of warned) if (!seen.has(id)) warned.delete(id);
@@ -146,7 +146,7 @@ export async function checkTargets(
           recordOf,
         });
       } catch (err) {
-        const reason = err instanceof RegistryError ? err.reason : 'registry_error';
+        const reason = failureReason(err);
         const message = err instanceof Error ? err.message : String(err);
         log('warn', 'image check failed', { image: target.image, reason, error: message });
         outcome = { error: message, reason };

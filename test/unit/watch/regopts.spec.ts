@@ -10,8 +10,7 @@ const { regopts } = config({
     { name: 'ghcr.io/acme/', selector: 'image', username: 'gh' },
   ],
 });
-const pick = (image: string, named?: string, raw = image) =>
-  selectRegopt(image, raw, named, regopts)?.name;
+const pick = (image: string, named?: string) => selectRegopt(image, named, regopts)?.name;
 
 describe('selectRegopt', () => {
   it('takes the regopt a container names with diun.regopt, whatever its selector', () => {
@@ -27,13 +26,11 @@ describe('selectRegopt', () => {
     expect(pick('ghcr.io/acme-corp/api:1')).toBeUndefined();
   });
 
-  it('also matches the reference as written before normalising', () => {
+  it('matches the normalised reference only, so a selector without the registry never matches', () => {
     const { regopts: short } = config({
       regopts: [{ name: 'acme/', selector: 'image', username: 'u' }],
     });
-    expect(selectRegopt('docker.io/acme/api:1', 'acme/api:1', undefined, short)?.name).toBe(
-      'acme/',
-    );
+    expect(selectRegopt('docker.io/acme/api:1', undefined, short)).toBeUndefined();
   });
 
   it('never matches a selector: name entry by prefix, nor an unknown name', () => {
