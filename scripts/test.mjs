@@ -1,30 +1,15 @@
 // `npm test`: real services, type check, lint, then every vitest test; extra args go to vitest.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, rmSync } from 'node:fs';
+import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-// Program -> the Debian package that ships it; tests run these real programs, not stand-ins.
-const services = {
-  dockerd: 'docker.io',
-  'docker-registry': 'docker-registry',
-  promtool: 'prometheus',
-  prometheus: 'prometheus',
-  'prometheus-alertmanager': 'prometheus-alertmanager',
-  amtool: 'prometheus-alertmanager',
-  'docker-compose': 'docker-compose',
-  // signs the stand-in Docker Hub token service's JWTs
-  openssl: 'openssl',
-  // the status page's browser test (playwright-core drives it; no browser download)
-  chromium: 'chromium',
-  // the Compose stack test's socket proxy, its images' shell and wget, and Gotify's health check
-  haproxy: 'haproxy',
-  busybox: 'busybox-static',
-  curl: 'curl',
-  // checks the Kubernetes manifest; any kubectl on PATH will do (another package may own it)
-  kubectl: 'kubernetes-client',
-  // lints the release workflow
-  yamllint: 'yamllint',
-};
+// Program -> the Debian package that ships it; the service tests run these real programs, not
+// stand-ins. The same list is what the tests' global setup requires.
+const services = Object.fromEntries(
+  Object.entries(
+    JSON.parse(readFileSync(new URL('../test/support/services.json', import.meta.url), 'utf8')),
+  ).map(([program, { package: debianPackage }]) => [program, debianPackage]),
+);
 
 function onPath(name) {
   // dockerd lives in /usr/sbin, which some root shells leave off PATH.

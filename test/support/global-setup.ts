@@ -1,8 +1,15 @@
+import { readFileSync } from 'node:fs';
 // Loads vitest's types so the augmentation below has a module to extend.
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startDockerd } from './dockerd.js';
 import { requireBinary } from './exec.js';
+
+// The programs the service tests need, and the Debian package of each (scripts/test.mjs
+// installs the missing ones from the same list).
+const services = JSON.parse(
+  readFileSync(new URL('./services.json', import.meta.url), 'utf8'),
+) as Record<string, { package: string; for: string }>;
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,21 +21,9 @@ declare module 'vitest' {
 /** Starts the run's one dockerd (tests read its host with `inject('dockerHost')`). */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Missing services fail the run with the package to install; nothing is skipped.
-  requireBinary('dockerd', 'docker.io');
-  requireBinary('docker', 'docker.io');
-  requireBinary('docker-registry', 'docker-registry');
-  requireBinary('prometheus', 'prometheus');
-  requireBinary('promtool', 'prometheus');
-  requireBinary('prometheus-alertmanager', 'prometheus-alertmanager');
-  requireBinary('amtool', 'prometheus-alertmanager');
-  requireBinary('docker-compose', 'docker-compose');
-  requireBinary('openssl', 'openssl');
-  requireBinary('chromium', 'chromium');
-  requireBinary('haproxy', 'haproxy');
-  requireBinary('busybox', 'busybox-static');
-  requireBinary('curl', 'curl');
-  requireBinary('kubectl', 'kubernetes-client');
-  requireBinary('yamllint', 'yamllint');
+  for (const [program, { package: debianPackage }] of Object.entries(services)) {
+    requireBinary(program, debianPackage);
+  }
   const dockerd = await startDockerd();
   project.provide('dockerHost', dockerd.host);
   return () => dockerd.cleanup();
