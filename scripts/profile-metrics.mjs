@@ -12,6 +12,7 @@ const dist = new URL('../dist/', import.meta.url);
 const { ConfigSchema } = await import(new URL('config/schema.js', dist).href);
 const { createMetrics } = await import(new URL('metrics/exporter-metrics.js', dist).href);
 const { evaluate } = await import(new URL('watch/evaluate.js', dist).href);
+const { imageKey } = await import(new URL('watch/model.js', dist).href);
 const { StateStore } = await import(new URL('state/store.js', dist).href);
 const { Watcher } = await import(new URL('watch/watcher.js', dist).href);
 const { createApp, listen } = await import(new URL('server/app.js', dist).href);
@@ -81,7 +82,7 @@ const hooks = {
 
 async function measure(n) {
   const { containers, records } = fleet(n);
-  const byKey = new Map(records.map((r) => [`${r.provider}|${r.image}`, r]));
+  const byKey = new Map(records.map((r) => [imageKey(r.provider, r.image), r]));
   let snapshot = evaluate(containers, byKey, 1_700_200_000);
   const lastRun = {
     startedAt: 1,

@@ -8,7 +8,7 @@ import { parseReference } from '../registry/reference.js';
 import { fetchCreated } from './created.js';
 import { isOutdated } from './evaluate.js';
 import { resolveIndexes } from './indexes.js';
-import { type ImageRecord, imageKey } from './model.js';
+import { type ImageKey, type ImageRecord, imageKey, providerOf } from './model.js';
 import { runPool } from './pool.js';
 import { selectRegopt } from './regopts.js';
 import { TagLists, versionField, versionOf } from './versions.js';
@@ -16,7 +16,7 @@ import { TagLists, versionField, versionOf } from './versions.js';
 /** One unique reference to ask the registry about, with every state row that shares it. */
 export interface CheckTarget {
   image: string;
-  keys: string[];
+  keys: ImageKey[];
   containers: WatchedContainer[];
   regopt?: RegOpt;
 }
@@ -50,7 +50,7 @@ const warnedRegopt = new WeakMap<object, Set<string>>();
  * per container and otherwise ignored, so it never turns into anonymous access unnoticed.
  */
 export function planTargets(
-  groups: Map<string, WatchedContainer[]>,
+  groups: Map<ImageKey, WatchedContainer[]>,
   config: Pick<Config, 'regopts'>,
 ): CheckTarget[] {
   const byImage = new Map<string, CheckTarget>();
@@ -105,7 +105,7 @@ export function planTargets(
  */
 export async function checkTargets(
   targets: CheckTarget[],
-  records: Map<string, ImageRecord>,
+  records: Map<ImageKey, ImageRecord>,
   deps: { registry: RegistryClient; workers: number; hooks: CheckHooks; now: () => number },
 ): Promise<void> {
   const tags = new TagLists(deps.registry);
@@ -159,7 +159,7 @@ export async function checkTargets(
         return created;
       };
       for (const key of target.keys) {
-        const provider = key.slice(0, key.indexOf('|'));
+        const provider = providerOf(key);
         deps.hooks.checked(provider);
         if (outcome.reason) deps.hooks.failed(provider, outcome.reason);
         const before = records.get(key);

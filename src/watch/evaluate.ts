@@ -4,6 +4,7 @@ import { localDigests, runsRemote } from './indexes.js';
 import {
   type CheckStatus,
   type ContainerState,
+  type ImageKey,
   type ImageRecord,
   type ImageState,
   imageKey,
@@ -44,8 +45,8 @@ function imageStatus(containers: ContainerState[], record: ImageRecord | undefin
 }
 
 /** Groups containers by (provider, image): the unit the metrics and the registry checks share. */
-export function groupByImage(containers: WatchedContainer[]): Map<string, WatchedContainer[]> {
-  const groups = new Map<string, WatchedContainer[]>();
+export function groupByImage(containers: WatchedContainer[]): Map<ImageKey, WatchedContainer[]> {
+  const groups = new Map<ImageKey, WatchedContainer[]>();
   for (const c of containers) {
     const key = imageKey(c.provider, c.image);
     const group = groups.get(key);
@@ -62,7 +63,7 @@ export function groupByImage(containers: WatchedContainer[]): Map<string, Watche
  */
 export function evaluate(
   containers: WatchedContainer[],
-  records: ReadonlyMap<string, ImageRecord>,
+  records: ReadonlyMap<ImageKey, ImageRecord>,
   at: number,
 ): Snapshot {
   const images: ImageState[] = [];

@@ -64,7 +64,18 @@ export interface RunSummary {
   skipped: boolean;
 }
 
-/** The key of an image in the state: provider and normalised reference. */
-export function imageKey(provider: string, image: string): string {
-  return `${provider}|${image}`;
+/**
+ * The key of an image in the state: provider and normalised reference. A type of its own, so
+ * that only imageKey() makes one and providerOf() reads one back.
+ */
+export type ImageKey = string & { readonly __imageKey: unique symbol };
+
+/** The key of `image` as seen by `provider`. */
+export function imageKey(provider: string, image: string): ImageKey {
+  return `${provider}|${image}` as ImageKey;
+}
+
+/** The provider a key was made for. */
+export function providerOf(key: ImageKey): string {
+  return key.slice(0, key.indexOf('|'));
 }

@@ -7,7 +7,9 @@ import { type CheckHooks, checkTargets, planTargets } from './check.js';
 import { evaluate, groupByImage } from './evaluate.js';
 import {
   type CheckStatus,
+  type ImageKey,
   type ImageRecord,
+  imageKey,
   type RunSummary,
   type Snapshot,
   statuses,
@@ -36,7 +38,7 @@ export interface RunOptions {
  * run goes on join it.
  */
 export class Watcher {
-  private records = new Map<string, ImageRecord>();
+  private records = new Map<ImageKey, ImageRecord>();
   private containers: WatchedContainer[] = [];
   private current: Snapshot = { images: [], at: 0 };
   private running: Promise<RunSummary> | undefined;
@@ -72,7 +74,7 @@ export class Watcher {
   restore(): boolean {
     const state = this.deps.store.load();
     if (!state) return false;
-    for (const r of state.images) this.records.set(`${r.provider}|${r.image}`, r);
+    for (const r of state.images) this.records.set(imageKey(r.provider, r.image), r);
     this.containers = state.containers;
     this.lastRun = state.lastRun;
     this.lastSuccess = state.lastSuccess;
@@ -220,7 +222,7 @@ export class Watcher {
     const next = evaluate(this.containers, this.records, seconds());
     const live = new Set(groupByImage(this.containers).keys());
     for (const img of next.images) {
-      const key = `${img.record.provider}|${img.record.image}`;
+      const key = imageKey(img.record.provider, img.record.image);
       const prev = this.records.get(key);
       const rose = img.record.updateAvailable && prev !== undefined && !prev.updateAvailable;
       this.deps.hooks.updateDetected(img.record.provider, img.record.image, rose);

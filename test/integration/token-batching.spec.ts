@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/registry/reference.js';
 import { type CheckTarget, checkTargets } from '../../src/watch/check.js';
-import type { ImageRecord } from '../../src/watch/model.js';
+import { type ImageKey, type ImageRecord, imageKey } from '../../src/watch/model.js';
 import { runPool } from '../../src/watch/pool.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 import { startTokenService, type TokenService } from '../support/token-service.js';
@@ -71,9 +71,9 @@ async function coldCheck(registry: Registry) {
   });
   const targets: CheckTarget[] = repositories.map((repo) => {
     const image = `${registry.host}/${repo}:1.0`;
-    return { image, keys: [`file|${image}`], containers: [] };
+    return { image, keys: [imageKey('file', image)], containers: [] };
   });
-  const records = new Map<string, ImageRecord>();
+  const records = new Map<ImageKey, ImageRecord>();
   const failures: string[] = [];
   try {
     await checkTargets(targets, records, {

@@ -3,7 +3,8 @@ import { renderCheckTable } from '../../../src/cli/check-table.js';
 import { painter } from '../../../src/cli/colour.js';
 import { imageView, runView } from '../../../src/server/images-api.js';
 import { evaluate } from '../../../src/watch/evaluate.js';
-import type { ImageRecord, RunSummary } from '../../../src/watch/model.js';
+import type { RunSummary } from '../../../src/watch/model.js';
+import { recordsOf } from '../../support/records.js';
 import { container, digest, record } from '../watch/fixtures.js';
 
 const NGINX = 'docker.io/library/nginx:latest';
@@ -12,8 +13,7 @@ const REDIS = 'docker.io/library/redis:7';
 const ALPINE = 'docker.io/library/alpine:3';
 const APP = 'registry.example.com/team/app:dev';
 
-const records = (...rows: ImageRecord[]) =>
-  new Map(rows.map((r) => [`${r.provider}|${r.image}`, r]));
+const records = recordsOf;
 
 describe('check table', () => {
   it('lists outdated images first, then failed ones, then the rest, with short digests', () => {

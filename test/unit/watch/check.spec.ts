@@ -3,7 +3,7 @@ import { configureLog, stderrSink } from '../../../src/log.js';
 import { RegistryError } from '../../../src/registry/errors.js';
 import { checkTargets, planTargets, requestOptions } from '../../../src/watch/check.js';
 import { groupByImage } from '../../../src/watch/evaluate.js';
-import type { ImageRecord } from '../../../src/watch/model.js';
+import { type ImageKey, type ImageRecord, imageKey } from '../../../src/watch/model.js';
 import { config, container, digest, fakeRegistry, record } from './fixtures.js';
 
 const NGINX = 'docker.io/library/nginx:latest';
@@ -144,7 +144,7 @@ describe('checkTargets', () => {
       container({ name: 'a', options: { ...plain(), regopt: 'hub' } }),
       container({ name: 'b', provider: 'file' }),
     ];
-    const records = new Map<string, ImageRecord>();
+    const records = new Map<ImageKey, ImageRecord>();
     const h = hooks();
     await checkTargets(planTargets(groupByImage(containers), regopts), records, {
       registry,
@@ -163,7 +163,7 @@ describe('checkTargets', () => {
       },
     ]);
     expect(h.seen).toEqual(['checked docker', 'checked file']);
-    expect(records.get(`file|${NGINX}`)).toMatchObject({
+    expect(records.get(imageKey('file', NGINX))).toMatchObject({
       provider: 'file',
       image: NGINX,
       status: 'new',
@@ -176,7 +176,7 @@ describe('checkTargets', () => {
   it('keeps the first-seen time while the digest stays, and resets it when it moves', async () => {
     let remote = digest('a');
     const { registry } = fakeRegistry(() => remote);
-    const key = `docker|${NGINX}`;
+    const key = imageKey('docker', NGINX);
     const records = new Map([[key, record({ remoteDigestSince: 1_700_000_000 })]]);
     const targets = planTargets(groupByImage([container()]), regopts);
     const deps = (now: number) => ({ registry, workers: 1, hooks: hooks(), now: () => now });
@@ -200,7 +200,7 @@ describe('checkTargets', () => {
     const { registry } = fakeRegistry(
       () => new RegistryError('rate_limited', 'registry-1.docker.io: 429 Too Many Requests'),
     );
-    const key = `docker|${NGINX}`;
+    const key = imageKey('docker', NGINX);
     const records = new Map([[key, record()]]);
     const h = hooks();
     await checkTargets(planTargets(groupByImage([container()]), regopts), records, {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate, isOutdated } from '../../../src/watch/evaluate.js';
-import type { ImageRecord, Snapshot } from '../../../src/watch/model.js';
+import type { Snapshot } from '../../../src/watch/model.js';
+import { recordsOf } from '../../support/records.js';
 import { container, digest, record } from './fixtures.js';
 
 const NGINX = 'docker.io/library/nginx:latest';
 const PINNED = `docker.io/library/redis@${digest('d')}`;
 const AT = 1_800_000_000;
 
-const records = (...rows: ImageRecord[]) =>
-  new Map(rows.map((r) => [`${r.provider}|${r.image}`, r]));
+const records = recordsOf;
 
 /** image -> [status, updateAvailable, per container "name status"], as the outputs show it. */
 function picture(s: Snapshot) {

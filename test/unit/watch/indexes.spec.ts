@@ -5,7 +5,7 @@ import type { ImageReference } from '../../../src/registry/reference.js';
 import { checkTargets, planTargets, requestOptions } from '../../../src/watch/check.js';
 import { groupByImage, isOutdated } from '../../../src/watch/evaluate.js';
 import { resolveIndexes } from '../../../src/watch/indexes.js';
-import type { ImageRecord } from '../../../src/watch/model.js';
+import { type ImageKey, type ImageRecord, imageKey } from '../../../src/watch/model.js';
 import { pickPlatform, platformManifests } from '../../../src/watch/platform.js';
 import { config, container, digest, quietHooks } from './fixtures.js';
 
@@ -110,7 +110,7 @@ describe('multi-platform tags', () => {
 
   async function runs(tags: string[], containers = [onAmd64, onArm64, pinnedArm]) {
     const { state, registry } = indexRegistry(manifests);
-    const records = new Map<string, ImageRecord>();
+    const records = new Map<ImageKey, ImageRecord>();
     const targets = planTargets(groupByImage(containers), config());
     const seen: Array<{ gets: string[]; outdated: string[] }> = [];
     for (const tag of tags) {
@@ -122,7 +122,7 @@ describe('multi-platform tags', () => {
         hooks: quietHooks,
         now: () => 1,
       });
-      const r = records.get(`docker|${IMAGE}`);
+      const r = records.get(imageKey('docker', IMAGE));
       seen.push({
         gets: state.gets,
         outdated: containers.filter((c) => isOutdated(c, r)).map((c) => c.name),
@@ -154,7 +154,7 @@ describe('multi-platform tags', () => {
 
   it('keeps in the cache only the indexes still in use', async () => {
     const { records } = await runs([I1, I2, I4]);
-    const cached = Object.keys(records.get(`docker|${IMAGE}`)?.indexes ?? {}).sort();
+    const cached = Object.keys(records.get(imageKey('docker', IMAGE))?.indexes ?? {}).sort();
     expect(cached).toEqual([I1, I4].sort());
   });
 

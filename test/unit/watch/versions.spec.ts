@@ -4,7 +4,7 @@ import { RegistryError } from '../../../src/registry/errors.js';
 import type { ImageReference } from '../../../src/registry/reference.js';
 import { checkTargets, planTargets } from '../../../src/watch/check.js';
 import { groupByImage } from '../../../src/watch/evaluate.js';
-import type { ImageRecord } from '../../../src/watch/model.js';
+import { type ImageKey, type ImageRecord, imageKey } from '../../../src/watch/model.js';
 import { config, container, digest, quietHooks } from './fixtures.js';
 
 const NGINX_TAGS = ['1.25.3', '1.25.3-alpine', '1.26.2', '1.27.3', '1.27.3-alpine', 'mainline'];
@@ -34,7 +34,7 @@ const watching = (image: string, name: string, extra = {}) =>
   });
 
 async function check(registry: RegistryClient, containers: ReturnType<typeof container>[]) {
-  const records = new Map<string, ImageRecord>();
+  const records = new Map<ImageKey, ImageRecord>();
   const targets = planTargets(groupByImage(containers), config());
   const deps = { registry, workers: 4, hooks: quietHooks, now: () => 1 };
   await checkTargets(targets, records, deps);
@@ -92,6 +92,8 @@ describe('version tracking in a check', () => {
     await again();
     expect(listed).toEqual(['library/nginx', 'library/nginx']);
     expect(versionOf(records, 'nginx:1.25.3')).toMatchObject({ latest: '1.27.3' });
-    expect(records.get('docker|docker.io/library/nginx:1.25.3')?.status).toBe('unchange');
+    expect(records.get(imageKey('docker', 'docker.io/library/nginx:1.25.3'))?.status).toBe(
+      'unchange',
+    );
   });
 });
