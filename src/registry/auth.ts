@@ -4,6 +4,7 @@
  * `repository:<repo>:pull`. Challenges and tokens are cached so a steady-state run costs one
  * request per image.
  */
+import NodeCache from 'node-cache';
 import { parseWwwAuthenticate, pickChallenge, type RegistryChallenge } from './challenge.js';
 import type { RequestOptions } from './client.js';
 import { RegistryError } from './errors.js';
@@ -18,13 +19,16 @@ export interface Authorization {
   cachedTokenKey?: string;
 }
 
-interface CachedToken {
+/** A token as the token service gave it, and when it stops being used (`tokenExpiresAt`). */
+interface IssuedToken {
   token: string;
   expiresAt: number;
 }
 
 const TOKEN_BODY_CAP = 1024 * 1024;
 const PING_BODY_CAP = 64 * 1024;
+// An expired token is dropped when next looked up; the sweep frees those never looked up again.
+const TOKEN_SWEEP_SECONDS = 60;
 
 /**
  * Bounds of one token request for several repositories. nginx (in front of Docker Hub and Quay)
@@ -117,8 +121,12 @@ export function pullGrants(token: string): Set<string> | undefined {
 
 export class Authenticator {
   private readonly challenges = new Map<string, Promise<RegistryChallenge>>();
-  private readonly tokens = new Map<string, CachedToken>();
-  private readonly pending = new Map<string, Promise<CachedToken>>();
+  /**
+   * Bearer tokens by token key, each kept until its `expiresAt`. node-cache `unref()`s its sweep
+   * timer, so the cache never keeps the process alive; tokens are strings, so no clones.
+   */
+  private readonly tokens = new NodeCache({ checkperiod: TOKEN_SWEEP_SECONDS, useClones: false });
+  private readonly pending = new Map<string, Promise<IssuedToken>>();
   /** Per token key: a batch request under way that may bring its token. */
   private readonly batched = new Map<string, Promise<void>>();
   /** Per registry and user: batches being set up (the ping is not answered yet). */
@@ -130,7 +138,10 @@ export class Authenticator {
   /** Registries whose batch token came back too long: fewer scopes per request there. */
   private readonly maxScopes = new Map<string, number>();
 
-  constructor(private readonly transport: Transport) {}
+  constructor(private readonly transport: Transport) {
+    // An expired token takes its mark with it. Not on 'del': `rejected` deletes, then reads it.
+    this.tokens.on('expired', (key: string) => this.unverified.delete(key));
+  }
 
   /** The Authorization to send for a pull from `repository`, pinging the registry if needed. */
   async authorize(
@@ -151,11 +162,10 @@ export class Authenticator {
     if (warming) await warming;
     const batch = this.batched.get(key);
     if (batch) await batch;
-    const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt > Date.now()) {
-      return { challenge, header: `Bearer ${cached.token}`, cachedTokenKey: key };
+    const cached = this.tokens.get<string>(key);
+    if (cached !== undefined) {
+      return { challenge, header: `Bearer ${cached}`, cachedTokenKey: key };
     }
-    this.tokens.delete(key);
     let pending = this.pending.get(key);
     if (!pending) {
       pending = this.fetchToken(registry, repository, challenge, scope, opts)
@@ -197,7 +207,7 @@ export class Authenticator {
   rejected(registry: string, used: Authorization, wwwAuthenticate: string | string[] | undefined) {
     let retry = used.cachedTokenKey !== undefined;
     if (used.cachedTokenKey) {
-      this.tokens.delete(used.cachedTokenKey);
+      this.tokens.del(used.cachedTokenKey);
       // An opaque batch token that the registry refuses (GHCR-style: only the first scope
       // counts) says batching does not work there; the retry asks for this repository alone.
       if (this.unverified.delete(used.cachedTokenKey)) this.noBatching.add(registry);
@@ -220,12 +230,9 @@ export class Authenticator {
   ): Promise<void>[] {
     if (challenge.scheme !== 'bearer' || this.noBatching.has(registry)) return [];
     const { username } = opts.credentials ?? {};
-    const now = Date.now();
     const wanted = [...new Set(repositories)].filter((repository) => {
       const key = tokenKey(registry, repository, username);
-      const cached = this.tokens.get(key);
-      const fresh = cached !== undefined && cached.expiresAt > now;
-      return !fresh && !this.pending.has(key) && !this.batched.has(key);
+      return !this.tokens.has(key) && !this.pending.has(key) && !this.batched.has(key);
     });
     if (wanted.length < 2) return [];
     const base = this.tokenRequest(`tokens for ${registry}`, challenge, opts);
@@ -317,7 +324,7 @@ export class Authenticator {
     challenge: { realm: string; service?: string },
     scope: string,
     opts: RequestOptions,
-  ): Promise<CachedToken> {
+  ): Promise<IssuedToken> {
     const describe = `token for ${registry}/${repository}`;
     const { url, headers } = this.tokenRequest(describe, challenge, opts);
     url.searchParams.set('scope', scope);
@@ -352,7 +359,7 @@ export class Authenticator {
     url: URL,
     headers: Record<string, string>,
     opts: RequestOptions,
-  ): Promise<CachedToken> {
+  ): Promise<IssuedToken> {
     const req = { describe };
     const res = await this.transport.send({
       ...req,
@@ -382,16 +389,14 @@ export class Authenticator {
     return { token, expiresAt: tokenExpiresAt(fields.expires_in, fields.issued_at, Date.now()) };
   }
 
-  private remember(keys: string[], token: CachedToken): CachedToken {
-    const now = Date.now();
-    for (const [k, t] of this.tokens) {
-      if (t.expiresAt <= now) {
-        this.tokens.delete(k);
-        this.unverified.delete(k);
-      }
-    }
+  // Caches `token` under each key for the time it has left.
+  private remember(keys: string[], token: IssuedToken): IssuedToken {
+    const ttlSeconds = (token.expiresAt - Date.now()) / 1000;
     for (const key of keys) {
-      this.tokens.set(key, token);
+      // node-cache reads a TTL of 0 as "never expires", so a token already spent is not stored;
+      // it still replaces what the key held, as a spent entry did before.
+      if (ttlSeconds > 0) this.tokens.set(key, token.token, ttlSeconds);
+      else this.tokens.del(key);
       this.unverified.delete(key);
     }
     return token;
