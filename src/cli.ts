@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { version } from './build-info.js';
 import {
   AlertTestError,
   alertmanagerUrl,
@@ -13,8 +14,7 @@ import { createProgress } from './cli/progress.js';
 import { ConfigError, type LoadedConfig, loadConfig, resolveConfigPath } from './config/load.js';
 import { createExporter, serve } from './exporter.js';
 import { configureLog, log } from './log.js';
-import { imageView, runView } from './server/images-api.js';
-import { version } from './version.js';
+import { imageView, runView } from './view/images.js';
 
 const usage = `diun-exporter ${version}: which running containers have newer images,
 as Prometheus metrics

@@ -1,12 +1,12 @@
+import { version } from './build-info.js';
 import type { LoadedConfig } from './config/load.js';
 import { log } from './log.js';
 import { createMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
+import { GotifyClient } from './notify/gotify.js';
 import { createProviders } from './providers/index.js';
 import { RegistryClient } from './registry/client.js';
 import { createApp, listen } from './server/app.js';
-import { GotifyClient } from './server/gotify.js';
 import { StateStore } from './state/store.js';
-import { version } from './version.js';
 import { Scheduler } from './watch/scheduler.js';
 import { Watcher } from './watch/watcher.js';
 

@@ -1,5 +1,5 @@
 import type { WatchedContainer } from '../providers/types.js';
-import { localDigests } from '../watch/indexes.js';
+import { localDigests } from '../watch/compare-digests.js';
 import type { CheckStatus, ImageState, Snapshot } from '../watch/model.js';
 import { type Paint, painter, type Style } from './colour.js';
 import { middleEllipsis, visibleLength, wrapText } from './text.js';

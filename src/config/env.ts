@@ -1,18 +1,13 @@
 // The environment's two ways into the config: `${VAR}` inside values, and DIUN_* variables
 // that set keys the way Diun's loader does (DIUN_WATCH_WORKERS=20).
 import { isMapping, parseGoBool } from './fields.js';
+import { IGNORED_SECTIONS } from './ignored.js';
 import type { KeyNode } from './keys.js';
 import { formatKeyPath, type Problem } from './problems.js';
 
 // Sections Diun has and diun-exporter ignores: their values are never used, so a `${VAR}`
 // there (a Gotify token, say) must not stop a Diun file from loading.
-const UNEXPANDED = new Set([
-  'notif',
-  'watch.healthchecks',
-  'providers.nomad',
-  'providers.dockerfile',
-  'providers.containerd',
-]);
+const UNEXPANDED: ReadonlySet<string> = new Set(IGNORED_SECTIONS);
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

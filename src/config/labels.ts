@@ -1,5 +1,6 @@
 // Per-container options from `diun.*` labels, read as Diun reads them. A bad label never
 // stops a run: it is reported and the default is kept.
+import { normaliseArchitecture } from '../registry/platform.js';
 import { parseGoBool, regexpProblem } from './fields.js';
 import { oneOf } from './problems.js';
 import type { ImageDefaults } from './schema.js';
@@ -18,12 +19,6 @@ const METADATA_PREFIX = 'diun.metadata.';
 // Diun's rule for metadata keys, in labels and in `defaults.metadata`.
 export const METADATA_KEY = /^[a-zA-Z0-9_]+$/;
 const PLATFORM_PART = /^[a-z0-9_.-]+$/;
-// The spellings `uname -m` gives, as Docker normalises them.
-const ARCH_ALIASES: Record<string, string> = {
-  x86_64: 'amd64',
-  'x86-64': 'amd64',
-  aarch64: 'arm64',
-};
 
 /** True when a container is watched: `diun.enable` decides, else the provider's default. */
 export function isWatched(labels: Record<string, string>, watchByDefault: boolean): boolean {
@@ -132,7 +127,7 @@ function normalisePlatform(value: string): string | undefined {
     return undefined;
   }
   const [os = '', arch = '', variant] = parts;
-  return [os, ARCH_ALIASES[arch] ?? arch, ...(variant === undefined ? [] : [variant])].join('/');
+  return [os, normaliseArchitecture(arch), ...(variant === undefined ? [] : [variant])].join('/');
 }
 
 function isOneOf<T extends string>(values: readonly T[], value: string): value is T {

@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { applyEnvOverrides, expandVariables } from './env.js';
 import { isMapping, isUnset } from './fields.js';
+import { IGNORED_PROVIDERS } from './ignored.js';
 import { describeKeys } from './keys.js';
 import { describeReadError, humanMessage, issueProblems, type Problem } from './problems.js';
-import { IGNORED_PROVIDERS } from './providers.js';
 import { type Config, ConfigSchema } from './schema.js';
 import { resolveSecretFiles } from './secrets.js';
 

@@ -14,12 +14,10 @@ import {
   text,
   uniqueNames,
 } from './fields.js';
+import { IGNORED_PROVIDERS, type IgnoredProvider } from './ignored.js';
 
 /** Where Docker clients look when neither the file nor DOCKER_HOST names a daemon. */
 export const DEFAULT_DOCKER_ENDPOINT = 'unix:///var/run/docker.sock';
-
-/** Diun providers that diun-exporter accepts in a file but does not implement. */
-export const IGNORED_PROVIDERS = ['nomad', 'dockerfile', 'containerd'] as const;
 
 const DockerEndpointSchema = z.strictObject({
   name: name(),
@@ -137,7 +135,12 @@ const KubernetesSchema = z
     namespaces: [...k8s.namespaces, ...namespacesExclude.map((n) => `!${n}`)],
   }));
 
-/** The `providers` section; nomad, dockerfile and containerd are accepted and dropped (the loader warns). */
+// One key of anything for each ignored provider: accepted, never read.
+const ignoredProviderKeys = Object.fromEntries(
+  IGNORED_PROVIDERS.map((name) => [name, z.unknown().optional()]),
+) as Record<IgnoredProvider, z.ZodOptional<z.ZodUnknown>>;
+
+/** The `providers` section; the ignored providers are accepted and dropped (the loader warns). */
 export const ProvidersSchema = section(
   z
     .strictObject({
@@ -145,15 +148,20 @@ export const ProvidersSchema = section(
       file: optionalSection(FileSchema),
       swarm: optionalSection(SwarmSchema),
       kubernetes: optionalSection(KubernetesSchema),
-      nomad: z.unknown().optional(),
-      dockerfile: z.unknown().optional(),
-      containerd: z.unknown().optional(),
+      ...ignoredProviderKeys,
     })
-    .transform(
-      ({ nomad: _nomad, dockerfile: _dockerfile, containerd: _containerd, ...providers }) =>
-        providers,
-    ),
+    .transform(withoutIgnoredProviders),
 );
+
+// The providers a config has, without the ignored ones.
+function withoutIgnoredProviders<T extends Record<string, unknown>>(
+  providers: T,
+): Omit<T, IgnoredProvider> {
+  const ignored: ReadonlySet<string> = new Set(IGNORED_PROVIDERS);
+  return Object.fromEntries(
+    Object.entries(providers).filter(([name]) => !ignored.has(name)),
+  ) as Omit<T, IgnoredProvider>;
+}
 
 export type DockerProvider = z.output<typeof DockerSchema>;
 export type DockerEndpoint = z.output<typeof DockerEndpointSchema>;

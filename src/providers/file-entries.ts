@@ -5,6 +5,7 @@ import { regexpProblem } from '../config/fields.js';
 import { type ImageOptions, parseLabels } from '../config/labels.js';
 import { formatKeyPath } from '../config/problems.js';
 import type { ImageDefaults } from '../config/schema.js';
+import { hostArchitecture } from '../registry/platform.js';
 import { formatReference, parseReference } from '../registry/reference.js';
 import type { WatchedContainer } from './types.js';
 
@@ -22,14 +23,6 @@ const ENTRY_KEYS = new Set([
   'metadata',
 ]);
 const PLATFORM_KEYS = new Set(['os', 'arch', 'variant']);
-// Node's process.arch as Docker names architectures.
-const DOCKER_ARCH: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm',
-  ia32: '386',
-  ppc64: 'ppc64le',
-};
 /**
  * One file's entries; `problems` (bad YAML, not a list, unknown keys, no name) make the whole
  * file unusable, while a bad value is kept in its entry's `errors`.
@@ -154,7 +147,7 @@ function toLabels(
     errors.push(at(['notify_on'], 'expected a list'));
   }
   if (isMapping(item.platform)) {
-    const { os = 'linux', arch = hostArch(), variant } = item.platform;
+    const { os = 'linux', arch = hostArchitecture(), variant } = item.platform;
     labels['diun.platform'] = [os, arch, ...(variant ? [variant] : [])].map(String).join('/');
   }
   const { metadata } = item;
@@ -188,13 +181,9 @@ function readPatterns(
 }
 
 function platformOf(platform: string | undefined): WatchedContainer['platform'] {
-  if (platform === undefined) return { os: 'linux', architecture: hostArch() };
-  const [os = 'linux', architecture = hostArch(), variant] = platform.split('/');
+  if (platform === undefined) return { os: 'linux', architecture: hostArchitecture() };
+  const [os = 'linux', architecture = hostArchitecture(), variant] = platform.split('/');
   return variant === undefined ? { os, architecture } : { os, architecture, variant };
-}
-
-function hostArch(): string {
-  return DOCKER_ARCH[process.arch] ?? process.arch;
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/schema.js';
 import { log } from '../log.js';
+import { hostArchitecture } from '../registry/platform.js';
 import { EndpointHealth } from './health.js';
 import { KubeApiError, KubeClient, type Pod, resolveConnection } from './kube-api.js';
 import {
@@ -20,8 +21,9 @@ const maxBackoffMs = 30_000;
 
 /** The platform this process runs on: what a pod is compared on when its node cannot be read. */
 function ownPlatform(): Platform {
-  const arch: Record<string, string> = { x64: 'amd64', ia32: '386' };
-  return { os: 'linux', architecture: arch[process.arch] ?? process.arch };
+  // ppc64 stays ppc64 here, as it always has, where file entries take Docker's ppc64le.
+  const architecture = process.arch === 'ppc64' ? process.arch : hostArchitecture();
+  return { os: 'linux', architecture };
 }
 
 /**

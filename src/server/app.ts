@@ -2,10 +2,11 @@ import { createServer, type Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { log } from '../log.js';
 import type { SnapshotRegistry } from '../metrics/snapshot-text.js';
+import type { GotifyBridge } from '../notify/gotify.js';
+import { imagesView, runView } from '../view/images.js';
 import type { Watcher } from '../watch/watcher.js';
 import { requireBearer } from './auth.js';
-import { type GotifyRouteOptions, gotifyNotConfigured, gotifyRoute } from './gotify.js';
-import { imagesView, runView } from './images-api.js';
+import { gotifyNotConfigured, gotifyRoute } from './gotify-route.js';
 import { PAGE_HEADERS, parseFilter, renderStatusPage } from './page.js';
 import { SlidingWindowLimit } from './rate-limit.js';
 
@@ -17,7 +18,7 @@ export interface AppOptions {
   /** Triggered runs allowed per minute: each one spends registry allowance. */
   checksPerMinute?: number;
   /** The Alertmanager -> Gotify bridge, when the gotify section is set. */
-  gotify?: GotifyRouteOptions;
+  gotify?: GotifyBridge;
 }
 
 /** The HTTP face: metrics, health, the status page, the images API and on-demand checks. No business logic here. */

@@ -1,6 +1,6 @@
+import type { ImageView } from '../view/images.js';
 import type { CheckStatus } from '../watch/model.js';
 import { type Html, html, safeHref } from './html.js';
-import type { ImageView } from './images-api.js';
 
 // The status page's table rows: one per container, each value escaped by `html`.
 

@@ -1,6 +1,6 @@
+import type { ImagesView } from '../view/images.js';
 import { statuses } from '../watch/model.js';
 import { type Html, html, raw } from './html.js';
-import type { ImagesView } from './images-api.js';
 import { otherRow, outdatedRow, type Row, rowsOf, when } from './page-rows.js';
 import { PAGE_STYLE } from './page-style.js';
 

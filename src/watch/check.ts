@@ -1,3 +1,4 @@
+import { runPool } from '../concurrency/worker-pool.js';
 import type { Config, RegOpt } from '../config/schema.js';
 import { log } from '../log.js';
 import type { WatchedContainer } from '../providers/types.js';
@@ -5,13 +6,12 @@ import type { RegistryClient, RequestOptions } from '../registry/client.js';
 import { failureReason } from '../registry/errors.js';
 import { DEFAULT_MAX_CONCURRENT } from '../registry/limiter.js';
 import { parseReference } from '../registry/reference.js';
+import { resolveIndexes } from './compare-digests.js';
 import { fetchCreated } from './created.js';
 import { isOutdated } from './evaluate.js';
-import { resolveIndexes } from './indexes.js';
 import { type ImageKey, type ImageRecord, imageKey, providerOf } from './model.js';
-import { runPool } from './pool.js';
+import { TagLists, versionField, versionOf } from './newest-tag.js';
 import { selectRegopt } from './regopts.js';
-import { TagLists, versionField, versionOf } from './versions.js';
 
 /** One unique reference to ask the registry about, with every state row that shares it. */
 export interface CheckTarget {

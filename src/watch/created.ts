@@ -1,9 +1,14 @@
 import { log } from '../log.js';
 import type { RegistryClient, RequestOptions } from '../registry/client.js';
+import {
+  isIndex,
+  type PlatformManifest,
+  pickPlatform,
+  platformManifests,
+} from '../registry/platform.js';
 import { parseReference } from '../registry/reference.js';
 import type { CheckTarget } from './check.js';
-import { platformOf } from './indexes.js';
-import { isIndex, type PlatformManifest, pickPlatform, platformManifests } from './platform.js';
+import { platformOf } from './compare-digests.js';
 
 /**
  * The remote image's creation time (from its config blob), or undefined if the registry will not

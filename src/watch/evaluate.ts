@@ -1,6 +1,6 @@
 import type { WatchedContainer } from '../providers/types.js';
+import { localDigests, runsRemote } from './compare-digests.js';
 import { hubLinkFor } from './hub-link.js';
-import { localDigests, runsRemote } from './indexes.js';
 import {
   type CheckStatus,
   type ContainerState,

@@ -1,7 +1,7 @@
 import type { WatchedContainer } from '../providers/types.js';
 import type { FailureReason } from '../registry/errors.js';
-import type { VersionVerdict } from '../versions/compare.js';
-import type { PlatformManifest } from './platform.js';
+import type { PlatformManifest } from '../registry/platform.js';
+import type { VersionVerdict } from '../tags/compare.js';
 
 /** Diun's statuses: one `diun_image_last_check_status` series each. */
 export const statuses = ['new', 'update', 'unchange', 'skip', 'error'] as const;

@@ -5,11 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPool } from '../../src/concurrency/worker-pool.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/registry/reference.js';
 import { type CheckTarget, checkTargets } from '../../src/watch/check.js';
 import { type ImageKey, type ImageRecord, imageKey } from '../../src/watch/model.js';
-import { runPool } from '../../src/watch/pool.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 import { startTokenService, type TokenService } from '../support/token-service.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isWatched, parseLabels } from '../../../src/config/labels.js';
 import { type ImageDefaults, ImageDefaultsSchema } from '../../../src/config/schema.js';
 import { StateStore } from '../../../src/state/store.js';
-import { filterTags } from '../../../src/versions/tags.js';
+import { filterTags } from '../../../src/tags/filter.js';
 import { Watcher } from '../../../src/watch/watcher.js';
 import {
   config,

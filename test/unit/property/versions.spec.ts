@@ -3,8 +3,8 @@
 // independent of the order of the listing).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { newestVersion } from '../../../src/versions/compare.js';
-import { filterTags, type SortTags } from '../../../src/versions/tags.js';
+import { newestVersion } from '../../../src/tags/compare.js';
+import { filterTags, type SortTags } from '../../../src/tags/filter.js';
 
 const RUNS = { numRuns: 300 };
 

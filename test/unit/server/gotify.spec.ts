@@ -2,7 +2,8 @@ import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import type { GotifyConfig } from '../../../src/config/gotify.js';
-import { type GotifyMessage, gotifyRoute } from '../../../src/server/gotify.js';
+import type { GotifyMessage } from '../../../src/notify/gotify.js';
+import { gotifyRoute } from '../../../src/server/gotify-route.js';
 
 const WEBHOOK_TOKEN = 'bridge-t0ken';
 const config: GotifyConfig = {

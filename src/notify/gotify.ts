@@ -1,22 +1,17 @@
 // The Alertmanager -> Gotify bridge. Alertmanager 0.25 cannot shape a webhook's body, so its
-// webhook (payload version 4) comes here and leaves as one Gotify message per alert. A 502 when
-// any message could not be delivered makes Alertmanager send the whole group again later.
+// webhook (payload version 4) comes to the exporter (server/gotify-route.ts) and leaves here as
+// one Gotify message per alert.
 import { setTimeout as sleep } from 'node:timers/promises';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
+import { runPool } from '../concurrency/worker-pool.js';
 import type { GotifyConfig } from '../config/gotify.js';
-import { humanMessage, issueProblems } from '../config/problems.js';
 import { log } from '../log.js';
 import type { NotificationCounters } from '../metrics/exporter-metrics.js';
-import { runPool } from '../watch/pool.js';
-import { requireBearer } from './auth.js';
 
 const CHANNEL = 'gotify';
 const FIRST_BACKOFF_MS = 500;
 const CONCURRENT_DELIVERIES = 4;
-// A webhook of a few hundred alerts is well under this; Alertmanager truncates larger groups.
-const BODY_LIMIT = '1mb';
 
 const labelSet = z.record(z.string(), z.string());
 
@@ -165,63 +160,43 @@ function networkError(err: unknown): string {
   return `cannot reach Gotify (${typeof code === 'string' ? code : String(name ?? 'error')})`;
 }
 
-export interface GotifyRouteOptions {
+/** What the bridge delivers with: the gotify section, a client, and the counters it feeds. */
+export interface GotifyBridge {
   config: GotifyConfig;
   client: Pick<GotifyClient, 'deliver'>;
   notifications: NotificationCounters;
 }
 
-/** The handlers of POST /api/v1/alertmanager/gotify: Bearer check, JSON, validation, delivery. */
-export function gotifyRoute(opts: GotifyRouteOptions): (RequestHandler | ErrorRequestHandler)[] {
-  const { config, client, notifications } = opts;
-  const deliverAll: RequestHandler = async (req, res) => {
-    const parsed = AlertmanagerWebhookSchema.safeParse(req.body, { error: humanMessage });
-    if (!parsed.success) {
-      const problems = issueProblems(parsed.error.issues).map((p) => `${p.key}: ${p.message}`);
-      res.status(400).json({ error: 'not an Alertmanager webhook (version 4) body', problems });
-      return;
-    }
-    const { alerts } = parsed.data;
-    let sent = 0;
-    // A few at a time, in order: a large group must not flood Gotify.
-    await runPool(alerts, CONCURRENT_DELIVERIES, async (alert) => {
-      const delivery = await client.deliver(gotifyMessage(alert, config.priorities));
-      if (delivery.ok) {
-        sent++;
-        notifications.sent(CHANNEL);
-        return;
-      }
-      notifications.failed(CHANNEL);
-      log('warn', 'gotify: message not delivered', {
-        alertname: alert.labels.alertname,
-        status: alert.status,
-        fingerprint: alert.fingerprint,
-        attempts: delivery.attempts,
-        error: delivery.error,
-      });
-    });
-    const summary = { alerts: alerts.length, sent, failed: alerts.length - sent };
-    res.status(summary.failed === 0 ? 200 : 502).json(summary);
-  };
-  const badBody: ErrorRequestHandler = (err, _req, res, next) => {
-    const type = (err as { type?: unknown }).type;
-    if (type === 'entity.parse.failed') res.status(400).json({ error: 'body is not valid JSON' });
-    else if (type === 'entity.too.large') res.status(413).json({ error: 'body too large' });
-    else next(err);
-  };
-  return [
-    requireBearer(config.webhookToken),
-    // Alertmanager sends application/json; the body is read as JSON whatever the header says.
-    express.json({ limit: BODY_LIMIT, type: () => true }),
-    deliverAll,
-    badBody,
-  ];
+/** How many alerts a webhook carried, and how many of them Gotify took or not. */
+export interface DeliverySummary {
+  alerts: number;
+  sent: number;
+  failed: number;
 }
 
-/** The answer of the route when the bridge is off. */
-export const gotifyNotConfigured: RequestHandler = (_req, res) => {
-  res.status(404).json({
-    error:
-      'the gotify section is not set in the configuration: the Alertmanager to Gotify bridge is off',
+/** Sends each alert as one Gotify message, counting and logging each that fails. */
+export async function deliverAlerts(
+  alerts: Alert[],
+  bridge: GotifyBridge,
+): Promise<DeliverySummary> {
+  const { config, client, notifications } = bridge;
+  let sent = 0;
+  // A few at a time, in order: a large group must not flood Gotify.
+  await runPool(alerts, CONCURRENT_DELIVERIES, async (alert) => {
+    const delivery = await client.deliver(gotifyMessage(alert, config.priorities));
+    if (delivery.ok) {
+      sent++;
+      notifications.sent(CHANNEL);
+      return;
+    }
+    notifications.failed(CHANNEL);
+    log('warn', 'gotify: message not delivered', {
+      alertname: alert.labels.alertname,
+      status: alert.status,
+      fingerprint: alert.fingerprint,
+      attempts: delivery.attempts,
+      error: delivery.error,
+    });
   });
-};
+  return { alerts: alerts.length, sent, failed: alerts.length - sent };
+}

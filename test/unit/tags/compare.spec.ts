@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { newestVersion, type SemverDiff } from '../../../src/versions/compare.js';
-import { filterTags } from '../../../src/versions/tags.js';
+import { newestVersion, type SemverDiff } from '../../../src/tags/compare.js';
+import { filterTags } from '../../../src/tags/filter.js';
 
 function fixture(image: string): string[] {
   const url = new URL(`../../fixtures/tags/${image}.json`, import.meta.url);

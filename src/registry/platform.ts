@@ -1,4 +1,7 @@
-// Multi-platform images: which entry of an OCI index (or Docker manifest list) a container runs.
+// Multi-platform images: which entry of an OCI index (or Docker manifest list) a container runs,
+// and the names Docker gives architectures.
+import type { RegistryClient, RequestOptions } from './client.js';
+import { parseReference } from './reference.js';
 
 /** One platform's manifest in an image index. */
 export interface PlatformManifest {
@@ -52,6 +55,42 @@ export function platformManifests(index: unknown): PlatformManifest[] {
     });
   }
   return entries;
+}
+
+/**
+ * The platform entries of the manifest at `digest` of `image`'s repository: none when that
+ * manifest is a single platform's. Throws the client's `RegistryError`.
+ */
+export async function indexEntries(
+  registry: RegistryClient,
+  image: string,
+  digest: string,
+  opts: RequestOptions,
+): Promise<PlatformManifest[]> {
+  const ref = { ...parseReference(image), digest };
+  const manifest = await registry.getManifest(ref, opts);
+  // A manifest that is no index is a single platform's: it has no entries to compare.
+  return isIndex(manifest.mediaType) ? platformManifests(manifest.json) : [];
+}
+
+// Docker's names for architectures that other tools spell differently, by who spells them so.
+// `uname -m`'s spellings are read in `diun.platform` labels, as Docker normalises them; Node's
+// `process.arch` names the platform this process runs on. Any other name is Docker's already.
+const ARCH_ALIASES = {
+  uname: { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64' },
+  node: { x64: 'amd64', ia32: '386', ppc64: 'ppc64le' },
+} satisfies Record<string, Record<string, string>>;
+
+const alias = (names: Record<string, string>, arch: string) => names[arch] ?? arch;
+
+/** Docker's name for an architecture written as `uname -m` writes it (`x86_64` is `amd64`). */
+export function normaliseArchitecture(arch: string): string {
+  return alias(ARCH_ALIASES.uname, arch);
+}
+
+/** The architecture this process runs on, as Docker names it. */
+export function hostArchitecture(): string {
+  return alias(ARCH_ALIASES.node, process.arch);
 }
 
 // The variant a platform has when none is written, as containerd's platform matcher assumes.

@@ -3,8 +3,8 @@
 import { log } from '../log.js';
 import type { RegistryClient, RequestOptions } from '../registry/client.js';
 import { type ImageReference, parseReference, repositoryKey } from '../registry/reference.js';
-import { newestVersion, type VersionVerdict } from '../versions/compare.js';
-import { filterTags } from '../versions/tags.js';
+import { newestVersion, type VersionVerdict } from '../tags/compare.js';
+import { filterTags } from '../tags/filter.js';
 import type { CheckTarget } from './check.js';
 import type { ImageRecord } from './model.js';
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { RegistryClient } from '../../../src/registry/client.js';
 import { RegistryError } from '../../../src/registry/errors.js';
+import { pickPlatform, platformManifests } from '../../../src/registry/platform.js';
 import type { ImageReference } from '../../../src/registry/reference.js';
 import { checkTargets, planTargets, requestOptions } from '../../../src/watch/check.js';
+import { resolveIndexes } from '../../../src/watch/compare-digests.js';
 import { groupByImage, isOutdated } from '../../../src/watch/evaluate.js';
-import { resolveIndexes } from '../../../src/watch/indexes.js';
 import { type ImageKey, type ImageRecord, imageKey } from '../../../src/watch/model.js';
-import { pickPlatform, platformManifests } from '../../../src/watch/platform.js';
 import { config, container, digest, quietHooks } from './fixtures.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

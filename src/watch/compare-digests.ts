@@ -1,20 +1,19 @@
-// Multi-platform tags: which image indexes must be fetched so that each container is compared on
-// its own platform's manifest, and the cache (by index digest, kept in the state file) that makes
-// each index cost one GET in its life.
+// Whether a container runs what its registry offers: the digests it runs, the platform it is
+// compared on and, for a multi-platform tag, which image indexes must be read to tell (read by
+// registry/platform.ts), cached by index digest in the state file so each costs one GET in its life.
 import { log } from '../log.js';
 import type { WatchedContainer } from '../providers/types.js';
 import type { RegistryClient, RequestOptions } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
-import { parseReference } from '../registry/reference.js';
-import type { ImageRecord } from './model.js';
 import {
+  indexEntries,
   isIndex,
   type Platform,
   type PlatformManifest,
   parsePlatform,
   pickPlatform,
-  platformManifests,
-} from './platform.js';
+} from '../registry/platform.js';
+import type { ImageRecord } from './model.js';
 
 export type IndexCache = Record<string, PlatformManifest[]>;
 
@@ -83,10 +82,7 @@ export async function resolveIndexes(args: {
     const fetch = async (digest: string) => {
       if (cache[digest]) return;
       try {
-        const ref = { ...parseReference(args.image), digest };
-        const manifest = await args.registry.getManifest(ref, args.opts);
-        // A manifest that is no index is a single platform's: it has no entries to compare.
-        cache[digest] = isIndex(manifest.mediaType) ? platformManifests(manifest.json) : [];
+        cache[digest] = await indexEntries(args.registry, args.image, digest, args.opts);
       } catch (err) {
         // Gone from the registry (garbage-collected): remember that, so it is not asked again.
         if (err instanceof RegistryError && err.reason === 'not_found') cache[digest] = [];

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { filterTags, isArtifactTag, type TagFilter } from '../../../src/versions/tags.js';
+import { filterTags, isArtifactTag, type TagFilter } from '../../../src/tags/filter.js';
 
 function fixture(image: string): string[] {
   const url = new URL(`../../fixtures/tags/${image}.json`, import.meta.url);

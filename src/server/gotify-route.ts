@@ -1,0 +1,44 @@
+// POST /api/v1/alertmanager/gotify: Alertmanager's webhook into the Gotify bridge (notify/gotify.ts).
+// A 502 when any message could not be delivered makes Alertmanager send the whole group again later.
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { humanMessage, issueProblems } from '../config/problems.js';
+import { AlertmanagerWebhookSchema, deliverAlerts, type GotifyBridge } from '../notify/gotify.js';
+import { requireBearer } from './auth.js';
+
+// A webhook of a few hundred alerts is well under this; Alertmanager truncates larger groups.
+const BODY_LIMIT = '1mb';
+
+/** The handlers of POST /api/v1/alertmanager/gotify: Bearer check, JSON, validation, delivery. */
+export function gotifyRoute(bridge: GotifyBridge): (RequestHandler | ErrorRequestHandler)[] {
+  const deliverAll: RequestHandler = async (req, res) => {
+    const parsed = AlertmanagerWebhookSchema.safeParse(req.body, { error: humanMessage });
+    if (!parsed.success) {
+      const problems = issueProblems(parsed.error.issues).map((p) => `${p.key}: ${p.message}`);
+      res.status(400).json({ error: 'not an Alertmanager webhook (version 4) body', problems });
+      return;
+    }
+    const summary = await deliverAlerts(parsed.data.alerts, bridge);
+    res.status(summary.failed === 0 ? 200 : 502).json(summary);
+  };
+  const badBody: ErrorRequestHandler = (err, _req, res, next) => {
+    const type = (err as { type?: unknown }).type;
+    if (type === 'entity.parse.failed') res.status(400).json({ error: 'body is not valid JSON' });
+    else if (type === 'entity.too.large') res.status(413).json({ error: 'body too large' });
+    else next(err);
+  };
+  return [
+    requireBearer(bridge.config.webhookToken),
+    // Alertmanager sends application/json; the body is read as JSON whatever the header says.
+    express.json({ limit: BODY_LIMIT, type: () => true }),
+    deliverAll,
+    badBody,
+  ];
+}
+
+/** The answer of the route when the bridge is off. */
+export const gotifyNotConfigured: RequestHandler = (_req, res) => {
+  res.status(404).json({
+    error:
+      'the gotify section is not set in the configuration: the Alertmanager to Gotify bridge is off',
+  });
+};
