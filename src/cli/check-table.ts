@@ -1,6 +1,7 @@
 import type { WatchedContainer } from '../providers/types.js';
+import type { CheckStatus } from '../state/records.js';
 import { localDigests } from '../watch/compare-digests.js';
-import type { CheckStatus, ImageState, Snapshot } from '../watch/model.js';
+import type { ImageState, Snapshot } from '../watch/model.js';
 import { type Paint, painter, type Style } from './colour.js';
 import { middleEllipsis, visibleLength, wrapText } from './text.js';
 

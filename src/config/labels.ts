@@ -2,6 +2,7 @@
 // stops a run: it is reported and the default is kept.
 import { normaliseArchitecture } from '../registry/platform.js';
 import { parseGoBool, regexpProblem } from './fields.js';
+import { METADATA_KEY, METADATA_KEY_PROBLEM } from './metadata-keys.js';
 import { oneOf } from './problems.js';
 import type { ImageDefaults } from './schema.js';
 
@@ -16,8 +17,6 @@ export interface ImageOptions extends ImageDefaults {
 const NOTIFY_ON = ['new', 'update'] as const;
 const SORT_TAGS = ['default', 'reverse', 'semver', 'lexicographical'] as const;
 const METADATA_PREFIX = 'diun.metadata.';
-// Diun's rule for metadata keys, in labels and in `defaults.metadata`.
-export const METADATA_KEY = /^[a-zA-Z0-9_]+$/;
 const PLATFORM_PART = /^[a-z0-9_.-]+$/;
 
 /** True when a container is watched: `diun.enable` decides, else the provider's default. */
@@ -118,7 +117,7 @@ function readMetadata(
   const key = label.slice(METADATA_PREFIX.length);
   if (key === '' || value === '') return; // as Diun: an empty one is skipped
   if (METADATA_KEY.test(key)) metadata[key] = value;
-  else errors.push(`label ${label}: metadata keys may only contain letters, digits and _`);
+  else errors.push(`label ${label}: ${METADATA_KEY_PROBLEM}`);
 }
 
 function normalisePlatform(value: string): string | undefined {

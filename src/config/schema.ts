@@ -18,7 +18,7 @@ import {
   uniqueNames,
 } from './fields.js';
 import { GotifySchema } from './gotify.js';
-import { METADATA_KEY } from './labels.js';
+import { METADATA_KEY, METADATA_KEY_PROBLEM } from './metadata-keys.js';
 import { ProvidersSchema } from './providers.js';
 
 export type { GotifyConfig } from './gotify.js';
@@ -58,7 +58,7 @@ export const ImageDefaultsSchema = section(
               ctx.addIssue({
                 code: 'custom',
                 path: [key],
-                message: 'metadata keys may only contain letters, digits and _',
+                message: METADATA_KEY_PROBLEM,
               });
             }
           }),

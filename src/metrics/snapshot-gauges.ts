@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { EndpointStatus } from '../providers/types.js';
-import { type RunSummary, type Snapshot, statuses } from '../watch/model.js';
+import { type RunSummary, statuses } from '../state/records.js';
+import type { Snapshot } from '../watch/model.js';
 
 /** What the scrape-time gauges read: the watcher's current picture. */
 export interface MetricsSource {

@@ -2,7 +2,8 @@ import { promisify } from 'node:util';
 import { constants, crc32, deflateRaw, deflateRawSync, inflateRaw } from 'node:zlib';
 import { Registry } from 'prom-client';
 import type { WatchedContainer } from '../providers/types.js';
-import { type Snapshot, statuses } from '../watch/model.js';
+import { statuses } from '../state/records.js';
+import type { Snapshot } from '../watch/model.js';
 import type { MetricsSource } from './snapshot-gauges.js';
 
 /** Escapes a label value as the text format (and prom-client) do: backslash, newline, quote. */

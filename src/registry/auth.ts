@@ -6,10 +6,10 @@
  */
 import NodeCache from 'node-cache';
 import { parseWwwAuthenticate, pickChallenge, type RegistryChallenge } from './challenge.js';
-import type { RequestOptions } from './client.js';
 import { RegistryError } from './errors.js';
 import { registryApiUrl } from './reference.js';
 import { statusError, type Transport } from './transport.js';
+import type { RequestOptions } from './types.js';
 
 /** The Authorization header for one request, and where it came from. */
 export interface Authorization {

@@ -27,33 +27,9 @@ import {
   Transport,
   type TransportRequest,
 } from './transport.js';
+import type { Manifest, ManifestHead, RequestOptions } from './types.js';
 
 export type { RegistryObserver, RequestKind } from './transport.js';
-
-export interface RegistryCredentials {
-  username?: string;
-  password?: string;
-}
-
-export interface RequestOptions {
-  credentials?: RegistryCredentials;
-  timeoutMs: number;
-  insecureTLS: boolean;
-  /** At most this many requests in flight to the registry (regopt `maxConcurrent`). */
-  maxConcurrent?: number;
-}
-
-export interface ManifestHead {
-  digest: string;
-  mediaType: string;
-}
-
-export interface Manifest {
-  digest: string;
-  mediaType: string;
-  body: Buffer;
-  json: unknown;
-}
 
 /** Manifest types asked for, multi-platform first, so a multi-arch tag answers with its index. */
 export const MANIFEST_MEDIA_TYPES = [

@@ -1,9 +1,9 @@
 /** What registry responses carry: digests of bodies, content types, tag lists, next-page links. */
 import { createHash } from 'node:crypto';
-import type { Manifest } from './client.js';
 import { RegistryError } from './errors.js';
 import { isValidDigest } from './reference.js';
 import { headerValue, type TransportResponse } from './transport.js';
+import type { Manifest } from './types.js';
 
 /** The response's media type, without parameters such as `charset`. */
 export function contentType(res: TransportResponse): string | undefined {

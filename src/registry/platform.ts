@@ -1,7 +1,8 @@
 // Multi-platform images: which entry of an OCI index (or Docker manifest list) a container runs,
 // and the names Docker gives architectures.
-import type { RegistryClient, RequestOptions } from './client.js';
+import type { RegistryClient } from './client.js';
 import { parseReference } from './reference.js';
+import type { RequestOptions } from './types.js';
 
 /** One platform's manifest in an image index. */
 export interface PlatformManifest {

@@ -1,5 +1,5 @@
+import type { CheckStatus } from '../state/records.js';
 import type { ImageView } from '../view/images.js';
-import type { CheckStatus } from '../watch/model.js';
 import { type Html, html, safeHref } from './html.js';
 
 // The status page's table rows: one per container, each value escaped by `html`.

@@ -1,5 +1,5 @@
+import { statuses } from '../state/records.js';
 import type { ImagesView } from '../view/images.js';
-import { statuses } from '../watch/model.js';
 import { type Html, html, raw } from './html.js';
 import { otherRow, outdatedRow, type Row, rowsOf, when } from './page-rows.js';
 import { PAGE_STYLE } from './page-style.js';

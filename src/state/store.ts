@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { log } from '../log.js';
 import type { WatchedContainer } from '../providers/types.js';
-import type { ImageRecord, RunSummary } from '../watch/model.js';
+import type { ImageRecord, RunSummary } from './records.js';
 
 /** Bumped whenever the file's shape changes; a file from a newer version is set aside, not read. */
 export const stateVersion = 1;

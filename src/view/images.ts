@@ -1,4 +1,5 @@
-import type { ImageState, RunSummary, Snapshot } from '../watch/model.js';
+import type { RunSummary } from '../state/records.js';
+import type { ImageState, Snapshot } from '../watch/model.js';
 import type { Watcher } from '../watch/watcher.js';
 
 const iso = (seconds: number | undefined) =>

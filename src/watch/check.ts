@@ -2,29 +2,19 @@ import { runPool } from '../concurrency/worker-pool.js';
 import type { Config, RegOpt } from '../config/schema.js';
 import { log } from '../log.js';
 import type { WatchedContainer } from '../providers/types.js';
-import type { RegistryClient, RequestOptions } from '../registry/client.js';
+import type { RegistryClient } from '../registry/client.js';
 import { failureReason } from '../registry/errors.js';
 import { DEFAULT_MAX_CONCURRENT } from '../registry/limiter.js';
 import { parseReference } from '../registry/reference.js';
+import type { RequestOptions } from '../registry/types.js';
+import type { ImageRecord } from '../state/records.js';
 import { resolveIndexes } from './compare-digests.js';
 import { fetchCreated } from './created.js';
 import { isOutdated } from './evaluate.js';
-import { type ImageKey, type ImageRecord, imageKey, providerOf } from './model.js';
+import { type ImageKey, imageKey, providerOf } from './model.js';
 import { TagLists, versionField, versionOf } from './newest-tag.js';
 import { selectRegopt } from './regopts.js';
-
-/** One unique reference to ask the registry about, with every state row that shares it. */
-export interface CheckTarget {
-  image: string;
-  keys: ImageKey[];
-  containers: WatchedContainer[];
-  regopt?: RegOpt;
-}
-
-export interface CheckHooks {
-  checked(provider: string): void;
-  failed(provider: string, reason: string): void;
-}
+import type { CheckHooks, CheckTarget } from './target.js';
 
 /** Requests options for a target: its regopt's credentials, timeout and cap, or the defaults. */
 export function requestOptions(regopt: RegOpt | undefined): RequestOptions {

@@ -3,7 +3,7 @@
 // registry/platform.ts), cached by index digest in the state file so each costs one GET in its life.
 import { log } from '../log.js';
 import type { WatchedContainer } from '../providers/types.js';
-import type { RegistryClient, RequestOptions } from '../registry/client.js';
+import type { RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import {
   indexEntries,
@@ -13,7 +13,8 @@ import {
   parsePlatform,
   pickPlatform,
 } from '../registry/platform.js';
-import type { ImageRecord } from './model.js';
+import type { RequestOptions } from '../registry/types.js';
+import type { ImageRecord } from '../state/records.js';
 
 export type IndexCache = Record<string, PlatformManifest[]>;
 

@@ -1,5 +1,5 @@
 import { log } from '../log.js';
-import type { RegistryClient, RequestOptions } from '../registry/client.js';
+import type { RegistryClient } from '../registry/client.js';
 import {
   isIndex,
   type PlatformManifest,
@@ -7,8 +7,9 @@ import {
   platformManifests,
 } from '../registry/platform.js';
 import { parseReference } from '../registry/reference.js';
-import type { CheckTarget } from './check.js';
+import type { RequestOptions } from '../registry/types.js';
 import { platformOf } from './compare-digests.js';
+import type { CheckTarget } from './target.js';
 
 /**
  * The remote image's creation time (from its config blob), or undefined if the registry will not

@@ -1,11 +1,10 @@
 import type { WatchedContainer } from '../providers/types.js';
+import type { CheckStatus, ImageRecord } from '../state/records.js';
 import { localDigests, runsRemote } from './compare-digests.js';
 import { hubLinkFor } from './hub-link.js';
 import {
-  type CheckStatus,
   type ContainerState,
   type ImageKey,
-  type ImageRecord,
   type ImageState,
   imageKey,
   type Snapshot,

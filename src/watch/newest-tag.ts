@@ -1,12 +1,13 @@
 // Version tracking (`watch_repo`): the repository's tags, listed once per repository per run,
 // filtered as Diun filters them, and the newest comparable version among them.
 import { log } from '../log.js';
-import type { RegistryClient, RequestOptions } from '../registry/client.js';
+import type { RegistryClient } from '../registry/client.js';
 import { type ImageReference, parseReference, repositoryKey } from '../registry/reference.js';
+import type { RequestOptions } from '../registry/types.js';
+import type { ImageRecord } from '../state/records.js';
 import { newestVersion, type VersionVerdict } from '../tags/compare.js';
 import { filterTags } from '../tags/filter.js';
-import type { CheckTarget } from './check.js';
-import type { ImageRecord } from './model.js';
+import type { CheckTarget } from './target.js';
 
 /** Tag lists of one run, by repository: a list is fetched once however many tags use it. */
 export class TagLists {

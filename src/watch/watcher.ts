@@ -2,18 +2,12 @@ import type { Config } from '../config/schema.js';
 import { log } from '../log.js';
 import type { EndpointStatus, Provider, WatchedContainer } from '../providers/types.js';
 import type { RegistryClient } from '../registry/client.js';
+import { type CheckStatus, type ImageRecord, type RunSummary, statuses } from '../state/records.js';
 import type { StateStore } from '../state/store.js';
-import { type CheckHooks, checkTargets, planTargets } from './check.js';
+import { checkTargets, planTargets } from './check.js';
 import { evaluate, groupByImage } from './evaluate.js';
-import {
-  type CheckStatus,
-  type ImageKey,
-  type ImageRecord,
-  imageKey,
-  type RunSummary,
-  type Snapshot,
-  statuses,
-} from './model.js';
+import { type ImageKey, imageKey, type Snapshot } from './model.js';
+import type { CheckHooks } from './target.js';
 
 /** What the metrics learn from the watcher as it goes (counters; gauges read the snapshot). */
 export interface WatchHooks extends CheckHooks {

@@ -15,14 +15,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  RegistryClient,
-  type RegistryObserver,
-  type RequestOptions,
-} from '../../src/registry/client.js';
+import { RegistryClient, type RegistryObserver } from '../../src/registry/client.js';
 import { RegistryError } from '../../src/registry/errors.js';
 import { parseReference } from '../../src/registry/reference.js';
 import { Transport } from '../../src/registry/transport.js';
+import type { RequestOptions } from '../../src/registry/types.js';
 import { freePort, requireBinary, run, waitFor } from '../support/exec.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 import { startTokenService, type TokenService } from '../support/token-service.js';

@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPool } from '../../src/concurrency/worker-pool.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/registry/reference.js';
-import { type CheckTarget, checkTargets } from '../../src/watch/check.js';
-import { type ImageKey, type ImageRecord, imageKey } from '../../src/watch/model.js';
+import type { ImageRecord } from '../../src/state/records.js';
+import { checkTargets } from '../../src/watch/check.js';
+import { type ImageKey, imageKey } from '../../src/watch/model.js';
+import type { CheckTarget } from '../../src/watch/target.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 import { startTokenService, type TokenService } from '../support/token-service.js';
 

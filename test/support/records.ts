@@ -1,4 +1,5 @@
-import { type ImageKey, type ImageRecord, imageKey } from '../../src/watch/model.js';
+import type { ImageRecord } from '../../src/state/records.js';
+import { type ImageKey, imageKey } from '../../src/watch/model.js';
 
 /** The state's records keyed as the watcher keys them: by provider and image. */
 export function recordsOf(...rows: ImageRecord[]): Map<ImageKey, ImageRecord> {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { renderCheckTable } from '../../../src/cli/check-table.js';
 import { painter } from '../../../src/cli/colour.js';
+import type { RunSummary } from '../../../src/state/records.js';
 import { imageView, runView } from '../../../src/view/images.js';
 import { evaluate } from '../../../src/watch/evaluate.js';
-import type { RunSummary } from '../../../src/watch/model.js';
 import { recordsOf } from '../../support/records.js';
 import { container, digest, record } from '../watch/fixtures.js';
 

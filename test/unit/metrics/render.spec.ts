@@ -2,7 +2,8 @@ import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { renderSnapshotFamilies, SnapshotRegistry } from '../../../src/metrics/snapshot-text.js';
-import { type ImageState, type Snapshot, statuses } from '../../../src/watch/model.js';
+import { statuses } from '../../../src/state/records.js';
+import type { ImageState, Snapshot } from '../../../src/watch/model.js';
 import { container, digest, record } from '../watch/fixtures.js';
 
 // The rendering the exporter had before: one prom-client gauge per family, filled per scrape.

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigSchema, ImageDefaultsSchema } from '../../../src/config/schema.js';
 import { createProviders } from '../../../src/providers/index.js';
 import { type ServiceInfo, SwarmProvider, serviceToWatched } from '../../../src/providers/swarm.js';
+import type { ImageRecord } from '../../../src/state/records.js';
 import { isOutdated } from '../../../src/watch/evaluate.js';
-import type { ImageRecord } from '../../../src/watch/model.js';
 
 const digestA = `sha256:${'a'.repeat(64)}`;
 const digestB = `sha256:${'b'.repeat(64)}`;

@@ -5,12 +5,12 @@ import {
   SCOPE_BATCH_LIMITS,
   scopeBatches,
 } from '../../../src/registry/auth.js';
-import type { RequestOptions } from '../../../src/registry/client.js';
 import type {
   Transport,
   TransportRequest,
   TransportResponse,
 } from '../../../src/registry/transport.js';
+import type { RequestOptions } from '../../../src/registry/types.js';
 
 const REGISTRY = 'registry.test';
 const REALM = 'https://auth.test/token';

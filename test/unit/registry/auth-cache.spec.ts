@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Authenticator } from '../../../src/registry/auth.js';
-import type { RequestOptions } from '../../../src/registry/client.js';
 import type {
   Transport,
   TransportRequest,
   TransportResponse,
 } from '../../../src/registry/transport.js';
+import type { RequestOptions } from '../../../src/registry/types.js';
 
 const REGISTRY = 'registry.test';
 const anonymous: RequestOptions = { timeoutMs: 1000, insecureTLS: false };

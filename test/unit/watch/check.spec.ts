@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configureLog, stderrSink } from '../../../src/log.js';
 import { RegistryError } from '../../../src/registry/errors.js';
+import type { ImageRecord } from '../../../src/state/records.js';
 import { checkTargets, planTargets, requestOptions } from '../../../src/watch/check.js';
 import { groupByImage } from '../../../src/watch/evaluate.js';
-import { type ImageKey, type ImageRecord, imageKey } from '../../../src/watch/model.js';
+import { type ImageKey, imageKey } from '../../../src/watch/model.js';
 import { config, container, digest, fakeRegistry, record } from './fixtures.js';
 
 const NGINX = 'docker.io/library/nginx:latest';

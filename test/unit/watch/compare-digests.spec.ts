@@ -3,10 +3,11 @@ import type { RegistryClient } from '../../../src/registry/client.js';
 import { RegistryError } from '../../../src/registry/errors.js';
 import { pickPlatform, platformManifests } from '../../../src/registry/platform.js';
 import type { ImageReference } from '../../../src/registry/reference.js';
+import type { ImageRecord } from '../../../src/state/records.js';
 import { checkTargets, planTargets, requestOptions } from '../../../src/watch/check.js';
 import { resolveIndexes } from '../../../src/watch/compare-digests.js';
 import { groupByImage, isOutdated } from '../../../src/watch/evaluate.js';
-import { type ImageKey, type ImageRecord, imageKey } from '../../../src/watch/model.js';
+import { type ImageKey, imageKey } from '../../../src/watch/model.js';
 import { config, container, digest, quietHooks } from './fixtures.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

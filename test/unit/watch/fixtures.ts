@@ -1,9 +1,10 @@
 import { type Config, ConfigSchema, type RegOpt } from '../../../src/config/schema.js';
 import type { Provider, WatchedContainer } from '../../../src/providers/types.js';
-import type { RegistryClient, RequestOptions } from '../../../src/registry/client.js';
+import type { RegistryClient } from '../../../src/registry/client.js';
 import { RegistryError } from '../../../src/registry/errors.js';
 import type { ImageReference } from '../../../src/registry/reference.js';
-import type { ImageRecord } from '../../../src/watch/model.js';
+import type { RequestOptions } from '../../../src/registry/types.js';
+import type { ImageRecord } from '../../../src/state/records.js';
 import type { WatchHooks } from '../../../src/watch/watcher.js';
 
 /** A 64-hex sha256 digest whose first characters are `start` (repeated), for readable tests. */

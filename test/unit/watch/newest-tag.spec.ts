@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { RegistryClient } from '../../../src/registry/client.js';
 import { RegistryError } from '../../../src/registry/errors.js';
 import type { ImageReference } from '../../../src/registry/reference.js';
+import type { ImageRecord } from '../../../src/state/records.js';
 import { checkTargets, planTargets } from '../../../src/watch/check.js';
 import { groupByImage } from '../../../src/watch/evaluate.js';
-import { type ImageKey, type ImageRecord, imageKey } from '../../../src/watch/model.js';
+import { type ImageKey, imageKey } from '../../../src/watch/model.js';
 import { config, container, digest, quietHooks } from './fixtures.js';
 
 const NGINX_TAGS = ['1.25.3', '1.25.3-alpine', '1.26.2', '1.27.3', '1.27.3-alpine', 'mainline'];
