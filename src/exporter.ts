@@ -1,11 +1,14 @@
+import type { Express } from 'express';
 import { version } from './build-info.js';
 import type { LoadedConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
 import { log } from './log.js';
 import { createMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
 import { GotifyClient } from './notify/gotify.js';
 import { createProviders } from './providers/index.js';
+import type { Provider } from './providers/types.js';
 import { RegistryClient } from './registry/client.js';
-import { createApp, listen } from './server/app.js';
+import { type AppOptions, createApp, listen } from './server/app.js';
 import { StateStore } from './state/store.js';
 import { Scheduler } from './watch/scheduler.js';
 import { Watcher } from './watch/watcher.js';
@@ -20,10 +23,23 @@ export interface Exporter {
   close(): Promise<void>;
 }
 
+/** What `createExporter` builds from the configuration unless given a stand-in. */
+export interface ExporterOptions {
+  /** false: read the state file but never write it (`check`). */
+  persist?: boolean;
+  /** In place of the providers the configuration names. */
+  providers?: Provider[];
+  /** In place of a RegistryClient of its own (which feeds the registry request metrics). */
+  registry?: RegistryClient;
+}
+
 /** Wires providers → watcher → registry → state → metrics for a loaded configuration. */
-export function createExporter(loaded: LoadedConfig, opts: { persist?: boolean } = {}): Exporter {
+export function createExporter(
+  loaded: Pick<LoadedConfig, 'config'>,
+  opts: ExporterOptions = {},
+): Exporter {
   const { config } = loaded;
-  const providers = createProviders(config);
+  const providers = opts.providers ?? createProviders(config);
   if (providers.length === 0) log('warn', 'no provider configured: nothing will be watched');
   let watcher: Watcher | undefined;
   const metrics = createMetrics(
@@ -36,10 +52,9 @@ export function createExporter(loaded: LoadedConfig, opts: { persist?: boolean }
     providers.map((p) => p.name),
     config.gotify ? ['gotify'] : [],
   );
-  const registry = new RegistryClient({
-    observer: metrics.observer,
-    userAgent: `diun-exporter/${version}`,
-  });
+  const registry =
+    opts.registry ??
+    new RegistryClient({ observer: metrics.observer, userAgent: `diun-exporter/${version}` });
   const store = new StateStore(config.db.path, { readOnly: opts.persist === false });
   watcher = new Watcher({ config, providers, registry, store, hooks: metrics.hooks });
   const gotify = config.gotify ? new GotifyClient(config.gotify) : undefined;
@@ -56,6 +71,29 @@ export function createExporter(loaded: LoadedConfig, opts: { persist?: boolean }
   };
 }
 
+/** The HTTP app `serve` runs over an exporter: metrics, API, status page and the Gotify bridge. */
+export function createExporterApp(
+  exporter: Exporter,
+  config: Config,
+  opts: Pick<AppOptions, 'checksPerMinute'> = {},
+): Express {
+  return createApp({
+    watcher: exporter.watcher,
+    register: exporter.metrics.register,
+    metricsPath: config.metrics.path,
+    token: config.metrics.token,
+    gotify:
+      config.gotify && exporter.gotify
+        ? {
+            config: config.gotify,
+            client: exporter.gotify,
+            notifications: exporter.metrics.notifications,
+          }
+        : undefined,
+    ...opts,
+  });
+}
+
 /** Parses Diun's `metrics.addr` (`:8080`, `127.0.0.1:9000`, `[::1]:8080`). */
 export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
@@ -70,20 +108,7 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
   const exporter = createExporter(loaded);
   const { watcher } = exporter;
   watcher.restore();
-  const app = createApp({
-    watcher,
-    register: exporter.metrics.register,
-    metricsPath: config.metrics.path,
-    token: config.metrics.token,
-    gotify:
-      config.gotify && exporter.gotify
-        ? {
-            config: config.gotify,
-            client: exporter.gotify,
-            notifications: exporter.metrics.notifications,
-          }
-        : undefined,
-  });
+  const app = createExporterApp(exporter, config);
   const server = await listen(app, port, host);
   log('info', 'listening', { addr: config.metrics.addr, path: config.metrics.path, version });
   if (config.gotify) log('info', 'gotify bridge on: POST /api/v1/alertmanager/gotify');

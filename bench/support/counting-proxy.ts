@@ -1,6 +1,6 @@
 import { createServer, request } from 'node:http';
 import { listenOnLoopback } from '../../test/support/exec.js';
-import type { Counts } from './requests.js';
+import { type Counts, kindOf, zero } from './requests.js';
 
 /** One request through the proxy: its kind, when it arrived and when its answer ended. */
 export interface ProxiedRequest {
@@ -24,20 +24,6 @@ export interface CountingProxy {
   close(): Promise<void>;
 }
 
-/** The kind of a registry or token-service request, as `diun_registry_requests_total` names it. */
-export function kindOf(method: string, url: string): keyof Counts {
-  const path = url.split('?')[0]!;
-  if (path === '/token') return 'token';
-  if (path === '/v2/' || path === '/v2') return 'ping';
-  if (/\/manifests\/[^/]+$/.test(path)) {
-    if (method === 'HEAD') return 'manifestHead';
-    if (method === 'GET') return 'manifestGet';
-  }
-  if (/\/tags\/list$/.test(path)) return 'tags';
-  if (/\/blobs\/[^/]+$/.test(path)) return 'blob';
-  return 'other';
-}
-
 /**
  * A pass-through proxy on 127.0.0.1 in front of `target` (`host:port`) that waits `delayMs`
  * before forwarding each request (one round trip of a remote registry) and records each request
@@ -54,7 +40,7 @@ export async function startCountingProxy(target: string, delayMs = 0): Promise<C
   };
   const server = createServer((req, res) => {
     const entry: ProxiedRequest = {
-      kind: kindOf(req.method ?? 'GET', req.url ?? '/'),
+      kind: kindOf(req.method ?? 'GET', req.url ?? '/', { tokenService: true }),
       method: req.method ?? 'GET',
       path: req.url ?? '/',
       status: 0,
@@ -90,16 +76,6 @@ export async function startCountingProxy(target: string, delayMs = 0): Promise<C
   proxy.close = listening.close;
   return proxy;
 }
-
-const zero = (): Counts => ({
-  ping: 0,
-  token: 0,
-  manifestHead: 0,
-  manifestGet: 0,
-  tags: 0,
-  blob: 0,
-  other: 0,
-});
 
 /** Requests by kind over `requests`. */
 export function countKinds(requests: ProxiedRequest[]): Counts {

@@ -1,6 +1,10 @@
 import { gzipSync } from 'node:zlib';
+import { expectStatus } from '../../test/support/http-status.js';
 import { type Descriptor, digestOf, mediaTypes } from '../../test/support/oci.js';
 import { pool } from './requests.js';
+
+// Read each answer to the end, so undici can reuse the connection.
+const drained = { drain: true };
 
 /** Where to push: the registry itself (not the proxy) and a token service user with push. */
 export interface PushTarget {
@@ -32,13 +36,6 @@ async function token(t: PushTarget, scopes: string[]): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-async function expectStatus(res: Response, status: number, what: string): Promise<void> {
-  if (res.status !== status) {
-    throw new Error(`${what}: expected ${status}, got ${res.status} ${await res.text()}`);
-  }
-  await res.arrayBuffer();
-}
-
 /** Pushes a tiny single-layer image to `repo:tag` once, blob by blob. */
 export async function pushBase(t: PushTarget, repo: string, tag: string): Promise<BaseImage> {
   const bearer = { authorization: `Bearer ${await token(t, [`repository:${repo}:pull,push`])}` };
@@ -61,11 +58,11 @@ export async function pushBase(t: PushTarget, repo: string, tag: string): Promis
       method: 'POST',
       headers: bearer,
     });
-    await expectStatus(start, 202, `open upload in ${repo}`);
+    await expectStatus(start, 202, `open upload in ${repo}`, drained);
     const location = new URL(start.headers.get('location') ?? '', t.registryUrl);
     location.searchParams.set('digest', digestOf(bytes));
     const put = await fetch(location, { method: 'PUT', headers: bearer, body: bytes });
-    await expectStatus(put, 201, `PUT blob to ${repo}`);
+    await expectStatus(put, 201, `PUT blob to ${repo}`, drained);
     blobs.push({ mediaType, digest: digestOf(bytes), size: bytes.length });
   }
   const manifest = Buffer.from(
@@ -94,7 +91,7 @@ async function putTags(
       headers: { authorization, 'content-type': mediaTypes.ociManifest },
       body: base.manifest,
     });
-    await expectStatus(res, 201, `PUT manifest ${repo}:${tag}`);
+    await expectStatus(res, 201, `PUT manifest ${repo}:${tag}`, drained);
   }
 }
 
@@ -124,7 +121,7 @@ export async function spreadBase(
         mount.searchParams.set('mount', blob.digest);
         mount.searchParams.set('from', base.repo);
         const res = await fetch(mount, { method: 'POST', headers: { authorization } });
-        await expectStatus(res, 201, `mount ${blob.digest} into ${repo}`);
+        await expectStatus(res, 201, `mount ${blob.digest} into ${repo}`, drained);
       }
       await putTags(t, base, authorization, repo, tags);
     });

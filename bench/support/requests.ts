@@ -1,5 +1,5 @@
 import type { Sample } from '../../test/support/metrics-text.js';
-import type { Registry, RequestLine } from '../../test/support/registry.js';
+import type { Registry } from '../../test/support/registry.js';
 
 /** Registry requests by the kinds of `diun_registry_requests_total`. */
 export interface Counts {
@@ -12,7 +12,8 @@ export interface Counts {
   other: number;
 }
 
-const zero = (): Counts => ({
+/** Every kind at 0. */
+export const zero = (): Counts => ({
   ping: 0,
   token: 0,
   manifestHead: 0,
@@ -22,12 +23,17 @@ const zero = (): Counts => ({
   other: 0,
 });
 
-function kindOf(line: RequestLine): keyof Counts {
-  const path = line.path.split('?')[0]!;
+/**
+ * The kind of a registry request, as `diun_registry_requests_total` names it; `/token` is a
+ * token request only where a token service answers on that host (`tokenService`).
+ */
+export function kindOf(method: string, url: string, { tokenService = false } = {}): keyof Counts {
+  const path = url.split('?')[0]!;
+  if (tokenService && path === '/token') return 'token';
   if (path === '/v2/' || path === '/v2') return 'ping';
   if (/\/manifests\/[^/]+$/.test(path)) {
-    if (line.method === 'HEAD') return 'manifestHead';
-    if (line.method === 'GET') return 'manifestGet';
+    if (method === 'HEAD') return 'manifestHead';
+    if (method === 'GET') return 'manifestGet';
   }
   if (/\/tags\/list$/.test(path)) return 'tags';
   if (/\/blobs\/[^/]+$/.test(path)) return 'blob';
@@ -40,7 +46,8 @@ function kindOf(line: RequestLine): keyof Counts {
  */
 export function accessLogCounts(registry: Registry): Counts {
   const counts = zero();
-  for (const line of registry.requestLines({ userAgent: 'diun-exporter' })) counts[kindOf(line)]++;
+  for (const line of registry.requestLines({ userAgent: 'diun-exporter' }))
+    counts[kindOf(line.method, line.path)]++;
   return counts;
 }
 
@@ -81,7 +88,8 @@ export async function pool<T>(items: T[], size: number, fn: (item: T) => Promise
 export function headsPerReference(registry: Registry, skip: number): Record<string, number> {
   const perPath = new Map<string, number>();
   for (const line of registry.requestLines({ userAgent: 'diun-exporter' }).slice(skip)) {
-    if (kindOf(line) === 'manifestHead') perPath.set(line.path, (perPath.get(line.path) ?? 0) + 1);
+    if (kindOf(line.method, line.path) === 'manifestHead')
+      perPath.set(line.path, (perPath.get(line.path) ?? 0) + 1);
   }
   const out: Record<string, number> = {};
   for (const n of perPath.values()) out[n] = (out[n] ?? 0) + 1;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
-import { rigAlertmanager, shipped, startRigExporter } from '../support/alert-rig.js';
+import { rigAlertmanager, shipped, startRigExporter, until } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { evaluateDashboard } from '../support/dashboard.js';
 import { dockerCli } from '../support/dockerd.js';
@@ -64,10 +64,7 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
     await runContainer(docker, image, container, compose);
     proxy = await startSocketProxy(inject('dockerHost'));
     gotify = await startGotify(`A${suffix}`);
-    for (const [name, content] of Object.entries({ ...secrets, gotify: gotify.appToken })) {
-      await writeFile(join(dir, name), content);
-    }
-    exporter = await startRigExporter(dir, proxy.endpoint, gotify.url, secrets);
+    exporter = await startRigExporter(dir, proxy.endpoint, gotify, secrets);
     const exporterHost = new URL(exporter.url).host;
 
     smtp = await startSmtpServer({ username: 'diun-exporter@example.org', password: secrets.smtp });
@@ -104,8 +101,6 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
   const updateEmails = () => emails('DiunContainerUpdateAvailable');
   const updatePushes = () => gotify.messages.filter((m) => m.message.includes(container));
   const visible = (m: SmtpMessage) => visibleText(m.html ?? m.text ?? '');
-  const until = <T>(what: string, check: () => T | undefined | false, timeoutMs: number) =>
-    waitFor(async () => check() || undefined, { timeoutMs, intervalMs: 500, what });
   const promSees = (expr: string, what: string) =>
     waitFor(async () => ((await prometheus.query(expr)).length > 0 ? true : undefined), {
       timeoutMs: 60_000,

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
-import { rigAlertmanager, shipped, startRigExporter } from '../support/alert-rig.js';
+import { rigAlertmanager, shipped, startRigExporter, until } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { dockerCli } from '../support/dockerd.js';
 import { freePort, waitFor } from '../support/exec.js';
@@ -54,10 +54,7 @@ describe('end to end, highly available: two Prometheus, two clustered Alertmanag
     await publish(docker, image, `v1 ${suffix}`);
     await runContainer(docker, image, container, {});
     gotify = await startGotify(`A${suffix}`);
-    for (const [name, content] of Object.entries({ ...secrets, gotify: gotify.appToken })) {
-      await writeFile(join(dir, name), content);
-    }
-    exporter = await startRigExporter(dir, inject('dockerHost'), gotify.url, secrets);
+    exporter = await startRigExporter(dir, inject('dockerHost'), gotify, secrets);
     const exporterHost = new URL(exporter.url).host;
 
     smtp = await startSmtpServer({ username: 'diun-exporter@example.org', password: secrets.smtp });
@@ -132,8 +129,6 @@ describe('end to end, highly available: two Prometheus, two clustered Alertmanag
   const isUpdate = (subject: string) => subject.includes(' DiunContainerUpdateAvailable');
   const updateEmails = () => smtp.messages().filter((m) => isUpdate(m.subject));
   const updatePushes = () => gotify.messages.filter((m) => m.message.includes(container));
-  const until = <T>(what: string, check: () => T | undefined | false, timeoutMs: number) =>
-    waitFor(async () => check() || undefined, { timeoutMs, intervalMs: 500, what });
   const everyPromSees = (expr: string, what: string) =>
     waitFor(
       async () => {

@@ -15,6 +15,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { configFiles } from '../support/config-files.js';
 import { freePort, stopWithProcess, waitFor } from '../support/exec.js';
 import { startExporter } from '../support/exporter.js';
 
@@ -64,12 +65,7 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-let files = 0;
-function write(content: string): string {
-  const file = join(dir, `diun-${++files}.yml`);
-  writeFileSync(file, content);
-  return file;
-}
+const { write } = configFiles(dir);
 
 const MISSING = join(dir, 'no-such-secret');
 const DANGLING = join(dir, 'dangling');

@@ -1,9 +1,22 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { waitFor } from './exec.js';
 import { type ExporterProcess, startExporter } from './exporter.js';
 import type { SmtpServer } from './smtp.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
+
+/**
+ * Polls `check` every 500 ms (emails, pushes and alerts arrive no faster) until it returns
+ * something, and returns that; fails naming `what` after `timeoutMs`.
+ */
+export function until<T>(
+  what: string,
+  check: () => T | undefined | false,
+  timeoutMs: number,
+): Promise<T> {
+  return waitFor(async () => check() || undefined, { timeoutMs, intervalMs: 500, what });
+}
 
 /** A shipped file of this repository (alertmanager/, prometheus/, compose/), as text. */
 export function shipped(path: string): Promise<string> {
@@ -32,21 +45,25 @@ export interface RigSecrets {
 /**
  * The built exporter as the end-to-end rig runs it: the docker provider at `dockerEndpoint`
  * watching every container, a check every 5 s, the metrics token and the Gotify bridge's
- * tokens read from files in `dir`.
+ * tokens read from files in `dir`, where each secret (and Gotify's app token, as `gotify`) is
+ * first written to a file of its name.
  */
-export function startRigExporter(
+export async function startRigExporter(
   dir: string,
   dockerEndpoint: string,
-  gotifyUrl: string,
+  gotify: { url: string; appToken: string },
   secrets: RigSecrets,
 ): Promise<ExporterProcess> {
+  for (const [name, content] of Object.entries({ ...secrets, gotify: gotify.appToken })) {
+    await writeFile(join(dir, name), content);
+  }
   return startExporter(
     {
       watch: { schedule: '*/5 * * * * *', jitter: '0s' },
       metrics: { tokenFile: join(dir, 'metrics') },
       providers: { docker: { endpoint: dockerEndpoint, watchByDefault: true } },
       gotify: {
-        endpoint: gotifyUrl,
+        endpoint: gotify.url,
         tokenFile: join(dir, 'gotify'),
         webhookTokenFile: join(dir, 'webhook'),
       },

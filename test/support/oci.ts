@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './exec.js';
+import { expectStatus } from './http-status.js';
 
 // Multi-platform images cannot come out of `docker import` or `docker push`: they are written
 // here through the registry's HTTP API, blob by blob and manifest by manifest, as BuildKit does.
@@ -264,9 +265,4 @@ async function buildLayer(marker: string): Promise<{ gzipped: Buffer; diffId: st
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function expectStatus(res: Response, status: number, what: string): Promise<void> {
-  if (res.status === status) return;
-  throw new Error(`${what} answered ${res.status}: ${await res.text()}`);
 }

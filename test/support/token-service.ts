@@ -5,13 +5,14 @@
  * no package, so this stand-in is written by hand; everything it signs is checked by the real
  * registry.
  */
-import { randomUUID, sign, X509Certificate } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireBinary, run } from './exec.js';
+import { jwt } from './jwt.js';
 
 export interface TokenUser {
   password: string;
@@ -101,7 +102,7 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
       jti: randomUUID(),
       access,
     };
-    const token = jwt({ typ: 'JWT', alg: 'RS256', x5c }, claims, key);
+    const token = jwt(claims, { header: { typ: 'JWT', alg: 'RS256', x5c }, privateKeyPem: key });
     const issuedAt = new Date(now * 1000).toISOString();
     reply(res, 200, { token, access_token: token, expires_in: expiresIn, issued_at: issuedAt });
   };
@@ -148,13 +149,6 @@ function grant(scope: string, allowed: string[]): Grant | undefined {
   const type = parts[0] ?? '';
   const actions = (parts.at(-1) ?? '').split(',').filter((a) => allowed.includes(a));
   return { type, name: parts.slice(1, -1).join(':'), actions };
-}
-
-function jwt(header: object, claims: object, privateKeyPem: string): string {
-  const encode = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const input = `${encode(header)}.${encode(claims)}`;
-  const signature = sign('sha256', Buffer.from(input), privateKeyPem).toString('base64url');
-  return `${input}.${signature}`;
 }
 
 function reply(res: ServerResponse, status: number, body: object): void {

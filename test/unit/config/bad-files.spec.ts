@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../../src/config/load.js';
 import { describeReadError } from '../../../src/config/problems.js';
+import { configFiles } from '../../support/config-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'diun-exporter-bad-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,21 +25,7 @@ const THROUGH_A_FILE = join(A_FILE, 'secret');
 const EMPTY_SECRET = join(dir, 'empty-secret');
 writeFileSync(EMPTY_SECRET, '\n');
 
-let files = 0;
-function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  const file = join(dir, `bad-${++files}.yml`);
-  writeFileSync(file, yaml);
-  try {
-    loadConfig(file, env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      expect(error.message).toBe(error.problems.join('\n'));
-      return error.problems;
-    }
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const { problemsOf } = configFiles(dir, { stem: 'bad', messageListsThem: true });
 
 // [what, file, every problem reported]
 const BAD_FILES: [string, string, string[]][] = [
@@ -576,6 +563,7 @@ metrics:
 });
 
 // Problems of the file as a whole name the file, not a key.
+let files = 0;
 function fileProblems(content: string | Buffer, name = `file-${++files}.yml`): [string, string[]] {
   const file = join(dir, name);
   writeFileSync(file, content);

@@ -2,8 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config/load.js';
-import { problemsOf as problems } from './problems.js';
+import { configFiles } from '../../support/config-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'diun-exporter-gotify-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,16 +19,7 @@ mkdirSync(A_DIRECTORY);
 const DANGLING = join(dir, 'dangling-link');
 symlinkSync(join(dir, 'deleted-token'), DANGLING);
 
-let files = 0;
-function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
-  const file = join(dir, `diun-${++files}.yml`);
-  writeFileSync(file, yaml);
-  return loadConfig(file, env);
-}
-
-function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  return problems(() => load(yaml, env));
-}
+const { load, problemsOf } = configFiles(dir);
 
 const GOOD = `
 gotify:

@@ -4,25 +4,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, resolveConfigPath } from '../../../src/config/load.js';
 import { ConfigSchema } from '../../../src/config/schema.js';
-import { problemsOf as problems } from './problems.js';
+import { configFiles } from '../../support/config-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'diun-exporter-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let files = 0;
-function write(content: string, name = `diun-${++files}.yml`): string {
-  const file = join(dir, name);
-  writeFileSync(file, content);
-  return file;
-}
-
-function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
-  return loadConfig(write(yaml), env);
-}
-
-function problemsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
-  return problems(() => load(yaml, env));
-}
+const { write, load, problemsOf } = configFiles(dir);
 
 const DEFAULTS = {
   watch: {

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ImageDefaultsSchema } from '../../../src/config/schema.js';
 import { FileProvider } from '../../../src/providers/file.js';
+import { waitFor } from '../../support/exec.js';
 
 const digestA = `sha256:${'a'.repeat(64)}`;
 const defaults = ImageDefaultsSchema.parse({});
+const subscriberCalled = { timeoutMs: 5_000, intervalMs: 20, what: 'the subscriber to be called' };
 const arch = { x64: 'amd64', arm64: 'arm64', arm: 'arm' }[process.arch as string] ?? process.arch;
 
 // Diun's documented example (docs/providers/file.md), lightly trimmed.
@@ -223,7 +225,7 @@ describe('file provider', () => {
     });
     await save(join(dir, 'state.json'), '{}');
     await save(file, '- name: nginx\n- name: redis\n');
-    await until(() => calls > 0);
+    await waitFor(() => calls > 0, subscriberCalled);
     expect((await p.list()).map((c) => c.name)).toEqual(['nginx', 'redis']);
 
     // A write to another file of the folder (such as the state file) is no change.
@@ -241,7 +243,7 @@ describe('file provider', () => {
       calls += 1;
     });
     await save(join(dir, 'more.yaml'), '- name: nginx\n');
-    await until(() => calls > 0);
+    await waitFor(() => calls > 0, subscriberCalled);
     expect((await p.list()).map((c) => c.id)).toEqual(['more.yaml#0']);
   });
 
@@ -266,11 +268,3 @@ describe('file provider', () => {
     expect(overridden!.options).toMatchObject({ watchRepo: false, notifyOn: ['update'] });
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

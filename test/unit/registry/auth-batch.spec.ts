@@ -11,15 +11,11 @@ import type {
   TransportResponse,
 } from '../../../src/registry/transport.js';
 import type { RequestOptions } from '../../../src/registry/types.js';
+import { jwt } from '../../support/jwt.js';
 
 const REGISTRY = 'registry.test';
 const REALM = 'https://auth.test/token';
 const anonymous: RequestOptions = { timeoutMs: 1000, insecureTLS: false };
-
-function jwt(claims: object): string {
-  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  return `${part({ alg: 'none' })}.${part(claims)}.sig`;
-}
 
 const pullOf = (name: string) => ({ type: 'repository', name, actions: ['pull'] });
 const repoOf = (scope: string) => scope.replace(/^repository:/, '').replace(/:pull$/, '');

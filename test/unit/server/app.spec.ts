@@ -5,15 +5,16 @@ import { join } from 'node:path';
 import { Gauge } from 'prom-client';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createExporter, createExporterApp } from '../../../src/exporter.js';
 import { configureLog, stderrSink } from '../../../src/log.js';
-import { createMetrics } from '../../../src/metrics/exporter-metrics.js';
 import { SnapshotRegistry } from '../../../src/metrics/snapshot-text.js';
 import { createApp } from '../../../src/server/app.js';
-import { StateStore } from '../../../src/state/store.js';
-import { Watcher } from '../../../src/watch/watcher.js';
+import { waitFor } from '../../support/exec.js';
 import { config, container, digest, fakeProvider, fakeRegistry } from '../watch/fixtures.js';
 
 const NGINX = 'docker.io/library/nginx:latest';
+// Short looks, so the server's sockets get a turn between them; about as long in all as before.
+const soon = { timeoutMs: 5_000, intervalMs: 5 };
 let dir: string;
 
 beforeEach(() => {
@@ -31,33 +32,16 @@ function exporterApp(
   answer: () => string | Promise<string> = () => digest('b'),
 ) {
   const remote = fakeRegistry(answer);
-  let watcher: Watcher | undefined;
-  const metrics = createMetrics({
-    snapshot: () => watcher!.snapshot(),
-    providerStatus: () => watcher!.providerStatus(),
-    lastRun: () => watcher!.lastRun,
-    lastSuccess: () => watcher!.lastSuccess,
-  });
-  watcher = new Watcher({
-    config: config(),
-    providers: [fakeProvider(() => [container({ name: 'web', composeProject: 'site' })])],
-    registry: remote.registry,
-    store: new StateStore(join(dir, 'state.json')),
-    hooks: metrics.hooks,
-  });
-  const app = createApp({
-    watcher,
-    register: metrics.register,
-    metricsPath: '/metrics',
-    ...opts,
-  });
-  return { app, watcher, heads: remote.heads };
-}
-
-/** Waits for `done` to hold, giving the server's sockets a turn between looks. */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 1_000 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(done()).toBe(true);
+  const cfg = config({ db: { path: join(dir, 'state.json') }, metrics: { token: opts.token } });
+  const exporter = createExporter(
+    { config: cfg },
+    {
+      providers: [fakeProvider(() => [container({ name: 'web', composeProject: 'site' })])],
+      registry: remote.registry,
+    },
+  );
+  const app = createExporterApp(exporter, cfg, { checksPerMinute: opts.checksPerMinute });
+  return { app, watcher: exporter.watcher, heads: remote.heads };
 }
 
 describe('health and readiness', () => {
@@ -170,11 +154,17 @@ describe('the API', () => {
     const first = request(app)
       .post('/api/v1/check')
       .then((r) => r);
-    await until(() => heads.length === 1);
+    await waitFor(() => heads.length === 1, {
+      ...soon,
+      what: 'the joined check to reach the registry',
+    });
     const second = request(app)
       .post('/api/v1/check')
       .then((r) => r);
-    await until(() => run.mock.calls.length === 2);
+    await waitFor(() => run.mock.calls.length === 2, {
+      ...soon,
+      what: 'the second request to join the run',
+    });
     open(digest('b'));
     const answers = await Promise.all([first, second]);
     expect(answers.map((r) => r.status)).toEqual([200, 200]);

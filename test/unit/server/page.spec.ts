@@ -4,12 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createExporter, createExporterApp } from '../../../src/exporter.js';
 import { configureLog, stderrSink } from '../../../src/log.js';
-import { createMetrics } from '../../../src/metrics/exporter-metrics.js';
-import { createApp } from '../../../src/server/app.js';
 import { updateCommand } from '../../../src/server/page-rows.js';
-import { StateStore } from '../../../src/state/store.js';
-import { Watcher } from '../../../src/watch/watcher.js';
 import { config, container, digest, fakeProvider, fakeRegistry } from '../watch/fixtures.js';
 
 const TOKEN = 'page-token-s3cret';
@@ -56,26 +53,19 @@ async function checkedApp(opts: { token?: string } = {}) {
     }),
   ];
   const remote = fakeRegistry((image) => (image.includes('postgres') ? digest('c') : digest('b')));
-  let watcher: Watcher | undefined;
-  const metrics = createMetrics({
-    snapshot: () => watcher!.snapshot(),
-    providerStatus: () => watcher!.providerStatus(),
-    lastRun: () => watcher!.lastRun,
-    lastSuccess: () => watcher!.lastSuccess,
+  const cfg = config({
+    regopts: [{ name: 'private', selector: 'name', username: 'bot', password: PASSWORD }],
+    db: { path: join(dir, 'state.json') },
+    metrics: { token: opts.token },
   });
-  watcher = new Watcher({
-    config: config({
-      regopts: [{ name: 'private', selector: 'name', username: 'bot', password: PASSWORD }],
-    }),
-    providers: [fakeProvider(() => containers)],
-    registry: remote.registry,
-    store: new StateStore(join(dir, 'state.json')),
-    hooks: metrics.hooks,
-  });
+  const exporter = createExporter(
+    { config: cfg },
+    { providers: [fakeProvider(() => containers)], registry: remote.registry },
+  );
   // Twice: a first check reports every image `new`.
-  await watcher.run();
-  await watcher.run();
-  return createApp({ watcher, register: metrics.register, metricsPath: '/metrics', ...opts });
+  await exporter.watcher.run();
+  await exporter.watcher.run();
+  return createExporterApp(exporter, cfg);
 }
 
 /** The rows of one table section, as `[data-status, first cell text]`. */

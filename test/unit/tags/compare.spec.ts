@@ -1,12 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { newestVersion, type SemverDiff } from '../../../src/tags/compare.js';
 import { filterTags } from '../../../src/tags/filter.js';
-
-function fixture(image: string): string[] {
-  const url = new URL(`../../fixtures/tags/${image}.json`, import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8')) as string[];
-}
+import { tagFixture } from '../../support/tag-fixtures.js';
 
 /** running tag, picked tag (undefined: the running tag is not a version), diff, why. */
 type Case = [running: string, picked: string | undefined, diff: SemverDiff | '', why: string];
@@ -148,7 +143,7 @@ const cases: Record<string, Case[]> = {
 
 describe('newestVersion on real tag lists', () => {
   for (const [image, table] of Object.entries(cases)) {
-    const tags = fixture(image);
+    const tags = tagFixture(image);
     it.each(table)(`${image}: %s → %s (%s) %s`, (running, picked, diff) => {
       const verdict = newestVersion(running, tags);
       if (picked === undefined) {
@@ -165,7 +160,7 @@ describe('newestVersion on real tag lists', () => {
   }
 
   it('follows one major when the list is filtered first', () => {
-    const offered = filterTags(fixture('node'), {
+    const offered = filterTags(tagFixture('node'), {
       includeTags: ['^20\\.\\d+\\.\\d+$'],
       excludeTags: [],
       maxTags: 0,

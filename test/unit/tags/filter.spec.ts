@@ -1,11 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { filterTags, isArtifactTag, type TagFilter } from '../../../src/tags/filter.js';
-
-function fixture(image: string): string[] {
-  const url = new URL(`../../fixtures/tags/${image}.json`, import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8')) as string[];
-}
+import { tagFixture } from '../../support/tag-fixtures.js';
 
 function filter(over: Partial<TagFilter>): TagFilter {
   return { includeTags: [], excludeTags: [], maxTags: 0, sortTags: 'default', ...over };
@@ -123,7 +118,7 @@ describe('filterTags include, exclude and max_tags', () => {
   });
 
   it('keeps a tag matching any include pattern and no exclude pattern', () => {
-    const tags = fixture('nginx');
+    const tags = tagFixture('nginx');
     const kept = filterTags(
       tags,
       filter({ includeTags: ['^1\\.26\\.', '^1\\.27\\.'], excludeTags: ['-'] }),
@@ -138,7 +133,7 @@ describe('filterTags include, exclude and max_tags', () => {
   });
 
   it('cuts to max_tags after sorting; 0 keeps all', () => {
-    const tags = fixture('traefik');
+    const tags = tagFixture('traefik');
     const v3 = filter({ includeTags: ['^v3\\.'], sortTags: 'semver', maxTags: 3 });
     expect(filterTags(tags, v3)).toEqual(['v3.3.0-rc2', 'v3.3.0-rc1', 'v3.2.1']);
     expect(filterTags(tags, { ...v3, excludeTags: ['-rc'] })).toEqual([
@@ -154,7 +149,7 @@ describe('filterTags include, exclude and max_tags', () => {
   });
 
   it('drops cosign and referrers artifact tags before anything else', () => {
-    const tags = fixture('home-assistant');
+    const tags = tagFixture('home-assistant');
     const kept = filterTags(tags, filter({ includeTags: ['.'] }));
     expect(kept.some((t) => t.startsWith('sha256-'))).toBe(false);
     expect(kept).toHaveLength(tags.length - 10);
