@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { type Dockerd, startDockerd } from '../support/dockerd.js';
-import { freePort, requireBinary, run, waitFor } from '../support/exec.js';
+import { freePort, requireBinary, waitFor } from '../support/exec.js';
 import type { GotifyStoredMessage } from '../support/gotify.js';
 import { makeImage, publish, pushImage, runContainer } from '../support/images.js';
 import type { SmtpMessage } from '../support/smtp.js';
@@ -26,6 +26,7 @@ import {
   type StackImageNames,
   smtpImage,
 } from '../support/stack/images.js';
+import { selfSignedCertificate } from '../support/tls-certs.js';
 
 // The stack a user starts first, started for real: README.md's own commands (the "whole stack
 // with Docker Compose" blocks), run in a copy of the repository against a private dockerd, with
@@ -61,19 +62,17 @@ describe('the Compose stack, started as README.md says', () => {
   const docker = (args: string[]) => dockerd.docker(args);
   const inService = async (service: string, args: string[]) =>
     docker(['exec', await containerOf(docker, project, service), ...args]);
-  const fromPrometheus = async (url: string, headers: string[] = []) =>
+  // JSON from `url`, fetched with wget inside a Prometheus container (`prometheus` unless told).
+  const fromPrometheus = async (url: string, headers: string[] = [], service = 'prometheus') =>
     JSON.parse(
-      await inService('prometheus', [
-        'wget',
-        '-qO-',
-        ...headers.flatMap((h) => ['--header', h]),
-        url,
-      ]),
+      await inService(service, ['wget', '-qO-', ...headers.flatMap((h) => ['--header', h]), url]),
     ) as unknown;
-  const promQuery = async (expr: string) =>
+  const promQuery = async (expr: string, service = 'prometheus') =>
     (
       (await fromPrometheus(
         `http://127.0.0.1:9090/api/v1/query?query=${encodeURIComponent(expr)}`,
+        [],
+        service,
       )) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }
     ).data.result;
   const exporterApi = async (path: string) =>
@@ -129,11 +128,7 @@ describe('the Compose stack, started as README.md says', () => {
     }
     const tls = join(composeDir, 'smtp-tls');
     await mkdir(tls);
-    await run('openssl', [
-      ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2'],
-      ...['-subj', '/CN=smtp', '-addext', 'subjectAltName=DNS:smtp'],
-      ...['-keyout', join(tls, 'key.pem'), '-out', join(tls, 'cert.pem')],
-    ]);
+    await selfSignedCertificate(tls, 'smtp', ['DNS:smtp']);
     const registryPort = await freePort();
     appImage = `127.0.0.1:${registryPort}/stack/app:1.0`;
     const override = {
@@ -467,15 +462,8 @@ describe('the Compose stack, started as README.md says', () => {
     ) as { cluster: { status: string; peers: unknown[] } };
     expect(status.cluster.status).toBe('ready');
     expect(status.cluster.peers).toHaveLength(2);
-    const b = await containerOf(docker, project, 'prometheus-b');
     await waitFor(
-      async () => {
-        const url = `http://127.0.0.1:9090/api/v1/query?query=${encodeURIComponent('up{job="diun-exporter"} == 1')}`;
-        const answer = JSON.parse(await docker(['exec', b, 'wget', '-qO-', url])) as {
-          data: { result: unknown[] };
-        };
-        return answer.data.result.length === 1;
-      },
+      async () => (await promQuery('up{job="diun-exporter"} == 1', 'prometheus-b')).length === 1,
       { timeoutMs: 60_000, intervalMs: 1000, what: 'prometheus-b to scrape the exporter' },
     );
   }, 240_000);

@@ -3,6 +3,7 @@
 // switches for the failures a sender must survive.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { hasBasicCredentials } from './basic-auth.js';
 import { freePort } from './exec.js';
 
 /** A message as Gotify stores it and answers it. */
@@ -124,12 +125,9 @@ export async function startGotify(
   };
 
   const createApplication = (req: IncomingMessage, body: string, res: ServerResponse) => {
-    const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
-    const [user, ...rest] = Buffer.from(basic, 'base64').toString().split(':');
     if (
       opts.adminPassword === undefined ||
-      user !== 'admin' ||
-      rest.join(':') !== opts.adminPassword
+      !hasBasicCredentials(req, 'admin', opts.adminPassword)
     ) {
       return error(
         res,

@@ -10,7 +10,8 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext, TLSSocket } from 'node:tls';
-import { requireBinary, run, waitFor } from './exec.js';
+import { waitFor } from './exec.js';
+import { selfSignedCertificate } from './tls-certs.js';
 
 export interface SmtpMessage {
   from: string;
@@ -57,7 +58,8 @@ export interface SmtpServer {
 /** Starts the server (127.0.0.1 and a fresh certificate for 127.0.0.1 and localhost unless told). */
 export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<SmtpServer> {
   const dir = await mkdtemp(join(tmpdir(), 'smtp-'));
-  const { keyFile, certFile } = opts.tls ?? (await selfSignedCertificate(dir));
+  const { keyFile, certFile } =
+    opts.tls ?? (await selfSignedCertificate(dir, '127.0.0.1', ['IP:127.0.0.1', 'DNS:localhost']));
   const secureContext = createSecureContext({
     key: readFileSync(keyFile),
     cert: readFileSync(certFile),
@@ -100,19 +102,6 @@ export async function startSmtpServer(opts: SmtpServerOptions = {}): Promise<Smt
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A throwaway self-signed certificate for 127.0.0.1 and localhost, made by `openssl`. */
-async function selfSignedCertificate(dir: string): Promise<{ keyFile: string; certFile: string }> {
-  const openssl = requireBinary('openssl', 'openssl');
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  await run(openssl, [
-    ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2'],
-    ...['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-    ...['-keyout', keyFile, '-out', certFile],
-  ]);
-  return { keyFile, certFile };
 }
 
 interface SessionOptions extends SmtpServerOptions {

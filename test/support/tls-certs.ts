@@ -62,3 +62,23 @@ export async function makeDockerTlsCerts(dir: string): Promise<void> {
   );
   await sign('client', 'key.pem', 'cert.pem', 'extendedKeyUsage=clientAuth\n');
 }
+
+/**
+ * A throwaway self-signed certificate for `cn` and `altNames` (`IP:127.0.0.1`, `DNS:smtp`), made
+ * by `openssl` as `key.pem` and `cert.pem` in `dir`.
+ */
+export async function selfSignedCertificate(
+  dir: string,
+  cn: string,
+  altNames: string[],
+): Promise<{ keyFile: string; certFile: string }> {
+  const openssl = requireBinary('openssl', 'openssl');
+  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, 'cert.pem');
+  await run(openssl, [
+    ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2'],
+    ...['-subj', `/CN=${cn}`, '-addext', `subjectAltName=${altNames.join(',')}`],
+    ...['-keyout', keyFile, '-out', certFile],
+  ]);
+  return { keyFile, certFile };
+}

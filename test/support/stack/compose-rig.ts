@@ -3,7 +3,7 @@
 import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { DockerCli } from '../dockerd.js';
-import { findBinary, requireBinary, run, waitFor } from '../exec.js';
+import { requireBinary, run, waitFor } from '../exec.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -53,7 +53,7 @@ export async function readmeBlocks(heading: string): Promise<string[]> {
  * Compose 2 does by itself. Everything else goes to the real docker CLI.
  */
 export async function composeShim(dir: string): Promise<string> {
-  const docker = findBinary('docker') ?? requireBinary('docker', 'docker.io');
+  const docker = requireBinary('docker', 'docker.io');
   const compose = requireBinary('docker-compose', 'docker-compose');
   const bin = join(dir, 'bin');
   await mkdir(bin, { recursive: true });

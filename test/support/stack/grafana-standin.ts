@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { parse } from 'yaml';
+import { hasBasicCredentials } from '../basic-auth.js';
 
 export interface GrafanaStandInState {
   /** `default` when Grafana would start with admin/admin. */
@@ -95,12 +96,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function signedIn(req: IncomingMessage, state: Provisioned): boolean {
-  if (state.anonymous) return true;
-  const basic = /^Basic (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  const [user, ...rest] = Buffer.from(basic ?? '', 'base64')
-    .toString()
-    .split(':');
-  return user === 'admin' && rest.join(':') === state.password;
+  return state.anonymous || hasBasicCredentials(req, 'admin', state.password);
 }
 
 /** Serves /api/health, /api/dashboards/uid/:uid and /api/datasources on `port`. */

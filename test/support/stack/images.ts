@@ -19,7 +19,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DockerCli } from '../dockerd.js';
-import { findBinary, requireBinary, run } from '../exec.js';
+import { requireBinary, run } from '../exec.js';
 import { copyProgram, importImage, type RootfsSpec } from './rootfs.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
@@ -322,7 +322,7 @@ export async function buildStackImages(
  * packaged here; the classic builder is what Debian's docker.io gives.
  */
 export async function legacyBuild(dockerHost: string, args: string[]): Promise<string> {
-  const docker = findBinary('docker') ?? requireBinary('docker', 'docker.io');
+  const docker = requireBinary('docker', 'docker.io');
   const env = { ...process.env, DOCKER_HOST: dockerHost, DOCKER_BUILDKIT: '0' };
   return (await run(docker, args, { env })).stdout;
 }
