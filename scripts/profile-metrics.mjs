@@ -14,6 +14,7 @@ const { createMetrics } = await import(new URL('metrics/exporter-metrics.js', di
 const { evaluate } = await import(new URL('watch/evaluate.js', dist).href);
 const { imageKey } = await import(new URL('watch/model.js', dist).href);
 const { StateStore } = await import(new URL('state/store.js', dist).href);
+const { composePresentation } = await import(new URL('providers/common.js', dist).href);
 const { Watcher } = await import(new URL('watch/watcher.js', dist).href);
 const { createApp, listen } = await import(new URL('server/app.js', dist).href);
 
@@ -31,7 +32,7 @@ function fleet(n) {
     const local = i % 5 === 0 ? hex(i, 2) : remote; // every fifth image outdated
     for (let c = 0; c < 1 + (i % 3); c++) {
       const name = `stack-${i % 97}-service-${i}-${c}`;
-      containers.push({
+      const listed = {
         provider: 'docker',
         endpoint: i % 4 === 0 ? 'edge-host' : 'local',
         id: `${i}-${c}`.padStart(64, '0'),
@@ -41,13 +42,16 @@ function fleet(n) {
         repoDigests: [`${image.split(':')[0]}@${local}`],
         platform: { os: 'linux', architecture: 'amd64' },
         state: 'running',
-        composeProject: `stack-${i % 97}`,
-        composeService: `service-${i}`,
+        kind: 'container',
         options: {
           ...defaults,
           ...(i % 50 === 0 ? { hubLink: `https://example.com/"odd"\\link\n${i}` } : {}),
         },
         errors: [],
+      };
+      containers.push({
+        ...listed,
+        ...composePresentation(listed, `stack-${i % 97}`, `service-${i}`),
       });
     }
     records.push({

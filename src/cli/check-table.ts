@@ -1,4 +1,3 @@
-import type { WatchedContainer } from '../providers/types.js';
 import type { CheckStatus } from '../state/records.js';
 import { localDigests } from '../watch/compare-digests.js';
 import type { ImageState, Snapshot } from '../watch/model.js';
@@ -58,7 +57,7 @@ export function renderCheckTable(snapshot: Snapshot, options: TableOptions = {})
     for (const c of containers) {
       const local = short(localDigests(c.container, img.record)[0]);
       rows.push({
-        cells: [containerName(c.container), img.record.image, c.status, local, remote],
+        cells: [c.container.place.path, img.record.image, c.status, local, remote],
         status: c.status,
       });
     }
@@ -164,9 +163,4 @@ export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
   const whole = Math.round(seconds);
   return `${Math.floor(whole / 60)} min ${whole % 60} s`;
-}
-
-/** A pod's container is named as kubectl finds it: `namespace/pod/container`. */
-function containerName(c: WatchedContainer): string {
-  return c.k8s ? `${c.k8s.namespace}/${c.k8s.pod}/${c.name}` : c.name;
 }

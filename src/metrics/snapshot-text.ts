@@ -99,8 +99,8 @@ export function renderSnapshotFamilies(snapshot: Snapshot): string {
       );
     }
     for (const { container: c, updateAvailable } of containers) {
-      if (c.entry) continue; // a file entry is no container; its image series say it all
-      const labels = `provider="${escapeLabelValue(c.provider)}",endpoint="${escapeLabelValue(c.endpoint)}",container="${escapeLabelValue(c.name)}",image="${escapeLabelValue(c.image)}",compose_project="${escapeLabelValue(c.composeProject)}",compose_service="${escapeLabelValue(c.composeService)}"${k8sLabels(c)}`;
+      if (c.kind === 'entry') continue; // a file entry is no container; its image series say it all
+      const labels = containerLabels(c);
       const line = `diun_container_update_available{${labels}} ${updateAvailable ? 1 : 0}`;
       const family = lines.diun_container_update_available;
       const at = containerAt.get(labels);
@@ -119,12 +119,15 @@ export function renderSnapshotFamilies(snapshot: Snapshot): string {
 }
 
 /**
- * Kubernetes series only: the pod standing for its owner's replicas. `k8s_namespace`, not
- * `namespace`, which Prometheus's Kubernetes discovery sets on the target and would rename.
+ * A container series' labels: the ones every series has (Compose's empty when unset), then the
+ * provider's own, in the order it gives them.
  */
-function k8sLabels(c: WatchedContainer): string {
-  if (!c.k8s) return '';
-  return `,k8s_namespace="${escapeLabelValue(c.k8s.namespace)}",pod="${escapeLabelValue(c.k8s.pod)}",k8s_owner="${escapeLabelValue(c.k8s.owner)}"`;
+function containerLabels(c: WatchedContainer): string {
+  const { compose_project = '', compose_service = '', ...own } = c.seriesLabels;
+  let labels = `provider="${escapeLabelValue(c.provider)}",endpoint="${escapeLabelValue(c.endpoint)}",container="${escapeLabelValue(c.name)}",image="${escapeLabelValue(c.image)}",compose_project="${escapeLabelValue(compose_project)}",compose_service="${escapeLabelValue(compose_service)}"`;
+  for (const [name, value] of Object.entries(own))
+    labels += `,${name}="${escapeLabelValue(value)}"`;
+  return labels;
 }
 
 /** A scrape's body: its chunks in order, one gzip stream when `encoding` says so. */

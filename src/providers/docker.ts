@@ -1,13 +1,8 @@
 import type Dockerode from 'dockerode';
 import { isWatched, parseLabels } from '../config/labels.js';
 import type { Config, DockerEndpoint } from '../config/schema.js';
-import { log } from '../log.js';
-import {
-  formatReference,
-  parseReference,
-  parseRepoDigest,
-  repositoryKey,
-} from '../registry/reference.js';
+import { parseRepoDigest, repositoryKey } from '../registry/reference.js';
+import { composePresentation, type Listed, OnceWarnings, readReference } from './common.js';
 import { describeDockerError, dockerStatus } from './docker-connection.js';
 import { Engine } from './engine.js';
 import { EndpointHealth } from './health.js';
@@ -57,7 +52,7 @@ class EndpointWatch {
   readonly health: EndpointHealth;
   // Config.Image of a container never changes, so one inspect per container is enough.
   private readonly configImage = new Map<string, string>();
-  private readonly warned = new Set<string>();
+  private readonly warnings = new OnceWarnings('container label problem');
 
   private readonly engine: Engine;
 
@@ -83,13 +78,11 @@ class EndpointWatch {
         watched.map(async (c) => this.toWatched(c, await inspectImage(c.ImageID), defaults)),
       );
       const present = new Set(infos.map((c) => c.Id));
-      for (const id of [...this.configImage.keys(), ...this.warned]) {
-        if (!present.has(id)) {
-          this.configImage.delete(id);
-          this.warned.delete(id);
-        }
-      }
-      return result.filter((c): c is WatchedContainer => c !== undefined);
+      for (const id of this.configImage.keys()) if (!present.has(id)) this.configImage.delete(id);
+      const listed = result.filter((c): c is WatchedContainer => c !== undefined);
+      // Keyed by id: a container keeps its problems across the events that re-list it.
+      this.warnings.reportErrors(listed, (w) => ({ key: w.id, fields: { container: w.name } }));
+      return listed;
     });
   }
 
@@ -137,7 +130,7 @@ class EndpointWatch {
     }
     const labels = c.Labels ?? {};
     const { options, errors } = parseLabels(labels, defaults);
-    const watched: WatchedContainer = {
+    const watched: Listed = {
       provider: 'docker',
       endpoint: this.ep.name,
       id: c.Id,
@@ -148,16 +141,13 @@ class EndpointWatch {
       platform: { os: image?.Os ?? 'linux', architecture: image?.Architecture ?? 'amd64' },
       localCreated: image?.Created ? Date.parse(image.Created) / 1000 : undefined,
       state: c.State,
-      composeProject: labels['com.docker.compose.project'] ?? '',
-      composeService: labels['com.docker.compose.service'] ?? '',
+      kind: 'container',
       options,
       errors,
     };
     const variant = (image as { Variant?: string } | undefined)?.Variant;
     if (variant) watched.platform.variant = variant;
-    try {
-      const ref = parseReference(raw);
-      watched.image = formatReference(ref);
+    readReference(watched, raw, (ref) => {
       const repo = repositoryKey(ref);
       watched.repoDigests = (image?.RepoDigests ?? [])
         .map(parseRepoDigest)
@@ -168,18 +158,10 @@ class EndpointWatch {
         watched.errors.push(`image ${shortId(c.ImageID)} not found`);
         watched.skip = 'image not found';
       } else if (watched.repoDigests.length === 0) watched.skip = 'locally built (no RepoDigests)';
-    } catch (err) {
-      watched.errors.push(err instanceof Error ? err.message : String(err));
-      watched.skip = 'invalid reference';
-    }
-    // Said once per container, not at every event that re-lists it.
-    if (watched.errors.length > 0 && !this.warned.has(c.Id)) {
-      this.warned.add(c.Id);
-      for (const e of watched.errors) {
-        log('warn', 'container label problem', { container: watched.name, error: e });
-      }
-    }
-    return watched;
+    });
+    const project = labels['com.docker.compose.project'] ?? '';
+    const service = labels['com.docker.compose.service'] ?? '';
+    return { ...watched, ...composePresentation(watched, project, service) };
   }
 
   /** Follows the engine's container events; reconnects with back-off when it goes away. */

@@ -6,7 +6,7 @@ import { type ImageOptions, parseLabels } from '../config/labels.js';
 import { formatKeyPath } from '../config/problems.js';
 import type { ImageDefaults } from '../config/schema.js';
 import { hostArchitecture } from '../registry/platform.js';
-import { formatReference, parseReference } from '../registry/reference.js';
+import { composePresentation, type Listed, readReference } from './common.js';
 import type { WatchedContainer } from './types.js';
 
 const ENTRY_KEYS = new Set([
@@ -96,7 +96,7 @@ function toWatched(
     if (key === 'include_tags') options.includeTags = patterns;
     else options.excludeTags = patterns;
   }
-  const watched: WatchedContainer = {
+  const watched: Listed = {
     provider: 'file',
     endpoint: 'file',
     id,
@@ -106,24 +106,22 @@ function toWatched(
     repoDigests: [],
     platform: platformOf(options.platform),
     state: 'file',
-    composeProject: '',
-    composeService: '',
+    kind: 'entry',
     options,
-    entry: true,
     errors,
   };
-  try {
-    const ref = parseReference(name);
-    watched.image = formatReference({ ...ref, digest: undefined });
-    if (ref.digest !== undefined) {
+  readReference(
+    watched,
+    name,
+    (ref) => {
+      if (ref.digest === undefined) return;
       if (ref.tag === undefined) watched.skip = 'pinned by digest';
       else watched.pinnedDigest = ref.digest;
-    }
-  } catch (err) {
-    errors.push(at(['name'], err instanceof Error ? err.message : String(err)));
-    watched.skip = 'invalid reference';
-  }
-  return watched;
+    },
+    { tagOnly: true, describe: (message) => at(['name'], message) },
+  );
+  // No Compose project: shown by name, updated by whatever deploys it; a pull gets the image.
+  return { ...watched, ...composePresentation(watched, '', '') };
 }
 
 /** The entry as the `diun.*` labels a container would carry, so parseLabels validates it. */

@@ -4,7 +4,9 @@ import { basename, dirname, join } from 'node:path';
 import { describeReadError } from '../config/problems.js';
 import type { Config, ImageDefaults } from '../config/schema.js';
 import { log } from '../log.js';
+import { OnceWarnings } from './common.js';
 import { parseFile } from './file-entries.js';
+import { EndpointHealth } from './health.js';
 import type { EndpointStatus, Provider, WatchedContainer } from './types.js';
 
 type FileConfig = NonNullable<Config['providers']['file']>;
@@ -28,12 +30,11 @@ const settleTries = 5;
  */
 export class FileProvider implements Provider {
   readonly name = 'file';
-  private up = false;
-  private error: string | undefined = 'not read yet';
+  private readonly health = new EndpointHealth('file', 'file');
   // What the last list() read and made of it: re-parsed only when some text changed.
   private signature: string | undefined;
   private entries: WatchedContainer[] = [];
-  private warned = new Set<string>();
+  private readonly warnings = new OnceWarnings('file provider entry problem');
   private readonly listeners: Array<() => void> = [];
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
@@ -62,7 +63,7 @@ export class FileProvider implements Provider {
       this.signature = signature;
       this.load(sources);
     }
-    return this.up ? [...this.entries] : [];
+    return this.health.status().up ? [...this.entries] : [];
   }
 
   subscribe(onChange: () => void): void {
@@ -71,7 +72,7 @@ export class FileProvider implements Provider {
   }
 
   status(): EndpointStatus[] {
-    return [{ provider: 'file', endpoint: 'file', up: this.up, error: this.error }];
+    return [this.health.status()];
   }
 
   async close(): Promise<void> {
@@ -118,20 +119,11 @@ export class FileProvider implements Provider {
     // Frozen, so the same entries can be handed out at every list: a copy per list was 15 MiB
     // of garbage, and a second set of 10,000 entries held, at 10,000 images.
     this.entries = entries.map(deepFreeze);
-    const wasUp = this.up;
-    this.up = fileProblems.length === 0;
-    this.error = this.up ? undefined : fileProblems.join('; ');
-    if (this.up !== wasUp || !this.up) {
-      log(this.up ? 'info' : 'warn', this.up ? 'file provider up' : 'file provider down', {
-        error: this.error,
-      });
-    }
-    // Each entry problem is said once, not at every list while it lasts.
-    const problems = new Set(entries.flatMap((e) => e.errors));
-    for (const p of problems) {
-      if (!this.warned.has(p)) log('warn', 'file provider entry problem', { error: p });
-    }
-    this.warned = problems;
+    // Read again only when some text changed: a different problem is news, and is said.
+    if (fileProblems.length === 0) this.health.mark(true);
+    else this.health.mark(false, fileProblems.join('; '), { sayNewError: true });
+    // An entry's problems name its file and place, so the problem alone identifies it.
+    this.warnings.reportErrors(this.entries, () => ({ key: '', fields: {} }));
   }
 
   /** Watches the folder (a file's parent: editors replace files by renaming over them). */

@@ -15,8 +15,14 @@ export class EndpointHealth {
     private readonly endpoint: string,
   ) {}
 
-  mark(up: boolean, err?: unknown): void {
-    if (up !== this.up) {
+  /**
+   * Records whether the endpoint answered. `sayNewError`: a different error while it stays down
+   * is logged too (not for Docker, whose event stream and listing fail with different errors
+   * in turn while a daemon is away).
+   */
+  mark(up: boolean, err?: unknown, opts: { sayNewError?: boolean } = {}): void {
+    const error = up ? undefined : err instanceof Error ? err.message : String(err);
+    if (up !== this.up || (opts.sayNewError && error !== this.error)) {
       const fields = this.provider === 'docker' ? { endpoint: this.endpoint } : {};
       log(up ? 'info' : 'warn', `${this.provider} endpoint ${up ? 'up' : 'down'}`, {
         ...fields,
@@ -24,7 +30,7 @@ export class EndpointHealth {
       });
     }
     this.up = up;
-    this.error = up ? undefined : err instanceof Error ? err.message : String(err);
+    this.error = error;
   }
 
   /**

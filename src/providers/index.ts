@@ -1,7 +1,9 @@
 import type { Config } from '../config/schema.js';
+import { COMPOSE_LABELS } from './common.js';
 import { DockerProvider } from './docker.js';
 import { FileProvider } from './file.js';
 import { KubernetesProvider } from './kubernetes.js';
+import { POD_LABELS } from './kubernetes-pods.js';
 import { SwarmProvider } from './swarm.js';
 import type { Provider } from './types.js';
 
@@ -19,3 +21,6 @@ export function createProviders(config: Config): Provider[] {
     .filter(([, section]) => section !== undefined)
     .map(([name]) => factories[name as keyof Config['providers']](config));
 }
+
+/** The series labels providers add to their containers' series, each once: what the API lists. */
+export const seriesLabelNames: readonly string[] = [...new Set([...COMPOSE_LABELS, ...POD_LABELS])];

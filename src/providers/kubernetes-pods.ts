@@ -2,14 +2,10 @@
 // one pod per owner (a Deployment's 10 replicas are one image to check, and one series).
 import { isWatched, parseLabels } from '../config/labels.js';
 import type { Config } from '../config/schema.js';
-import {
-  formatReference,
-  parseReference,
-  parseRepoDigest,
-  repositoryKey,
-} from '../registry/reference.js';
+import { parseRepoDigest, repositoryKey } from '../registry/reference.js';
+import { type Listed, readReference, shellWord } from './common.js';
 import type { Pod } from './kube-api.js';
-import type { WatchedContainer } from './types.js';
+import type { Presentation, WatchedContainer } from './types.js';
 
 /** The `endpoint` label of kubernetes series: the section names one cluster. */
 export const KUBERNETES_ENDPOINT = 'kubernetes';
@@ -164,7 +160,7 @@ function toWatched(
   // The spec names the tag that was asked for; the status may show what the runtime resolved.
   const raw = spec?.image || status.image || '';
   const { options, errors } = parseLabels(pod.metadata.annotations ?? {}, opts.defaults);
-  const watched: WatchedContainer = {
+  const watched: Listed = {
     provider: 'kubernetes',
     endpoint: KUBERNETES_ENDPOINT,
     id: `${pod.metadata.uid}/${containerName}`,
@@ -174,24 +170,49 @@ function toWatched(
     repoDigests: [],
     platform: { ...opts.platformOf(pod) },
     state: Object.keys(status.state ?? {})[0] ?? 'unknown',
-    composeProject: '',
-    composeService: '',
-    k8s: { namespace: pod.metadata.namespace, pod: pod.metadata.name, owner: ownerName(pod) },
+    kind: 'container',
     options,
     errors,
   };
-  try {
-    const ref = parseReference(raw);
-    watched.image = formatReference(ref);
+  readReference(watched, raw, (ref) => {
     const running = imageIdDigest(status.imageID ?? '');
     if (ref.digest) watched.skip = 'pinned by digest';
     else if (running === undefined) watched.skip = 'locally built (no repository digest)';
     else if (running.repository !== repositoryKey(ref)) {
       watched.skip = `runs ${running.repository}, not this repository`;
     } else watched.repoDigests = [running.digest];
-  } catch (err) {
-    watched.errors.push(err instanceof Error ? err.message : String(err));
-    watched.skip = 'invalid reference';
-  }
-  return watched;
+  });
+  const place = {
+    namespace: pod.metadata.namespace,
+    pod: pod.metadata.name,
+    owner: ownerName(pod),
+  };
+  return { ...watched, ...podPresentation(containerName, place) };
+}
+
+/** The labels only Kubernetes series have. */
+export const POD_LABELS = ['k8s_namespace', 'pod', 'k8s_owner'] as const;
+
+/**
+ * How a pod's container is shown: its namespace, pod (the one standing for its owner's replicas)
+ * and owner as series labels (`k8s_namespace`, not `namespace`, which Prometheus's Kubernetes
+ * discovery sets on the target and would rename), named as kubectl finds it, and updated by a rollout restart of its workload (a bare pod is deleted,
+ * to be made again by whoever made it).
+ */
+export function podPresentation(
+  container: string,
+  { namespace, pod, owner }: { namespace: string; pod: string; owner: string },
+): Presentation {
+  const ns = shellWord(namespace);
+  return {
+    seriesLabels: { k8s_namespace: namespace, pod, k8s_owner: owner },
+    place: {
+      host: pod,
+      group: `${namespace} / ${owner}`,
+      path: `${namespace}/${pod}/${container}`,
+    },
+    updateCommand: /^(deployment|statefulset|daemonset)\//.test(owner)
+      ? `kubectl -n ${ns} rollout restart ${shellWord(owner)}`
+      : `kubectl -n ${ns} delete pod ${shellWord(pod)}`,
+  };
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/schema.js';
 import { log } from '../log.js';
 import { hostArchitecture } from '../registry/platform.js';
+import { OnceWarnings } from './common.js';
 import { EndpointHealth } from './health.js';
 import { KubeApiError, KubeClient, type Pod, resolveConnection } from './kube-api.js';
 import {
@@ -131,7 +132,7 @@ export class KubernetesProvider implements Provider {
   private readonly abort = new AbortController();
   private readonly nodes = new Map<string, Promise<Platform | undefined>>();
   private nodesForbidden = false;
-  private warned = new Set<string>();
+  private readonly warnings = new OnceWarnings('pod annotation problem');
 
   constructor(
     private readonly config: KubernetesConfig,
@@ -177,7 +178,14 @@ export class KubernetesProvider implements Provider {
         defaults: this.defaults,
         platformOf: (pod) => platforms.get(pod.spec?.nodeName ?? '') ?? ownPlatform(),
       });
-      this.warnOnce(watched);
+      // Keyed by workload, not pod: a restarted pod with the same annotations says nothing new.
+      this.warnings.reportErrors(watched, (w) => {
+        const { k8s_namespace: namespace, pod, k8s_owner: owner } = w.seriesLabels;
+        return {
+          key: `${namespace}/${owner} ${w.name}`,
+          fields: { namespace, pod, container: w.name },
+        };
+      });
       return watched;
     });
   }
@@ -240,24 +248,5 @@ export class KubernetesProvider implements Provider {
       }),
     );
     return result;
-  }
-
-  /** Each annotation problem is said once while it lasts, not at every listing. */
-  private warnOnce(watched: WatchedContainer[]): void {
-    const now = new Set<string>();
-    for (const w of watched) {
-      for (const e of w.errors) {
-        const key = `${w.k8s?.namespace}/${w.k8s?.owner} ${w.name} ${e}`;
-        now.add(key);
-        if (this.warned.has(key)) continue;
-        log('warn', 'pod annotation problem', {
-          namespace: w.k8s?.namespace,
-          pod: w.k8s?.pod,
-          container: w.name,
-          error: e,
-        });
-      }
-    }
-    this.warned = now;
   }
 }

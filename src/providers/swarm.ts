@@ -1,8 +1,7 @@
 import { isWatched, parseLabels } from '../config/labels.js';
 import { DEFAULT_DOCKER_ENDPOINT } from '../config/providers.js';
 import type { Config } from '../config/schema.js';
-import { log } from '../log.js';
-import { formatReference, parseReference } from '../registry/reference.js';
+import { composePresentation, type Listed, OnceWarnings, readReference } from './common.js';
 import { describeDockerError } from './docker-connection.js';
 import { Engine } from './engine.js';
 import { EndpointHealth } from './health.js';
@@ -36,7 +35,7 @@ export function serviceToWatched(
 ): WatchedContainer {
   const raw = service.Spec?.TaskTemplate?.ContainerSpec?.Image ?? '';
   const { options, errors } = parseLabels(service.Spec?.Labels ?? {}, defaults);
-  const watched: WatchedContainer = {
+  const watched: Listed = {
     provider: 'swarm',
     endpoint: SWARM_ENDPOINT,
     id: service.ID,
@@ -46,23 +45,24 @@ export function serviceToWatched(
     repoDigests: [],
     platform: { ...platform },
     state: 'service',
-    composeProject: service.Spec?.Labels?.['com.docker.stack.namespace'] ?? '',
-    composeService: '',
+    kind: 'container',
     options,
     errors,
   };
-  try {
-    const ref = parseReference(raw);
-    watched.image = formatReference({ ...ref, digest: undefined });
-    // What the service's tasks run: the digest the manager resolved when it was created/updated.
-    if (ref.digest === undefined) watched.skip = 'no pinned digest (--no-resolve-image)';
-    else if (ref.tag === undefined) watched.skip = 'pinned by digest';
-    else watched.repoDigests = [ref.digest];
-  } catch (err) {
-    watched.errors.push(err instanceof Error ? err.message : String(err));
-    watched.skip = 'invalid reference';
-  }
-  return watched;
+  readReference(
+    watched,
+    raw,
+    (ref) => {
+      // What the service's tasks run: the digest the manager resolved when it was created/updated.
+      if (ref.digest === undefined) watched.skip = 'no pinned digest (--no-resolve-image)';
+      else if (ref.tag === undefined) watched.skip = 'pinned by digest';
+      else watched.repoDigests = [ref.digest];
+    },
+    { tagOnly: true },
+  );
+  // A stack deploys its services as Compose does its containers: the stack is the project.
+  const stack = service.Spec?.Labels?.['com.docker.stack.namespace'] ?? '';
+  return { ...watched, ...composePresentation(watched, stack, '') };
 }
 
 /**
@@ -74,7 +74,7 @@ export class SwarmProvider implements Provider {
   private readonly health = new EndpointHealth('swarm', SWARM_ENDPOINT);
   private readonly engine: Engine;
   private platform: Promise<WatchedContainer['platform']> | undefined;
-  private readonly warned = new Set<string>();
+  private readonly warnings = new OnceWarnings('service label problem');
 
   constructor(
     private readonly config: SwarmConfig,
@@ -107,13 +107,7 @@ export class SwarmProvider implements Provider {
       const watched = services
         .filter((s) => isWatched(s.Spec?.Labels ?? {}, this.config.watchByDefault))
         .map((s) => serviceToWatched(s, this.defaults, platform));
-      for (const w of watched) {
-        for (const e of w.errors) {
-          if (this.warned.has(`${w.id} ${e}`)) continue;
-          this.warned.add(`${w.id} ${e}`);
-          log('warn', 'service label problem', { service: w.name, error: e });
-        }
-      }
+      this.warnings.reportErrors(watched, (w) => ({ key: w.id, fields: { service: w.name } }));
       return watched;
     });
   }

@@ -1,7 +1,7 @@
 import type { ImageOptions } from '../config/labels.js';
 
 /** One container (or file entry) a provider asks us to watch. */
-export interface WatchedContainer {
+export interface WatchedContainer extends Presentation {
   provider: string;
   /** The Docker host's name from the config: the `endpoint` label. */
   endpoint: string;
@@ -17,22 +17,42 @@ export interface WatchedContainer {
   platform: { os: string; architecture: string; variant?: string };
   localCreated?: number;
   state: string;
-  composeProject: string;
-  composeService: string;
-  /** Kubernetes only: the pod that stands for its owner's replicas, and that owner (`deployment/web`). */
-  k8s?: { namespace: string; pod: string; owner: string };
-  options: ImageOptions;
   /**
-   * A file-provider entry, not a running container: it is outdated while the remote digest
-   * differs from `pinnedDigest` or, with no pin, from the first digest recorded for it.
+   * `container`: something running, compared with the digests it runs. `entry`: a reference a
+   * file lists, with no container: outdated while the remote digest differs from `pinnedDigest`
+   * or, with no pin, from the first digest recorded for it; it has no container series.
    */
-  entry?: boolean;
+  kind: 'container' | 'entry';
+  options: ImageOptions;
   /** The digest a file entry pins (`name: nginx:1.27@sha256:...`). */
   pinnedDigest?: string;
   /** Why no registry check applies (local build, pinned digest), if none does. */
   skip?: string;
   /** Label or reference problems: the container is reported as `error`. */
   errors: string[];
+}
+
+/** How people and queries find a watched container: set by its provider, read by every view. */
+export interface Presentation {
+  /**
+   * Labels of its `diun_container_update_available` series after provider, endpoint, container
+   * and image, in order: `compose_project` and `compose_service` (empty when unset), then the
+   * provider's own (`k8s_namespace`, `pod`, `k8s_owner`). The API shows each in camelCase.
+   */
+  seriesLabels: Record<string, string>;
+  place: Place;
+  /** The shell command that updates it: `docker compose -p site pull web && ...`. */
+  updateCommand: string;
+}
+
+/** Where a watched container is, in words. */
+export interface Place {
+  /** Under its name on the status page: the endpoint, or the pod that stands for the workload. */
+  host: string;
+  /** What it belongs to (`site / web`, `shop / deployment/web`); empty for nothing. */
+  group: string;
+  /** Its name where a line stands alone, as the provider's own tool finds it (`shop/web-1/nginx`). */
+  path: string;
 }
 
 /** Whether one provider endpoint answered at its last use. */

@@ -1,3 +1,4 @@
+import { pullCommand } from '../providers/common.js';
 import type { CheckStatus } from '../state/records.js';
 import type { ImageView } from '../view/images.js';
 import { type Html, html, safeHref } from './html.js';
@@ -26,42 +27,6 @@ export function rowsOf(images: ImageView[]): Row[] {
         }))
       : [{ image, container: undefined, outdated: image.updateAvailable, status: image.status }],
   );
-}
-
-// Quoted only when the shell would read a character specially, so the usual command stays plain.
-const shellWord = (s: string) =>
-  /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
-
-/** Where a Kubernetes container runs, as the images API shows it. */
-interface K8sPlace {
-  k8sNamespace: string | null;
-  pod: string | null;
-  k8sOwner: string | null;
-}
-
-/**
- * The command that updates a container: compose's pull and up, else a pull of the image; for a
- * pod, a rollout restart of its workload (a bare pod is deleted, to be made again by whoever
- * made it).
- */
-export function updateCommand(
-  image: string,
-  project: string | null,
-  service: string | null,
-  k8s?: K8sPlace,
-) {
-  if (k8s?.k8sNamespace && k8s.k8sOwner) {
-    const ns = shellWord(k8s.k8sNamespace);
-    return /^(deployment|statefulset|daemonset)\//.test(k8s.k8sOwner)
-      ? `kubectl -n ${ns} rollout restart ${shellWord(k8s.k8sOwner)}`
-      : `kubectl -n ${ns} delete pod ${shellWord(k8s.pod ?? '')}`;
-  }
-  if (project && service) {
-    const p = shellWord(project);
-    const s = shellWord(service);
-    return `docker compose -p ${p} pull ${s} && docker compose -p ${p} up -d ${s}`;
-  }
-  return `docker pull ${shellWord(image)}`;
 }
 
 const shortDigest = (d: string) => d.replace(/^sha256:/, '').slice(0, 12);
@@ -98,28 +63,19 @@ function imageCell(image: ImageView): Html {
 function containerCell(row: Row): Html {
   const c = row.container;
   if (!c) return html`<em>no container</em>`;
-  return html`<strong>${c.name}</strong> <small>${c.pod ?? c.endpoint}</small>`;
+  return html`<strong>${c.name}</strong> <small>${c.place.host}</small>`;
 }
 
-const composeCell = (c: ContainerView | undefined) =>
-  c?.k8sOwner
-    ? `${c.k8sNamespace} / ${c.k8sOwner}`
-    : c?.composeProject
-      ? `${c.composeProject} / ${c.composeService ?? '—'}`
-      : '—';
+// What the container belongs to: its Compose project and service, its namespace and workload.
+const groupCell = (c: ContainerView | undefined) => c?.place.group || '—';
 
 export function outdatedRow(row: Row, now: number): Html {
   const { image, container: c } = row;
   const v = image.version;
-  const command = updateCommand(
-    image.image,
-    c?.composeProject ?? null,
-    c?.composeService ?? null,
-    c,
-  );
+  const command = c?.updateCommand ?? pullCommand(image.image);
   return html`<tr data-status="outdated">
 <td data-label="Container">${containerCell(row)}</td>
-<td data-label="Compose">${composeCell(c)}</td>
+<td data-label="Compose">${groupCell(c)}</td>
 <td data-label="Image">${imageCell(image)}</td>
 <td data-label="Running">${digests(runningDigests(row))}</td>
 <td data-label="New">${digests(image.remoteDigest ? [image.remoteDigest] : [])}</td>
@@ -140,7 +96,7 @@ export function otherRow(row: Row, now: number): Html {
   const { image, container: c } = row;
   return html`<tr data-status="${row.status}">
 <td data-label="Container">${containerCell(row)}</td>
-<td data-label="Compose">${composeCell(c)}</td>
+<td data-label="Compose">${groupCell(c)}</td>
 <td data-label="Image">${imageCell(image)}</td>
 <td data-label="Status"><span class="status ${row.status}">${row.status}</span></td>
 <td data-label="Running">${digests(runningDigests(row))}</td>

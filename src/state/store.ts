@@ -12,9 +12,13 @@ import { z } from 'zod';
 import { log } from '../log.js';
 import type { WatchedContainer } from '../providers/types.js';
 import type { ImageRecord, RunSummary } from './records.js';
+import { containerFromV1 } from './upgrade.js';
 
-/** Bumped whenever the file's shape changes; a file from a newer version is set aside, not read. */
-export const stateVersion = 1;
+/**
+ * Bumped whenever the file's shape changes; an older file is upgraded as it is read, and a file
+ * from a newer version is set aside, not read.
+ */
+export const stateVersion = 2;
 
 export interface State {
   version: typeof stateVersion;
@@ -113,6 +117,18 @@ const ContainerShape = z.looseObject({
   platform: z.looseObject({ os: z.string(), architecture: z.string() }),
   options: z.looseObject({}),
   errors: z.array(z.string()),
+  kind: z.enum(['container', 'entry']),
+  seriesLabels: z.record(z.string(), z.string()),
+  place: z.looseObject({ host: z.string(), group: z.string(), path: z.string() }),
+  updateCommand: z.string(),
+});
+// Version 1 containers: Compose fields, and a `k8s` bag for Kubernetes ones.
+const ContainerShapeV1 = ContainerShape.omit({
+  kind: true,
+  seriesLabels: true,
+  place: true,
+  updateCommand: true,
+}).extend({
   k8s: z.looseObject({ namespace: z.string(), pod: z.string(), owner: z.string() }).optional(),
 });
 const RunShape = z.looseObject({
@@ -128,6 +144,7 @@ const StateShape = z.looseObject({
   lastRun: RunShape.optional(),
   lastSuccess: z.number().optional(),
 });
+const StateShapeV1 = StateShape.extend({ containers: z.array(ContainerShapeV1) });
 
 function checkShape(text: string): State | string {
   let data: unknown;
@@ -138,16 +155,22 @@ function checkShape(text: string): State | string {
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not a JSON object';
   const version = (data as { version?: unknown }).version;
-  if (version !== stateVersion) {
+  if (version !== stateVersion && version !== 1) {
     return `version ${String(version)} is not ${stateVersion} (written by another release)`;
   }
-  const shape = StateShape.safeParse(data);
+  const shape = (version === 1 ? StateShapeV1 : StateShape).safeParse(data);
   if (!shape.success) {
     const issue = shape.error.issues[0];
     const where = (issue?.path ?? []).map((k) =>
       typeof k === 'number' ? `[${k}]` : `.${String(k)}`,
     );
     return `unexpected content at ${where.join('').replace(/^\./, '') || 'the top'}: ${issue?.message ?? 'invalid'}`;
+  }
+  if (version === 1) {
+    const old = data as Omit<State, 'version'> & {
+      containers: Parameters<typeof containerFromV1>[0][];
+    };
+    return { ...old, version: stateVersion, containers: old.containers.map(containerFromV1) };
   }
   return data as State;
 }

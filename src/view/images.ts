@@ -1,6 +1,19 @@
+import { seriesLabelNames } from '../providers/index.js';
+import type { WatchedContainer } from '../providers/types.js';
 import type { RunSummary } from '../state/records.js';
 import type { ImageState, Snapshot } from '../watch/model.js';
 import type { Watcher } from '../watch/watcher.js';
+
+/** `k8s_owner` as a JSON field: `k8sOwner`. */
+const camelCase = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Every provider's series labels (`compose_project` as `composeProject`, `k8s_namespace` as
+ * `k8sNamespace`), on every container, null where its provider has none, so the JSON has one shape.
+ */
+function labelFields(c: WatchedContainer): Record<string, string | null> {
+  return Object.fromEntries(seriesLabelNames.map((n) => [camelCase(n), c.seriesLabels[n] || null]));
+}
 
 const iso = (seconds: number | undefined) =>
   seconds === undefined ? null : new Date(seconds * 1000).toISOString();
@@ -37,16 +50,13 @@ export function imageView(s: ImageState) {
       state: c.state,
       status,
       updateAvailable,
-      composeProject: c.composeProject || null,
-      composeService: c.composeService || null,
-      // Kubernetes: the pod that stands for its owner's replicas (null for other providers).
-      k8sNamespace: c.k8s?.namespace ?? null,
-      pod: c.k8s?.pod ?? null,
-      k8sOwner: c.k8s?.owner ?? null,
+      ...labelFields(c),
       repoDigests: c.repoDigests,
       pinnedDigest: c.pinnedDigest ?? null,
       skipReason: c.skip ?? null,
       errors: c.errors,
+      place: c.place,
+      updateCommand: c.updateCommand,
     })),
   };
 }

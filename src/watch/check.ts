@@ -202,7 +202,7 @@ async function nextRecord(
     // A container already running the registry's image (for its platform) tells us its creation
     // time for free; otherwise fetch it, but only when the digest really moved, so steady state
     // stays at one HEAD.
-    const local = target.containers.find((c) => !c.entry && !isOutdated(c, record));
+    const local = target.containers.find((c) => c.kind !== 'entry' && !isOutdated(c, record));
     if (local?.localCreated !== undefined) record.remoteCreated = local.localCreated;
     else if (moved && base.remoteDigest) {
       record.remoteCreated = await remoteCreated(digest);

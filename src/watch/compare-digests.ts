@@ -28,7 +28,7 @@ export function platformOf(c: WatchedContainer): Platform {
  * the pinned digest or else the first one recorded.
  */
 export function localDigests(c: WatchedContainer, record: ImageRecord | undefined): string[] {
-  if (!c.entry) return c.repoDigests;
+  if (c.kind !== 'entry') return c.repoDigests;
   const baseline = c.pinnedDigest ?? record?.firstDigest;
   return baseline ? [baseline] : [];
 }
@@ -76,7 +76,7 @@ export async function resolveIndexes(args: {
   // A file entry seen for the first time runs, by definition, what the registry has now.
   const locals = containers.map((c) => {
     const local = localDigests(c, args.recordOf(c));
-    return c.entry && local.length === 0 ? [remote.digest] : local;
+    return c.kind === 'entry' && local.length === 0 ? [remote.digest] : local;
   });
   const keep = new Set([remote.digest, ...locals.flat()]);
   if (isIndex(remote.mediaType)) {

@@ -190,6 +190,8 @@ describe('check --json', () => {
               pinnedDigest: null,
               skipReason: null,
               errors: [],
+              place: { host: 'local', group: 'site / web', path: 'web' },
+              updateCommand: 'docker compose -p site pull web && docker compose -p site up -d web',
             },
           ],
         },

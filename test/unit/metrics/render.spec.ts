@@ -51,15 +51,16 @@ async function viaGauges(snapshot: Snapshot, names: string[]): Promise<string> {
       );
     }
     for (const { container: c, updateAvailable } of s.containers) {
-      if (c.entry) continue;
+      if (c.kind === 'entry') continue;
       g.container.set(
         {
           provider: c.provider,
           endpoint: c.endpoint,
           container: c.name,
           image: c.image,
-          compose_project: c.composeProject,
-          compose_service: c.composeService,
+          compose_project: '',
+          compose_service: '',
+          ...c.seriesLabels,
         },
         updateAvailable ? 1 : 0,
       );

@@ -92,11 +92,12 @@ describe('file provider', () => {
       repoDigests: [],
       platform: { os: 'linux', architecture: arch },
       state: 'file',
-      composeProject: '',
-      composeService: '',
+      kind: 'entry',
       options: { ...defaults },
-      entry: true,
       errors: [],
+      seriesLabels: { compose_project: '', compose_service: '' },
+      place: { host: 'file', group: '', path: 'docker.io/crazymax/nextcloud:latest' },
+      updateCommand: 'docker pull docker.io/crazymax/nextcloud:latest',
     });
     expect(list[1]!.options.regopt).toBe('myregistry');
     expect(list[2]!.options.metadata).toEqual({ foo: 'bar' });

@@ -69,7 +69,13 @@ describe('podsToWatched', () => {
       image: 'docker.io/library/nginx:1.27',
       repoDigests: [digestA],
       state: 'running',
-      k8s: { namespace: 'shop', pod: 'web-7c5ddbdf54-b', owner: 'deployment/web' },
+      seriesLabels: { k8s_namespace: 'shop', pod: 'web-7c5ddbdf54-b', k8s_owner: 'deployment/web' },
+      place: {
+        host: 'web-7c5ddbdf54-b',
+        group: 'shop / deployment/web',
+        path: 'shop/web-7c5ddbdf54-b/nginx',
+      },
+      updateCommand: 'kubectl -n shop rollout restart deployment/web',
     });
   });
 
@@ -101,7 +107,9 @@ describe('podsToWatched', () => {
     job.status!.phase = 'Succeeded';
     const pending = pod('api-0', { ownerReferences: [] }, '');
     const watched = podsToWatched([p, job, pending], opts);
-    expect(watched.map((w) => `${w.k8s?.owner}:${w.name}`)).toEqual(['deployment/web:nginx']);
+    expect(watched.map((w) => `${w.seriesLabels.k8s_owner}:${w.name}`)).toEqual([
+      'deployment/web:nginx',
+    ]);
   });
 
   it('reads diun.* annotations: diun.enable decides over watchByDefault', () => {
@@ -109,7 +117,7 @@ describe('podsToWatched', () => {
     const on = pod('b', { annotations: { 'diun.enable': 'true' }, ownerReferences: [] });
     const plain = pod('c', { annotations: {}, ownerReferences: [] });
     const names = (watchByDefault: boolean) =>
-      podsToWatched([off, on, plain], { ...opts, watchByDefault }).map((w) => w.k8s?.pod);
+      podsToWatched([off, on, plain], { ...opts, watchByDefault }).map((w) => w.seriesLabels.pod);
     expect(names(false)).toEqual(['b']);
     expect(names(true)).toEqual(['b', 'c']);
     const bad = pod('d', { annotations: { 'diun.max_tags': 'many' }, ownerReferences: [] });

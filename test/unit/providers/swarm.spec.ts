@@ -44,7 +44,7 @@ describe('serviceToWatched', () => {
       errors: [],
     });
     expect(w.skip).toBeUndefined();
-    expect(w.entry).toBeUndefined(); // a service shows as a container series
+    expect(w.kind).toBe('container'); // a service shows as a container series
   });
 
   it('is outdated while the tag digest differs from the pinned one', () => {
@@ -72,7 +72,8 @@ describe('serviceToWatched', () => {
     );
     expect(w.options.watchRepo).toBe(true);
     expect(w.errors).toEqual([expect.stringContaining('diun.max_tags')]);
-    expect(w.composeProject).toBe('shop');
+    expect(w.seriesLabels).toEqual({ compose_project: 'shop', compose_service: '' });
+    expect(w.place).toEqual({ host: 'swarm', group: 'shop / —', path: 'web' });
   });
 
   it('reports an invalid image reference as an error', () => {

@@ -6,7 +6,6 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createExporter, createExporterApp } from '../../../src/exporter.js';
 import { configureLog, stderrSink } from '../../../src/log.js';
-import { updateCommand } from '../../../src/server/page-rows.js';
 import { config, container, digest, fakeProvider, fakeRegistry } from '../watch/fixtures.js';
 
 const TOKEN = 'page-token-s3cret';
@@ -166,40 +165,5 @@ describe('GET / (status page)', () => {
     expect(page).not.toContain(PASSWORD);
     expect(page).not.toContain('private');
     await request(app).post('/').expect(405);
-  });
-});
-
-describe('updateCommand', () => {
-  it('uses compose for a compose service, else a pull of the image', () => {
-    expect(updateCommand('docker.io/library/nginx:1.27', 'shop', 'web')).toBe(
-      'docker compose -p shop pull web && docker compose -p shop up -d web',
-    );
-    expect(updateCommand('registry.example.org/team/backup:2', null, null)).toBe(
-      'docker pull registry.example.org/team/backup:2',
-    );
-    expect(updateCommand('docker.io/library/nginx:1.27', 'shop', null)).toBe(
-      'docker pull docker.io/library/nginx:1.27',
-    );
-  });
-
-  it('restarts a pod’s workload, or deletes a pod no workload remakes', () => {
-    const at = (owner: string, pod = 'web-7c5ddbdf54-x2k9q') => ({
-      k8sNamespace: 'shop',
-      pod,
-      k8sOwner: owner,
-    });
-    const image = 'docker.io/library/nginx:1.27';
-    expect(updateCommand(image, null, null, at('deployment/web'))).toBe(
-      'kubectl -n shop rollout restart deployment/web',
-    );
-    expect(updateCommand(image, null, null, at('statefulset/db', 'db-0'))).toBe(
-      'kubectl -n shop rollout restart statefulset/db',
-    );
-    expect(updateCommand(image, null, null, at('job/backup-1', 'backup-1-abcde'))).toBe(
-      'kubectl -n shop delete pod backup-1-abcde',
-    );
-    // Docker containers have no k8s fields.
-    const none = { k8sNamespace: null, pod: null, k8sOwner: null };
-    expect(updateCommand(image, null, null, none)).toBe(`docker pull ${image}`);
   });
 });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { configureLog, stderrSink } from '../../../src/log.js';
+import type { WatchedContainer } from '../../../src/providers/types.js';
 import { StateStore, stateVersion } from '../../../src/state/store.js';
 import { Watcher } from '../../../src/watch/watcher.js';
 import {
@@ -62,7 +63,7 @@ describe('StateStore', () => {
   it('writes versioned JSON readable only by its owner, with no temporary file left', () => {
     new StateStore(path).save(saved);
     const body = JSON.parse(readFileSync(path, 'utf8'));
-    expect(body.version).toBe(1);
+    expect(body.version).toBe(2);
     expect(typeof body.savedAt).toBe('number');
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(dir, 'data'))).toEqual(['state.json']);
@@ -79,9 +80,9 @@ describe('StateStore', () => {
   });
 
   it.each([
-    ['a file from another release', JSON.stringify({ version: 2, images: [], containers: [] })],
+    ['a file from another release', JSON.stringify({ version: 3, images: [], containers: [] })],
     ['a JSON value that is no object', '[]'],
-    ['a file with no containers', JSON.stringify({ version: 1, images: [] })],
+    ['a file with no containers', JSON.stringify({ version: 2, images: [] })],
   ])('sets %s aside, says where, and starts afresh', (_what, text) => {
     mkdirSync(join(dir, 'data'));
     writeFileSync(path, text);
@@ -94,7 +95,7 @@ describe('StateStore', () => {
     expect(store.load()).toBeUndefined();
   });
 
-  const valid = JSON.stringify({ version: 1, savedAt: 1, ...saved });
+  const valid = JSON.stringify({ version: 2, savedAt: 1, ...saved });
   it.each([
     ['an empty file', ''],
     ['a truncated file', valid.slice(0, valid.length / 2)],
@@ -126,6 +127,37 @@ describe('StateStore', () => {
     expect(line.problem).toEqual(expect.any(String));
     store.save(saved);
     expect(store.load()).toMatchObject(saved);
+  });
+
+  it('reads a file of the first layout, keeping its containers as the providers show them now', () => {
+    mkdirSync(join(dir, 'data'));
+    // Version 1 kept Compose fields, a Kubernetes `k8s` bag and a file `entry` flag.
+    const v1 = (c: WatchedContainer, old: Record<string, unknown>) => {
+      const { kind: _k, seriesLabels: _s, place: _p, updateCommand: _u, ...rest } = c;
+      return { ...rest, composeProject: '', composeService: '', ...old };
+    };
+    const web = container({ name: 'web', composeProject: 'site', composeService: 'web' });
+    const pod = { namespace: 'shop', pod: 'api-6d4b9-x2x7k', owner: 'deployment/api' };
+    const api = container({ name: 'api', provider: 'kubernetes', k8s: pod });
+    const entry = container({ name: 'alpine', provider: 'file', entry: true });
+    const old = {
+      version: 1,
+      savedAt: 1,
+      images: [record()],
+      containers: [
+        v1(web, { composeProject: 'site', composeService: 'web' }),
+        v1(api, { k8s: pod }),
+        v1(entry, { entry: true }),
+      ],
+    };
+    writeFileSync(path, JSON.stringify(old));
+    const store = new StateStore(path);
+    const state = store.load();
+    expect(state).toMatchObject({ version: stateVersion, images: [record()] });
+    expect(state?.containers).toEqual([web, api, entry]);
+    expect(readdirSync(join(dir, 'data'))).toEqual(['state.json']);
+    store.save(state!);
+    expect(JSON.parse(readFileSync(path, 'utf8')).version).toBe(stateVersion);
   });
 
   it('names where a record goes wrong', () => {

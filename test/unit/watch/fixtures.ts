@@ -1,4 +1,6 @@
 import { type Config, ConfigSchema, type RegOpt } from '../../../src/config/schema.js';
+import { composePresentation, type Listed } from '../../../src/providers/common.js';
+import { podPresentation } from '../../../src/providers/kubernetes-pods.js';
 import type { Provider, WatchedContainer } from '../../../src/providers/types.js';
 import type { RegistryClient } from '../../../src/registry/client.js';
 import { RegistryError } from '../../../src/registry/errors.js';
@@ -12,10 +14,22 @@ export function digest(start: string): string {
   return `sha256:${start.repeat(64).slice(0, 64)}`;
 }
 
-/** A running Docker container as the provider lists it; override what the test is about. */
-export function container(overrides: Partial<WatchedContainer> = {}): WatchedContainer {
-  const name = overrides.name ?? 'web';
-  return {
+/** How a test says where a container is: as Compose labels, as a pod, or as a file entry. */
+interface Where {
+  composeProject?: string;
+  composeService?: string;
+  k8s?: { namespace: string; pod: string; owner: string };
+  entry?: boolean;
+}
+
+/**
+ * A running Docker container as the provider lists it; override what the test is about. Where
+ * it is shown (series labels, page, update command) comes from the providers' own functions.
+ */
+export function container(overrides: Partial<WatchedContainer> & Where = {}): WatchedContainer {
+  const { composeProject = '', composeService = '', k8s, entry, ...rest } = overrides;
+  const name = rest.name ?? 'web';
+  const listed: Listed = {
     provider: 'docker',
     endpoint: 'local',
     id: `id-${name}`,
@@ -25,12 +39,15 @@ export function container(overrides: Partial<WatchedContainer> = {}): WatchedCon
     repoDigests: [digest('a')],
     platform: { os: 'linux', architecture: 'amd64' },
     state: 'running',
-    composeProject: '',
-    composeService: '',
+    kind: entry ? 'entry' : 'container',
     options: { ...config().defaults },
     errors: [],
-    ...overrides,
+    ...rest,
   };
+  const shown = k8s
+    ? podPresentation(listed.name, k8s)
+    : composePresentation(listed, composeProject, composeService);
+  return { ...shown, ...listed };
 }
 
 /** What the registry said last about an image. */
