@@ -2,7 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
 import { revision, version } from '../build-info.js';
 import type { RegistryObserver } from '../registry/client.js';
 import { FAILURE_REASONS } from '../registry/errors.js';
-import type { WatchHooks } from '../watch/watcher.js';
+import type { WatchHooks } from '../watch/hooks.js';
 import { type MetricsSource, registerSnapshotGauges } from './snapshot-gauges.js';
 import { SnapshotRegistry } from './snapshot-text.js';
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { configureLog, stderrSink } from '../../../src/log.js';
 import { StateStore, stateVersion } from '../../../src/state/store.js';
+import { noHooks } from '../../../src/watch/hooks.js';
 import { Watcher } from '../../../src/watch/watcher.js';
 import {
   config,
@@ -19,7 +20,6 @@ import {
   digest,
   fakeProvider,
   fakeRegistry,
-  quietHooks,
   record,
 } from '../watch/fixtures.js';
 
@@ -177,7 +177,7 @@ describe('a restart with the state file', () => {
       providers: [fakeProvider(() => [container()])],
       registry: remote.registry,
       store: new StateStore(path),
-      hooks: quietHooks,
+      hooks: noHooks,
     });
     expect(watcher.restore()).toBe(false);
     expect(watcher.ready).toBe(false);
@@ -198,7 +198,7 @@ describe('a restart with the state file', () => {
         providers: [fakeProvider(() => [container()])],
         registry,
         store: new StateStore(path),
-        hooks: quietHooks,
+        hooks: noHooks,
       });
 
     vi.setSystemTime(new Date('2027-01-15T08:00:00Z'));
