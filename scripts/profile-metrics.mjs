@@ -13,6 +13,7 @@ const { ConfigSchema } = await import(new URL('config/schema.js', dist).href);
 const { createMetrics } = await import(new URL('metrics/exporter-metrics.js', dist).href);
 const { evaluate } = await import(new URL('watch/evaluate.js', dist).href);
 const { imageKey } = await import(new URL('watch/model.js', dist).href);
+const { noHooks } = await import(new URL('watch/hooks.js', dist).href);
 const { StateStore } = await import(new URL('state/store.js', dist).href);
 const { composePresentation } = await import(new URL('providers/common.js', dist).href);
 const { Watcher } = await import(new URL('watch/watcher.js', dist).href);
@@ -75,15 +76,6 @@ function quantile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
-const hooks = {
-  runStarted() {},
-  runSkipped() {},
-  updateDetected() {},
-  imagesGone() {},
-  checked() {},
-  failed() {},
-};
-
 async function measure(n) {
   const { containers, records } = fleet(n);
   const byKey = new Map(records.map((r) => [imageKey(r.provider, r.image), r]));
@@ -145,7 +137,7 @@ async function measure(n) {
   const starts = [];
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
-    const watcher = new Watcher({ config, providers: [], registry: {}, store, hooks });
+    const watcher = new Watcher({ config, providers: [], registry: {}, store, hooks: noHooks });
     watcher.restore();
     starts.push(performance.now() - t);
   }

@@ -1,8 +1,15 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram } from 'prom-client';
+import { collectDefaultMetrics, type Registry } from 'prom-client';
 import { revision, version } from '../build-info.js';
 import type { RegistryObserver } from '../registry/client.js';
 import { FAILURE_REASONS } from '../registry/errors.js';
-import type { WatchHooks } from '../watch/watcher.js';
+import type { WatchHooks } from '../watch/hooks.js';
+import {
+  buildFamilies,
+  notificationFamilies,
+  registryFamilies,
+  watchFamilies,
+} from './families.js';
+import { registerFamilies } from './register-families.js';
 import { type MetricsSource, registerSnapshotGauges } from './snapshot-gauges.js';
 import { SnapshotRegistry } from './snapshot-text.js';
 
@@ -23,7 +30,8 @@ export interface ExporterMetrics {
 
 /**
  * Every metric family docs/metrics.md lists, on one registry: gauges read the watcher at scrape
- * time, counters are fed by the watcher's hooks and the registry client's observer.
+ * time, counters are fed by the watcher's hooks and the registry client's observer. Families
+ * are registered in the order /metrics lists them (families.ts).
  */
 export function createMetrics(
   source: MetricsSource,
@@ -31,84 +39,39 @@ export function createMetrics(
   channels: string[] = [],
 ): ExporterMetrics {
   const register = new SnapshotRegistry(source);
+  registerProcessMetrics(register);
+  registerSnapshotGauges(register, source);
+  registerBuildInfo(register);
+  const hooks = watchHooks(register, providers);
+  const observer = registryObserver(register);
+  const notifications = notificationCounters(register, channels);
+  return { register, observer, hooks, notifications };
+}
+
+/** prom-client's process and Node.js families. */
+function registerProcessMetrics(register: Registry): void {
   collectDefaultMetrics({ register });
   // prom-client's gauges named *_total break the naming rules `promtool check metrics` enforces;
   // the same counts stay available per type in nodejs_active_handles and friends.
   for (const name of ['handles', 'requests', 'resources']) {
     register.removeSingleMetric(`nodejs_active_${name}_total`);
   }
-  registerSnapshotGauges(register, source);
+}
 
-  const at = { registers: [register] };
-  new Gauge({
-    name: 'diun_build_info',
-    help: 'Build information. Always 1.',
-    labelNames: ['version', 'revision', 'nodejs_version'],
-    ...at,
-  }).set({ version, revision, nodejs_version: process.version }, 1);
-  const updates = new Counter({
-    name: 'diun_image_updates_detected_total',
-    help: 'Times the image went from up to date to outdated.',
-    labelNames: ['provider', 'image'],
-    ...at,
-  });
-  const checks = new Counter({
-    name: 'diun_image_checks_total',
-    help: 'Image checks made against registries.',
-    labelNames: ['provider'],
-    ...at,
-  });
-  const failures = new Counter({
-    name: 'diun_image_check_failures_total',
-    help: 'Image checks that failed, by reason.',
-    labelNames: ['provider', 'reason'],
-    ...at,
-  });
-  const runs = new Counter({ name: 'diun_watch_runs_total', help: 'Watch runs started.', ...at });
-  const skipped = new Counter({
-    name: 'diun_watch_skipped_runs_total',
-    help: 'Scheduled runs skipped because the previous one was still running.',
-    ...at,
-  });
-  const requests = new Counter({
-    name: 'diun_registry_requests_total',
-    help: 'HTTP requests made to registries, by kind and status code.',
-    labelNames: ['registry', 'kind', 'code'],
-    ...at,
-  });
-  const durations = new Histogram({
-    name: 'diun_registry_request_duration_seconds',
-    help: 'Duration of HTTP requests to registries.',
-    labelNames: ['registry', 'kind'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    ...at,
-  });
-  const limit = new Gauge({
-    name: 'diun_registry_ratelimit_limit',
-    help: 'Request allowance the registry announces (RateLimit-Limit).',
-    labelNames: ['registry'],
-    ...at,
-  });
-  const remaining = new Gauge({
-    name: 'diun_registry_ratelimit_remaining',
-    help: 'Requests left in the allowance (RateLimit-Remaining).',
-    labelNames: ['registry'],
-    ...at,
-  });
+function registerBuildInfo(register: Registry): void {
+  const { diun_build_info } = registerFamilies(register, buildFamilies);
+  diun_build_info.set({ version, revision, nodejs_version: process.version }, 1);
+}
 
-  const sent = new Counter({
-    name: 'diun_notifications_sent_total',
-    help: 'Notifications delivered, by channel (the Alertmanager to Gotify bridge).',
-    labelNames: ['channel'],
-    ...at,
-  });
-  const notSent = new Counter({
-    name: 'diun_notifications_failed_total',
-    help: 'Notifications that could not be delivered after every retry, by channel.',
-    labelNames: ['channel'],
-    ...at,
-  });
-
+/** The counters a run feeds. */
+function watchHooks(register: Registry, providers: string[]): WatchHooks {
+  const {
+    diun_image_updates_detected_total: updates,
+    diun_image_checks_total: checks,
+    diun_image_check_failures_total: failures,
+    diun_watch_runs_total: runs,
+    diun_watch_skipped_runs_total: skipped,
+  } = registerFamilies(register, watchFamilies);
   // Zero series up front, so rate() and absent() behave before the first failure.
   runs.inc(0);
   skipped.inc(0);
@@ -116,36 +79,48 @@ export function createMetrics(
     checks.inc({ provider }, 0);
     for (const reason of FAILURE_REASONS) failures.inc({ provider, reason }, 0);
   }
+  return {
+    checked: (provider) => checks.inc({ provider }),
+    failed: (provider, reason) => failures.inc({ provider, reason }),
+    runStarted: () => runs.inc(),
+    runSkipped: () => skipped.inc(),
+    updateDetected: (provider, image, rose) => updates.inc({ provider, image }, rose ? 1 : 0),
+    imagesGone: (gone) => {
+      for (const g of gone) updates.remove({ provider: g.provider, image: g.image });
+    },
+  };
+}
+
+/** The registry client's requests, their durations and the allowance registries announce. */
+function registryObserver(register: Registry): RegistryObserver {
+  const {
+    diun_registry_requests_total: requests,
+    diun_registry_request_duration_seconds: durations,
+    diun_registry_ratelimit_limit: limit,
+    diun_registry_ratelimit_remaining: remaining,
+  } = registerFamilies(register, registryFamilies);
+  return {
+    request(e) {
+      requests.inc({ registry: e.registry, kind: e.kind, code: e.code });
+      durations.observe({ registry: e.registry, kind: e.kind }, e.seconds);
+    },
+    rateLimit(e) {
+      limit.set({ registry: e.registry }, e.limit);
+      remaining.set({ registry: e.registry }, e.remaining);
+    },
+  };
+}
+
+/** The Gotify bridge's deliveries, each configured channel at 0 from the start. */
+function notificationCounters(register: Registry, channels: string[]): NotificationCounters {
+  const { diun_notifications_sent_total: sent, diun_notifications_failed_total: notSent } =
+    registerFamilies(register, notificationFamilies);
   for (const channel of channels) {
     sent.inc({ channel }, 0);
     notSent.inc({ channel }, 0);
   }
-
   return {
-    register,
-    observer: {
-      request(e) {
-        requests.inc({ registry: e.registry, kind: e.kind, code: e.code });
-        durations.observe({ registry: e.registry, kind: e.kind }, e.seconds);
-      },
-      rateLimit(e) {
-        limit.set({ registry: e.registry }, e.limit);
-        remaining.set({ registry: e.registry }, e.remaining);
-      },
-    },
-    notifications: {
-      sent: (channel) => sent.inc({ channel }),
-      failed: (channel) => notSent.inc({ channel }),
-    },
-    hooks: {
-      checked: (provider) => checks.inc({ provider }),
-      failed: (provider, reason) => failures.inc({ provider, reason }),
-      runStarted: () => runs.inc(),
-      runSkipped: () => skipped.inc(),
-      updateDetected: (provider, image, rose) => updates.inc({ provider, image }, rose ? 1 : 0),
-      imagesGone: (gone) => {
-        for (const g of gone) updates.remove({ provider: g.provider, image: g.image });
-      },
-    },
+    sent: (channel) => sent.inc({ channel }),
+    failed: (channel) => notSent.inc({ channel }),
   };
 }

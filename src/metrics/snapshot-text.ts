@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import type { WatchedContainer } from '../providers/types.js';
 import { statuses } from '../state/records.js';
 import type { Snapshot } from '../watch/model.js';
+import { snapshotFamilies } from './families.js';
 import type { MetricsSource } from './snapshot-gauges.js';
 
 /** Escapes a label value as the text format (and prom-client) do: backslash, newline, quote. */
@@ -24,29 +25,10 @@ function sample(value: number): string {
 const deflateRawAsync = promisify(deflateRaw);
 const inflateRawAsync = promisify(inflateRaw);
 
-const help = {
-  diun_image_update_available:
-    'Whether any watched container of this image runs an outdated digest (1) or not (0).',
-  diun_image_last_check_timestamp_seconds: 'Unix time at the end of the last check of this image.',
-  diun_image_created_timestamp_seconds:
-    "Unix time the registry's current image for this tag was created.",
-  diun_image_update_detected_timestamp_seconds:
-    "Unix time the registry's current digest for this tag was first seen.",
-  diun_image_last_check_status:
-    'Status of the last check of this image: 1 for the current status, 0 for the others.',
-  diun_image_info:
-    'Local (running) and remote (registry) digests of this image and its hub link. Always 1.',
-  diun_image_newer_version_available:
-    'Whether a newer tag that passes the filters exists for this image (watch_repo images only).',
-  diun_image_latest_version_info:
-    'The running tag and the newest comparable tag in the repository (watch_repo images only). Always 1.',
-  diun_container_update_available:
-    'Whether this container runs an outdated digest of its image (1) or not (0). Kubernetes: one series per owner, container and running digest.',
-};
-type FamilyName = keyof typeof help;
+type FamilyName = keyof typeof snapshotFamilies;
 
 /** The names of the families rendered from the snapshot, in output order. */
-export const snapshotFamilyNames = Object.keys(help) as FamilyName[];
+export const snapshotFamilyNames = Object.keys(snapshotFamilies) as FamilyName[];
 
 /**
  * The text of every per-image and per-container family for one snapshot, in one pass over it:
@@ -112,7 +94,8 @@ export function renderSnapshotFamilies(snapshot: Snapshot): string {
   }
   return snapshotFamilyNames
     .map((name) => {
-      const head = `# HELP ${name} ${help[name]}\n# TYPE ${name} gauge`;
+      const { help, type } = snapshotFamilies[name];
+      const head = `# HELP ${name} ${help}\n# TYPE ${name} ${type}`;
       return lines[name].length > 0 ? `${head}\n${lines[name].join('\n')}` : head;
     })
     .join('\n\n');

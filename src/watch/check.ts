@@ -11,10 +11,11 @@ import type { ImageRecord } from '../state/records.js';
 import { resolveIndexes } from './compare-digests.js';
 import { fetchCreated } from './created.js';
 import { isOutdated } from './evaluate.js';
+import type { WatchHooks } from './hooks.js';
 import { type ImageKey, imageKey, providerOf } from './model.js';
 import { TagLists, versionField, versionOf } from './newest-tag.js';
 import { selectRegopt } from './regopts.js';
-import type { CheckHooks, CheckTarget } from './target.js';
+import type { CheckTarget } from './target.js';
 
 /** Requests options for a target: its regopt's credentials, timeout and cap, or the defaults. */
 export function requestOptions(regopt: RegOpt | undefined): RequestOptions {
@@ -96,7 +97,7 @@ export function planTargets(
 export async function checkTargets(
   targets: CheckTarget[],
   records: Map<ImageKey, ImageRecord>,
-  deps: { registry: RegistryClient; workers: number; hooks: CheckHooks; now: () => number },
+  deps: { registry: RegistryClient; workers: number; hooks: WatchHooks; now: () => number },
 ): Promise<void> {
   const tags = new TagLists(deps.registry);
   // Each target's reference and request options, worked out once for the batch and the pool.

@@ -1,5 +1,5 @@
-// What a check run works on and reports to, apart from check.ts, so that created.ts and
-// newest-tag.ts (which check.ts imports) can take a target without importing check.ts back.
+// What a check run works on, apart from check.ts, so that created.ts and newest-tag.ts (which
+// check.ts imports) can take a target without importing check.ts back.
 import type { RegOpt } from '../config/schema.js';
 import type { WatchedContainer } from '../providers/types.js';
 import type { ImageKey } from './model.js';
@@ -10,10 +10,4 @@ export interface CheckTarget {
   keys: ImageKey[];
   containers: WatchedContainer[];
   regopt?: RegOpt;
-}
-
-/** Told about each state row a run checks: `checked` always, `failed` too (with the reason). */
-export interface CheckHooks {
-  checked(provider: string): void;
-  failed(provider: string, reason: string): void;
 }

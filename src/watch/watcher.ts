@@ -6,17 +6,8 @@ import { type CheckStatus, type ImageRecord, type RunSummary, statuses } from '.
 import type { StateStore } from '../state/store.js';
 import { checkTargets, planTargets } from './check.js';
 import { evaluate, groupByImage } from './evaluate.js';
+import type { WatchHooks } from './hooks.js';
 import { type ImageKey, imageKey, type Snapshot } from './model.js';
-import type { CheckHooks } from './target.js';
-
-/** What the metrics learn from the watcher as it goes (counters; gauges read the snapshot). */
-export interface WatchHooks extends CheckHooks {
-  runStarted(): void;
-  runSkipped(): void;
-  /** Called with rose=false for every image in the snapshot, so its counter starts at 0. */
-  updateDetected(provider: string, image: string, rose: boolean): void;
-  imagesGone(gone: Array<{ provider: string; image: string }>): void;
-}
 
 const seconds = () => Date.now() / 1000;
 
@@ -187,13 +178,14 @@ export class Watcher {
     await checkTargets(targets, this.records, {
       registry: this.deps.registry,
       workers: this.deps.config.watch.workers,
+      // Progress hears `checked` alone; every other hook passes through as it is.
       hooks: onProgress
         ? {
+            ...hooks,
             checked(provider) {
               hooks.checked(provider);
               onProgress(++done, total);
             },
-            failed: (provider, reason) => hooks.failed(provider, reason),
           }
         : hooks,
       now: seconds,

@@ -10,6 +10,7 @@ import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/registry/reference.js';
 import type { ImageRecord } from '../../src/state/records.js';
 import { checkTargets } from '../../src/watch/check.js';
+import { noHooks } from '../../src/watch/hooks.js';
 import { type ImageKey, imageKey } from '../../src/watch/model.js';
 import type { CheckTarget } from '../../src/watch/target.js';
 import { type Registry, startRegistry } from '../support/registry.js';
@@ -81,7 +82,7 @@ async function coldCheck(registry: Registry) {
     await checkTargets(targets, records, {
       registry: client,
       workers: 10,
-      hooks: { checked: () => undefined, failed: (_, reason) => failures.push(reason) },
+      hooks: { ...noHooks, failed: (_, reason) => failures.push(reason) },
       now: () => Date.now(),
     });
   } finally {

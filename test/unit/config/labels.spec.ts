@@ -3,15 +3,9 @@ import { isWatched, parseLabels } from '../../../src/config/labels.js';
 import { type ImageDefaults, ImageDefaultsSchema } from '../../../src/config/schema.js';
 import { StateStore } from '../../../src/state/store.js';
 import { filterTags } from '../../../src/tags/filter.js';
+import { noHooks } from '../../../src/watch/hooks.js';
 import { Watcher } from '../../../src/watch/watcher.js';
-import {
-  config,
-  container,
-  digest,
-  fakeProvider,
-  fakeRegistry,
-  quietHooks,
-} from '../watch/fixtures.js';
+import { config, container, digest, fakeProvider, fakeRegistry } from '../watch/fixtures.js';
 
 const DEFAULTS: ImageDefaults = ImageDefaultsSchema.parse({
   notifyOn: ['new', 'update'],
@@ -185,7 +179,7 @@ describe('a container with bad labels', () => {
       providers: [fakeProvider(() => containers)],
       registry: remote.registry,
       store: new StateStore('/nonexistent/state.json', { readOnly: true }),
-      hooks: quietHooks,
+      hooks: noHooks,
     });
     await watcher.run();
     const states = watcher.snapshot().images.flatMap((image) => image.containers);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { describeKeys, type KeyNode } from '../../../src/config/keys.js';
 import { ConfigSchema } from '../../../src/config/schema.js';
 import { createMetrics, type MetricsSource } from '../../../src/metrics/exporter-metrics.js';
+import { families as declarations } from '../../../src/metrics/families.js';
 import type { Snapshot } from '../../../src/watch/model.js';
 import { container, record } from '../watch/fixtures.js';
 
@@ -201,20 +202,13 @@ describe('docs/metrics.md', () => {
     const diun = all.filter((f) => f.name.startsWith('diun_'));
     expect(diun.length).toBeGreaterThan(25);
     expect(all.some((f) => f.name.startsWith('process_'))).toBe(true);
+    // The sample has a Kubernetes series, so the labels only those carry are checked too.
     const container = diun.find((f) => f.name === 'diun_container_update_available');
+    const declared = declarations.diun_container_update_available!;
     expect([...(container?.labels ?? [])].sort()).toEqual(
-      [
-        'compose_project',
-        'compose_service',
-        'container',
-        'endpoint',
-        'image',
-        'provider',
-        'k8s_namespace',
-        'pod',
-        'k8s_owner',
-      ].sort(),
+      [...declared.labelNames, ...(declared.optionalLabelNames ?? [])].sort(),
     );
+    expect(declared.optionalLabelNames).toHaveLength(3);
     expect(diun.find((f) => f.name === 'diun_registry_request_duration_seconds')?.type).toBe(
       'histogram',
     );
@@ -237,5 +231,18 @@ describe('docs/metrics.md', () => {
     expect(undocumentedFamilies(all, noSemver)).toEqual([
       'diun_image_latest_version_info: label semver_diff not in its row',
     ]);
+  });
+});
+
+describe('src/metrics/families.ts', () => {
+  it('declares every diun_* family /metrics renders, in its order, type and labels', async () => {
+    const diun = (await rendered()).filter((f) => f.name.startsWith('diun_'));
+    expect(diun.map((f) => [f.name, f.type, [...f.labels]])).toEqual(
+      Object.entries(declarations).map(([name, f]) => [
+        name,
+        f.type,
+        [...f.labelNames, ...(f.optionalLabelNames ?? [])],
+      ]),
+    );
   });
 });

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { configureLog, stderrSink } from '../../../src/log.js';
 import type { WatchedContainer } from '../../../src/providers/types.js';
 import { StateStore, stateVersion } from '../../../src/state/store.js';
+import { noHooks } from '../../../src/watch/hooks.js';
 import { Watcher } from '../../../src/watch/watcher.js';
 import {
   config,
@@ -20,7 +21,6 @@ import {
   digest,
   fakeProvider,
   fakeRegistry,
-  quietHooks,
   record,
 } from '../watch/fixtures.js';
 
@@ -209,7 +209,7 @@ describe('a restart with the state file', () => {
       providers: [fakeProvider(() => [container()])],
       registry: remote.registry,
       store: new StateStore(path),
-      hooks: quietHooks,
+      hooks: noHooks,
     });
     expect(watcher.restore()).toBe(false);
     expect(watcher.ready).toBe(false);
@@ -230,7 +230,7 @@ describe('a restart with the state file', () => {
         providers: [fakeProvider(() => [container()])],
         registry,
         store: new StateStore(path),
-        hooks: quietHooks,
+        hooks: noHooks,
       });
 
     vi.setSystemTime(new Date('2027-01-15T08:00:00Z'));

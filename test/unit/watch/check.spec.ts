@@ -4,6 +4,7 @@ import { RegistryError } from '../../../src/registry/errors.js';
 import type { ImageRecord } from '../../../src/state/records.js';
 import { checkTargets, planTargets, requestOptions } from '../../../src/watch/check.js';
 import { groupByImage } from '../../../src/watch/evaluate.js';
+import { noHooks } from '../../../src/watch/hooks.js';
 import { type ImageKey, imageKey } from '../../../src/watch/model.js';
 import { config, container, digest, fakeRegistry, record } from './fixtures.js';
 
@@ -133,6 +134,7 @@ describe('checkTargets', () => {
   const hooks = () => {
     const seen: string[] = [];
     return {
+      ...noHooks,
       seen,
       checked: (p: string) => seen.push(`checked ${p}`),
       failed: (p: string, reason: string) => seen.push(`failed ${p} ${reason}`),

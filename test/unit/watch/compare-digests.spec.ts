@@ -7,8 +7,9 @@ import type { ImageRecord } from '../../../src/state/records.js';
 import { checkTargets, planTargets, requestOptions } from '../../../src/watch/check.js';
 import { resolveIndexes } from '../../../src/watch/compare-digests.js';
 import { groupByImage, isOutdated } from '../../../src/watch/evaluate.js';
+import { noHooks } from '../../../src/watch/hooks.js';
 import { type ImageKey, imageKey } from '../../../src/watch/model.js';
-import { config, container, digest, quietHooks } from './fixtures.js';
+import { config, container, digest } from './fixtures.js';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -120,7 +121,7 @@ describe('multi-platform tags', () => {
       await checkTargets(targets, records, {
         registry,
         workers: 2,
-        hooks: quietHooks,
+        hooks: noHooks,
         now: () => 1,
       });
       const r = records.get(imageKey('docker', IMAGE));

@@ -7,7 +7,6 @@ import { RegistryError } from '../../../src/registry/errors.js';
 import type { ImageReference } from '../../../src/registry/reference.js';
 import type { RequestOptions } from '../../../src/registry/types.js';
 import type { ImageRecord } from '../../../src/state/records.js';
-import type { WatchHooks } from '../../../src/watch/watcher.js';
 
 /** A 64-hex sha256 digest whose first characters are `start` (repeated), for readable tests. */
 export function digest(start: string): string {
@@ -110,13 +109,3 @@ export function fakeProvider(containers: () => WatchedContainer[]): Provider {
     close: async () => {},
   };
 }
-
-/** Watcher hooks that count nothing. */
-export const quietHooks: WatchHooks = {
-  runStarted() {},
-  runSkipped() {},
-  updateDetected() {},
-  imagesGone() {},
-  checked() {},
-  failed() {},
-};

@@ -5,8 +5,9 @@ import type { ImageReference } from '../../../src/registry/reference.js';
 import type { ImageRecord } from '../../../src/state/records.js';
 import { checkTargets, planTargets } from '../../../src/watch/check.js';
 import { groupByImage } from '../../../src/watch/evaluate.js';
+import { noHooks } from '../../../src/watch/hooks.js';
 import { type ImageKey, imageKey } from '../../../src/watch/model.js';
-import { config, container, digest, quietHooks } from './fixtures.js';
+import { config, container, digest } from './fixtures.js';
 
 const NGINX_TAGS = ['1.25.3', '1.25.3-alpine', '1.26.2', '1.27.3', '1.27.3-alpine', 'mainline'];
 
@@ -37,7 +38,7 @@ const watching = (image: string, name: string, extra = {}) =>
 async function check(registry: RegistryClient, containers: ReturnType<typeof container>[]) {
   const records = new Map<ImageKey, ImageRecord>();
   const targets = planTargets(groupByImage(containers), config());
-  const deps = { registry, workers: 4, hooks: quietHooks, now: () => 1 };
+  const deps = { registry, workers: 4, hooks: noHooks, now: () => 1 };
   await checkTargets(targets, records, deps);
   return { records, again: () => checkTargets(targets, records, deps) };
 }

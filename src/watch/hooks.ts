@@ -1,0 +1,28 @@
+/**
+ * What the metrics learn from the watcher as it goes (counters; gauges read the snapshot). One
+ * interface for the run and the check within it, so a new hook is added here and nowhere else
+ * on the way: whatever passes the hooks on spreads them.
+ */
+export interface WatchHooks {
+  /** Each state row a run checks: `checked` always, `failed` too (with the reason). */
+  checked(provider: string): void;
+  failed(provider: string, reason: string): void;
+  runStarted(): void;
+  runSkipped(): void;
+  /** Called with rose=false for every image in the snapshot, so its counter starts at 0. */
+  updateDetected(provider: string, image: string, rose: boolean): void;
+  imagesGone(gone: Array<{ provider: string; image: string }>): void;
+}
+
+/**
+ * Hooks that count nothing, for a watcher or a check with no metrics (tests, scripts). Spread
+ * it and override the hooks a test listens to, so a new hook needs no edit there.
+ */
+export const noHooks: WatchHooks = {
+  checked() {},
+  failed() {},
+  runStarted() {},
+  runSkipped() {},
+  updateDetected() {},
+  imagesGone() {},
+};
