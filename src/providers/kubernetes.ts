@@ -22,9 +22,7 @@ const maxBackoffMs = 30_000;
 
 /** The platform this process runs on: what a pod is compared on when its node cannot be read. */
 function ownPlatform(): Platform {
-  // ppc64 stays ppc64 here, as it always has, where file entries take Docker's ppc64le.
-  const architecture = process.arch === 'ppc64' ? process.arch : hostArchitecture();
-  return { os: 'linux', architecture };
+  return { os: 'linux', architecture: hostArchitecture() };
 }
 
 /**

@@ -82,7 +82,9 @@ const ARCH_ALIASES = {
   node: { x64: 'amd64', ia32: '386', ppc64: 'ppc64le' },
 } satisfies Record<string, Record<string, string>>;
 
-const alias = (names: Record<string, string>, arch: string) => names[arch] ?? arch;
+// Own properties only: a label value such as `constructor` is no alias.
+const alias = (names: Record<string, string>, arch: string) =>
+  Object.hasOwn(names, arch) ? names[arch]! : arch;
 
 /** Docker's name for an architecture written as `uname -m` writes it (`x86_64` is `amd64`). */
 export function normaliseArchitecture(arch: string): string {
@@ -97,7 +99,9 @@ export function hostArchitecture(): string {
 // The variant a platform has when none is written, as containerd's platform matcher assumes.
 const DEFAULT_VARIANT: Record<string, string> = { arm64: 'v8', arm: 'v7', amd64: 'v1' };
 
-const variantOf = (p: Platform) => p.variant || DEFAULT_VARIANT[p.architecture] || '';
+const variantOf = (p: Platform) =>
+  p.variant ||
+  (Object.hasOwn(DEFAULT_VARIANT, p.architecture) ? DEFAULT_VARIANT[p.architecture]! : '');
 
 /** Parses `os/arch[/variant]` (the `diun.platform` label, already normalised). */
 export function parsePlatform(text: string): Platform {
