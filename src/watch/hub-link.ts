@@ -1,6 +1,9 @@
 import { parseReference } from '../registry/reference.js';
 
-/** The page where people read about an image, for the registries that have one; '' otherwise. */
+/**
+ * The page where people read about an image, for the registries whose page can be told from the
+ * reference alone; '' otherwise, rather than a guess that leads nowhere.
+ */
 export function hubLinkFor(image: string): string {
   let ref: ReturnType<typeof parseReference>;
   try {
@@ -14,12 +17,23 @@ export function hubLinkFor(image: string): string {
       return repo.startsWith('library/')
         ? `https://hub.docker.com/_/${repo.slice('library/'.length)}`
         : `https://hub.docker.com/r/${repo}`;
-    case 'ghcr.io':
-      return `https://ghcr.io/${repo}`;
+    case 'ghcr.io': {
+      // GitHub's package page, as Diun links it: the owner, then the rest of the path as one
+      // package name (`a/b` is the package `a%2Fb`).
+      const [owner, ...name] = repo.split('/');
+      if (name.length === 0) return '';
+      return `https://github.com/users/${owner}/packages/container/package/${encodeURIComponent(name.join('/'))}`;
+    }
     case 'quay.io':
       return `https://quay.io/repository/${repo}`;
     case 'gcr.io':
       return `https://gcr.io/${repo}`;
+    case 'registry.gitlab.com': {
+      // A project's registry page: known only when the image is the project's own (group/project);
+      // a longer path may be a subgroup or an image below the project, which the path cannot tell.
+      const parts = repo.split('/');
+      return parts.length === 2 ? `https://gitlab.com/${repo}/container_registry` : '';
+    }
     default:
       return '';
   }
