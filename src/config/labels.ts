@@ -2,6 +2,7 @@
 // stops a run: it is reported and the default is kept.
 import { normaliseArchitecture } from '../registry/platform.js';
 import { parseGoBool, regexpProblem } from './fields.js';
+import { HUB_FIELDS, RELEASE_FIELDS, templateProblem } from './link-template.js';
 import { METADATA_KEY, METADATA_KEY_PROBLEM } from './metadata-keys.js';
 import { oneOf } from './problems.js';
 import type { ImageDefaults } from './schema.js';
@@ -10,6 +11,10 @@ export interface ImageOptions extends ImageDefaults {
   enable?: boolean;
   regopt?: string;
   hubLink?: string;
+  /** `diun.hub_tpl`: the image page as a template of the reference, when no `hubLink` is set. */
+  hubTemplate?: string;
+  /** `diun.release_url`: where to read what changed, as a template of the reference and origin. */
+  releaseTemplate?: string;
   /** `os/arch` or `os/arch/variant`, lower case. */
   platform?: string;
 }
@@ -84,6 +89,16 @@ export function parseLabels(
       case 'diun.hub_link':
         if (value !== '') options.hubLink = value;
         break;
+      case 'diun.hub_tpl':
+      case 'diun.release_url': {
+        if (value === '') break;
+        const hub = label === 'diun.hub_tpl';
+        const problem = templateProblem(value, hub ? HUB_FIELDS : RELEASE_FIELDS);
+        if (problem !== undefined) bad(label, problem, value);
+        else if (hub) options.hubTemplate = value;
+        else options.releaseTemplate = value;
+        break;
+      }
       case 'diun.platform': {
         const platform = normalisePlatform(value);
         if (platform === undefined) bad(label, 'expected os/arch or os/arch/variant', value);

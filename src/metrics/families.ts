@@ -60,6 +60,10 @@ export const snapshotFamilies = {
     [...IMAGE, 'local_digest', 'remote_digest', 'hub_link'],
     'Local (running) and remote (registry) digests of this image and its hub link. Always 1.',
   ),
+  diun_image_release_info: gauge(
+    [...IMAGE, 'release_url'],
+    "Where to read what changed in the registry's current image for this tag (release notes, a compare page, its source). Always 1; absent when unknown.",
+  ),
   diun_image_newer_version_available: gauge(
     IMAGE,
     'Whether a newer tag that passes the filters exists for this image (watch_repo images only).',

@@ -41,7 +41,7 @@ export function renderSnapshotFamilies(snapshot: Snapshot): string {
     string[]
   >;
   const containerAt = new Map<string, number>();
-  for (const { record: r, containers, localDigests, hubLink } of snapshot.images) {
+  for (const { record: r, containers, localDigests, hubLink, releaseLink } of snapshot.images) {
     const id = `provider="${escapeLabelValue(r.provider)}",image="${escapeLabelValue(r.image)}"`;
     lines.diun_image_update_available.push(
       `diun_image_update_available{${id}} ${r.updateAvailable ? 1 : 0}`,
@@ -71,6 +71,11 @@ export function renderSnapshotFamilies(snapshot: Snapshot): string {
     lines.diun_image_info.push(
       `diun_image_info{${id},local_digest="${local}",remote_digest="${remote}",hub_link="${escapeLabelValue(hubLink)}"} 1`,
     );
+    if (releaseLink !== '') {
+      lines.diun_image_release_info.push(
+        `diun_image_release_info{${id},release_url="${escapeLabelValue(releaseLink)}"} 1`,
+      );
+    }
     if (r.version) {
       const { current, latest, diff, newer } = r.version;
       lines.diun_image_newer_version_available.push(

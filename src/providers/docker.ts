@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import { isWatched, parseLabels } from '../config/labels.js';
 import type { Config, DockerEndpoint } from '../config/schema.js';
+import { originOf } from '../registry/origin.js';
 import { parseRepoDigest, repositoryKey } from '../registry/reference.js';
 import { composePresentation, type Listed, OnceWarnings, readReference } from './common.js';
 import { describeDockerError, dockerStatus } from './docker-connection.js';
@@ -140,6 +141,7 @@ class EndpointWatch {
       repoDigests: [],
       platform: { os: image?.Os ?? 'linux', architecture: image?.Architecture ?? 'amd64' },
       localCreated: image?.Created ? Date.parse(image.Created) / 1000 : undefined,
+      origin: originOf(image?.Config?.Labels),
       state: c.State,
       kind: 'container',
       options,

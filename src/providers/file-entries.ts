@@ -19,6 +19,8 @@ const ENTRY_KEYS = new Set([
   'include_tags',
   'exclude_tags',
   'hub_link',
+  'hub_tpl',
+  'release_url',
   'platform',
   'metadata',
 ]);
@@ -131,7 +133,16 @@ function toLabels(
 ): { labels: Record<string, string>; errors: string[] } {
   const labels: Record<string, string> = {};
   const errors: string[] = [];
-  for (const key of ['regopt', 'watch_repo', 'sort_tags', 'max_tags', 'hub_link'] as const) {
+  const single = [
+    'regopt',
+    'watch_repo',
+    'sort_tags',
+    'max_tags',
+    'hub_link',
+    'hub_tpl',
+    'release_url',
+  ] as const;
+  for (const key of single) {
     const value = item[key];
     if (value === undefined || value === null) continue;
     if (isScalar(value)) labels[`diun.${key}`] = String(value);

@@ -1,4 +1,5 @@
 import type { ImageOptions } from '../config/labels.js';
+import type { ImageOrigin } from '../state/records.js';
 
 /** One container (or file entry) a provider asks us to watch. */
 export interface WatchedContainer extends Presentation {
@@ -16,6 +17,8 @@ export interface WatchedContainer extends Presentation {
   /** The local image's os/architecture/variant and creation time, from the Docker API. */
   platform: { os: string; architecture: string; variant?: string };
   localCreated?: number;
+  /** The origin labels of the image it runs, where the provider can read them (Docker). */
+  origin?: ImageOrigin;
   state: string;
   /**
    * `container`: something running, compared with the digests it runs. `entry`: a reference a

@@ -55,9 +55,10 @@ export function when(iso: string | null, now: number): Html | string {
   return html`<time datetime="${iso}">${shown}</time> <small>(${ago((now - Date.parse(iso)) / 1000)} ago)</small>`;
 }
 
-function imageCell(image: ImageView): Html {
-  const href = safeHref(image.hubLink);
-  return html`<code>${image.image}</code>${href ? html` <a href="${href}" rel="noopener noreferrer">image page</a>` : ''}`;
+function imageCell(image: ImageView, withRelease = false): Html {
+  const page = safeHref(image.hubLink);
+  const release = withRelease ? safeHref(image.releaseLink ?? '') : undefined;
+  return html`<code>${image.image}</code>${page ? html` <a href="${page}" rel="noopener noreferrer">image page</a>` : ''}${release ? html` <a href="${release}" rel="noopener noreferrer">what changed</a>` : ''}`;
 }
 
 function containerCell(row: Row): Html {
@@ -76,7 +77,7 @@ export function outdatedRow(row: Row, now: number): Html {
   return html`<tr data-status="outdated">
 <td data-label="Container">${containerCell(row)}</td>
 <td data-label="Compose">${groupCell(c)}</td>
-<td data-label="Image">${imageCell(image)}</td>
+<td data-label="Image">${imageCell(image, true)}</td>
 <td data-label="Running">${digests(runningDigests(row))}</td>
 <td data-label="New">${digests(image.remoteDigest ? [image.remoteDigest] : [])}</td>
 <td data-label="Newer version">${v?.newer ? `${v.current} → ${v.latest}` : '—'}</td>

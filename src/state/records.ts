@@ -9,6 +9,18 @@ export const statuses = ['new', 'update', 'unchange', 'skip', 'error'] as const;
 /** One of Diun's statuses. */
 export type CheckStatus = (typeof statuses)[number];
 
+/**
+ * What an image says of its own origin, in its config's OCI annotations
+ * (`org.opencontainers.image.source`, ...): where the release notes of a new digest are.
+ */
+export interface ImageOrigin {
+  source?: string;
+  version?: string;
+  revision?: string;
+  url?: string;
+  documentation?: string;
+}
+
 /** What we remember about one image between runs and restarts (the state file's rows). */
 export interface ImageRecord {
   provider: string;
@@ -19,6 +31,8 @@ export interface ImageRecord {
   remoteDigestSince?: number;
   /** Unix seconds: the remote image's creation time, when known. */
   remoteCreated?: number;
+  /** The remote image's origin labels, read with its creation time (only when the digest moved). */
+  origin?: ImageOrigin;
   /** Unix seconds: end of the last check. */
   lastCheck?: number;
   status: CheckStatus;

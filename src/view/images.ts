@@ -34,6 +34,8 @@ export function imageView(s: ImageState) {
     lastError: r.error ?? null,
     lastErrorReason: r.reason ?? null,
     hubLink: s.hubLink,
+    // Release notes, a compare page or the source of the newest digest (null when unknown).
+    releaseLink: s.releaseLink || null,
     // watch_repo images: the newest comparable tag (null when not tracked or not a version).
     version: r.version
       ? {

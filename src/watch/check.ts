@@ -9,7 +9,7 @@ import { parseReference } from '../registry/reference.js';
 import type { RequestOptions } from '../registry/types.js';
 import type { ImageRecord } from '../state/records.js';
 import { resolveIndexes } from './compare-digests.js';
-import { fetchCreated } from './created.js';
+import { fetchImageFacts, type ImageFacts } from './created.js';
 import { isOutdated } from './evaluate.js';
 import type { WatchHooks } from './hooks.js';
 import { type ImageKey, imageKey, providerOf } from './model.js';
@@ -144,17 +144,17 @@ export async function checkTargets(
       }
       const version = await versionOf(target, tags, opts);
       const now = deps.now();
-      let created: Promise<number | undefined> | undefined;
-      const remoteCreated = (digest: string) => {
-        created ??= fetchCreated(deps.registry, target, digest, opts, outcome.indexes?.[digest]);
-        return created;
+      let facts: Promise<ImageFacts> | undefined;
+      const remoteFacts = (digest: string) => {
+        facts ??= fetchImageFacts(deps.registry, target, digest, opts, outcome.indexes?.[digest]);
+        return facts;
       };
       for (const key of target.keys) {
         const provider = providerOf(key);
         deps.hooks.checked(provider);
         if (outcome.reason) deps.hooks.failed(provider, outcome.reason);
         const before = records.get(key);
-        const next = await nextRecord(before, outcome, target, now, remoteCreated);
+        const next = await nextRecord(before, outcome, target, now, remoteFacts);
         records.set(key, { ...next, provider, ...versionField(version, before) });
       }
     },
@@ -168,7 +168,7 @@ async function nextRecord(
   outcome: Partial<ImageRecord>,
   target: CheckTarget,
   now: number,
-  remoteCreated: (digest: string) => Promise<number | undefined>,
+  remoteFacts: (digest: string) => Promise<ImageFacts>,
 ): Promise<ImageRecord> {
   const base: ImageRecord = before ?? {
     provider: '',
@@ -201,13 +201,20 @@ async function nextRecord(
   };
   if (moved || record.remoteCreated === undefined) {
     // A container already running the registry's image (for its platform) tells us its creation
-    // time for free; otherwise fetch it, but only when the digest really moved, so steady state
-    // stays at one HEAD.
+    // time and origin for free; otherwise fetch them, but only when the digest really moved, so
+    // steady state stays at one HEAD.
     const local = target.containers.find((c) => c.kind !== 'entry' && !isOutdated(c, record));
-    if (local?.localCreated !== undefined) record.remoteCreated = local.localCreated;
-    else if (moved && base.remoteDigest) {
-      record.remoteCreated = await remoteCreated(digest);
-    } else if (moved) record.remoteCreated = undefined;
+    if (local?.localCreated !== undefined) {
+      record.remoteCreated = local.localCreated;
+      if (moved) record.origin = local.origin;
+    } else if (moved && base.remoteDigest) {
+      const fetched = await remoteFacts(digest);
+      record.remoteCreated = fetched.created;
+      record.origin = fetched.origin;
+    } else if (moved) {
+      record.remoteCreated = undefined;
+      record.origin = undefined;
+    }
   }
   return record;
 }

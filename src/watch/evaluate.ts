@@ -1,7 +1,7 @@
 import type { WatchedContainer } from '../providers/types.js';
 import type { CheckStatus, ImageRecord } from '../state/records.js';
 import { localDigests, runsRemote } from './compare-digests.js';
-import { hubLinkFor } from './hub-link.js';
+import { hubLinkFor, hubLinkFromTemplate } from './hub-link.js';
 import {
   type ContainerState,
   type ImageKey,
@@ -9,6 +9,7 @@ import {
   imageKey,
   type Snapshot,
 } from './model.js';
+import { releaseLinkFor } from './release-link.js';
 
 /**
  * Whether a container runs something other than what its tag points at now, for its platform.
@@ -41,6 +42,14 @@ function imageStatus(containers: ContainerState[], record: ImageRecord | undefin
   if (record?.status === 'error') return 'error';
   if (containers.some((c) => c.updateAvailable)) return 'update';
   return record?.status === 'new' ? 'new' : 'unchange';
+}
+
+/** The image page: a container's `diun.hub_link`, else its `diun.hub_tpl`, else one derived. */
+function hubLinkOf(group: WatchedContainer[], image: string): string {
+  const link = group.find((c) => c.options.hubLink)?.options.hubLink;
+  if (link !== undefined) return link;
+  const template = group.find((c) => c.options.hubTemplate)?.options.hubTemplate;
+  return template !== undefined ? hubLinkFromTemplate(image, template) : hubLinkFor(image);
 }
 
 /** Groups containers by (provider, image): the unit the metrics and the registry checks share. */
@@ -82,7 +91,13 @@ export function evaluate(
         status,
         updateAvailable: states.some((s) => s.updateAvailable),
       },
-      hubLink: group.find((c) => c.options.hubLink)?.options.hubLink ?? hubLinkFor(first.image),
+      hubLink: hubLinkOf(group, first.image),
+      releaseLink: releaseLinkFor(first.image, record?.origin, {
+        template: group.find((c) => c.options.releaseTemplate)?.options.releaseTemplate,
+        // What an outdated container runs: the start of the compare page.
+        runningRevision: states.find((s) => s.updateAvailable && s.container.origin?.revision)
+          ?.container.origin?.revision,
+      }),
       localDigests: [...new Set(group.flatMap((c) => localDigests(c, record)))].sort(),
       containers: states,
     });

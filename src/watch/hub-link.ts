@@ -1,3 +1,4 @@
+import { renderTemplate } from '../config/link-template.js';
 import { parseReference } from '../registry/reference.js';
 
 /**
@@ -36,5 +37,15 @@ export function hubLinkFor(image: string): string {
     }
     default:
       return '';
+  }
+}
+
+/** A `diun.hub_tpl` template rendered for `image`, as Diun renders it (`{{ .Domain }}/{{ .Path }}`). */
+export function hubLinkFromTemplate(image: string, template: string): string {
+  try {
+    const ref = parseReference(image);
+    return renderTemplate(template, { Domain: ref.registry, Path: ref.repository, Tag: ref.tag });
+  } catch {
+    return '';
   }
 }

@@ -12,6 +12,8 @@ export interface ContainerState {
 export interface ImageState {
   record: ImageRecord;
   hubLink: string;
+  /** Where to read what changed in the newest digest ('' when unknown): see release-link.ts. */
+  releaseLink: string;
   localDigests: string[];
   containers: ContainerState[];
 }

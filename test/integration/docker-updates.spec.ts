@@ -17,11 +17,17 @@ describe('docker provider against a real registry', () => {
   let exporter: ExporterProcess;
   let image: string;
   const ours = { userAgent: 'diun-exporter' };
+  // What each version says of its origin, as images built by CI do (OCI annotations as labels).
+  const origin = (revision: string) => ({
+    'org.opencontainers.image.source': 'https://github.com/acme/shop',
+    'org.opencontainers.image.revision': revision,
+  });
+  const revisions = { v1: '1a2b3c4d5e6f7081', v2: '9f8e7d6c5b4a3021' };
 
   beforeAll(async () => {
     registry = await startRegistry();
     image = `${registry.host}/team/app:1.0`;
-    await publish(docker, image, `v1 ${suffix}`);
+    await publish(docker, image, `v1 ${suffix}`, origin(revisions.v1));
     await runContainer(docker, image, names.a, {
       'com.docker.compose.project': 'shop',
       'com.docker.compose.service': 'web',
@@ -70,7 +76,7 @@ describe('docker provider against a real registry', () => {
   });
 
   it('sees v2 pushed to the tag as an update for the image and both containers', async () => {
-    await publish(docker, image, `v2 ${suffix}`);
+    await publish(docker, image, `v2 ${suffix}`, origin(revisions.v2));
     const res = await fetch(`${exporter.url}/api/v1/check`, { method: 'POST' });
     expect(res.status).toBe(200);
     const summary = (await res.json()) as { outdated: string[]; images: Record<string, number> };
@@ -85,17 +91,26 @@ describe('docker provider against a real registry', () => {
       1,
     );
     expect(value(s, 'diun_image_updates_detected_total', imageLabels())).toBe(1);
+    // What changed, from v2's labels (read with its creation time) and those of the v1 image the
+    // containers run: the source's compare page.
+    const compare = `https://github.com/acme/shop/compare/${revisions.v1}...${revisions.v2}`;
+    expect(find(s, 'diun_image_release_info', imageLabels())[0]?.labels.release_url).toBe(compare);
+    expect(value(s, 'diun_image_created_timestamp_seconds', imageLabels())).toBeGreaterThan(0);
 
     const api = (await (await fetch(`${exporter.url}/api/v1/images`)).json()) as {
       images: Array<{
         image: string;
         remoteDigest: string;
         localDigests: string[];
+        releaseLink: string | null;
         containers: unknown[];
       }>;
     };
     const row = api.images.find((i) => i.image === image)!;
     expect(row.containers).toHaveLength(2);
+    expect(row.releaseLink).toBe(compare);
+    const page = await (await fetch(`${exporter.url}/`)).text();
+    expect(page).toContain(`<a href="${compare}" rel="noopener noreferrer">what changed</a>`);
     expect(row.localDigests).not.toContain(row.remoteDigest);
   });
 

@@ -25,15 +25,20 @@ function baseTarball(): Promise<Buffer> {
 export async function makeImage(
   docker: DockerCli,
   ref: string,
-  opts: { variant?: string } = {},
+  opts: { variant?: string; labels?: Record<string, string> } = {},
 ): Promise<void> {
   const tarball = await baseTarball();
+  // Labels land in the image config, as a Dockerfile's LABEL puts them.
+  const labels = Object.entries(opts.labels ?? {}).flatMap(([k, v]) => [
+    '-c',
+    `LABEL ${k}=${JSON.stringify(v)}`,
+  ]);
   await withTempDir(async (dir) => {
     const imageTar = join(dir, 'image.tar');
     await writeFile(imageTar, tarball);
     await writeFile(join(dir, 'variant'), opts.variant ?? '');
     await run('tar', ['-rf', imageTar, '-C', dir, 'variant']);
-    await docker(['import', '-c', 'CMD ["/bin/sleep","3600"]', imageTar, ref]);
+    await docker(['import', '-c', 'CMD ["/bin/sleep","3600"]', ...labels, imageTar, ref]);
   });
 }
 
@@ -57,8 +62,13 @@ export async function pullImage(docker: DockerCli, ref: string): Promise<void> {
 }
 
 /** Makes, pushes, removes and pulls back `ref`, so the local image has RepoDigests. */
-export async function publish(docker: DockerCli, ref: string, variant: string): Promise<void> {
-  await makeImage(docker, ref, { variant });
+export async function publish(
+  docker: DockerCli,
+  ref: string,
+  variant: string,
+  labels?: Record<string, string>,
+): Promise<void> {
+  await makeImage(docker, ref, { variant, labels });
   await pushImage(docker, ref);
   await docker(['rmi', ref]);
   await pullImage(docker, ref);

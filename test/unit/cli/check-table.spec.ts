@@ -172,6 +172,7 @@ describe('check --json', () => {
           lastError: null,
           lastErrorReason: null,
           hubLink: 'https://hub.docker.com/_/nginx',
+          releaseLink: null,
           version: null,
           containers: [
             {

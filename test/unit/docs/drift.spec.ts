@@ -67,6 +67,7 @@ const snapshot: Snapshot = {
         version: { current: '1.25.3', latest: '1.27.3', newer: true, diff: 'minor' },
       }),
       hubLink: 'https://hub.docker.com/_/nginx',
+      releaseLink: 'https://github.com/nginx/nginx/releases',
       localDigests: ['sha256:local'],
       containers: [
         {

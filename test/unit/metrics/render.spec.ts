@@ -24,6 +24,7 @@ async function viaGauges(snapshot: Snapshot): Promise<string> {
     diun_image_update_detected_timestamp_seconds: since,
     diun_image_last_check_status: checkStatus,
     diun_image_info: info,
+    diun_image_release_info: release,
     diun_image_newer_version_available: newer,
     diun_image_latest_version_info: latestVersion,
     diun_container_update_available: containerUpdate,
@@ -43,6 +44,7 @@ async function viaGauges(snapshot: Snapshot): Promise<string> {
     for (const status of statuses) checkStatus.set({ ...l, status }, r.status === status ? 1 : 0);
     const local_digest = s.localDigests.join(',');
     info.set({ ...l, local_digest, remote_digest: r.remoteDigest ?? '', hub_link: s.hubLink }, 1);
+    if (s.releaseLink !== '') release.set({ ...l, release_url: s.releaseLink }, 1);
     if (r.version) {
       newer.set(l, r.version.newer ? 1 : 0);
       const { current, latest, diff } = r.version;
@@ -84,6 +86,7 @@ function varied(): Snapshot {
         version: { current: '1.25.3', latest: '1.27.3', newer: true, diff: 'minor' },
       }),
       hubLink: `https://hub.example/${odd}`,
+      releaseLink: `https://github.com/o/${odd}/releases`,
       localDigests: [digest('b'), digest('c')],
       containers: [
         {
@@ -108,6 +111,7 @@ function varied(): Snapshot {
         status: 'skip',
       }),
       hubLink: '',
+      releaseLink: '',
       localDigests: [],
       containers: [
         {
@@ -123,6 +127,7 @@ function varied(): Snapshot {
         version: { current: 'v2', latest: 'v2', newer: false, diff: '' },
       }),
       hubLink: 'https://github.com/o/app',
+      releaseLink: 'https://github.com/o/app/compare/0a1b2c3...4d5e6f7',
       localDigests: [digest('a')],
       containers: [
         {
@@ -138,7 +143,7 @@ function varied(): Snapshot {
 
 describe('snapshot families rendered as text', () => {
   it('match what prom-client gauges gave, escaping included', async () => {
-    expect(snapshotFamilyNames).toHaveLength(9);
+    expect(snapshotFamilyNames).toHaveLength(10);
     const snapshot = varied();
     const text = `${renderSnapshotFamilies(snapshot)}\n`;
     expect(text).toBe(await viaGauges(snapshot));

@@ -21,6 +21,7 @@ async function scrape(images: ImageState[]): Promise<string> {
 const image = (overrides: Partial<ImageState> = {}): ImageState => ({
   record: record({ image: NGINX }),
   hubLink: '',
+  releaseLink: '',
   localDigests: [],
   containers: [],
   ...overrides,
