@@ -20,8 +20,9 @@ import { RegistryError } from '../../src/registry/errors.js';
 import { parseReference } from '../../src/registry/reference.js';
 import { Transport } from '../../src/registry/transport.js';
 import type { RequestOptions } from '../../src/registry/types.js';
-import { freePort, requireBinary, run, waitFor } from '../support/exec.js';
+import { freePort, requireBinary, waitFor } from '../support/exec.js';
 import { type Registry, startRegistry } from '../support/registry.js';
+import { selfSignedCertificate } from '../support/tls-certs.js';
 import { startTokenService, type TokenService } from '../support/token-service.js';
 
 // A missing program fails the whole file, naming the package to install; nothing is skipped.
@@ -490,12 +491,9 @@ describe('RegistryClient against a stub for behaviour docker-registry does not s
   it('verifies TLS certificates unless insecureTLS is set', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'registry-tls-'));
     try {
-      const openssl = requireBinary('openssl', 'openssl');
-      const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-      const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'];
-      await run(openssl, [...args, '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert]);
+      const { keyFile, certFile } = await selfSignedCertificate(dir, '127.0.0.1');
       const server = createHttpsServer(
-        { key: readFileSync(key), cert: readFileSync(cert) },
+        { key: readFileSync(keyFile), cert: readFileSync(certFile) },
         (_, res) => res.writeHead(200).end('{}'),
       );
       stubs.push(server);

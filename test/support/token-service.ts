@@ -11,8 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireBinary, run } from './exec.js';
 import { jwt } from './jwt.js';
+import { selfSignedCertificate } from './tls-certs.js';
 
 export interface TokenUser {
   password: string;
@@ -57,15 +57,11 @@ interface Grant {
 
 /** Starts the token service on 127.0.0.1 with a fresh self-signed key made by `openssl`. */
 export async function startTokenService(opts: TokenServiceOptions = {}): Promise<TokenService> {
-  const openssl = requireBinary('openssl', 'openssl');
   const service = opts.service ?? 'diun-test-registry';
   const issuer = opts.issuer ?? 'diun-test-token-service';
   const expiresIn = opts.expiresInSeconds ?? 300;
   const dir = await mkdtemp(join(tmpdir(), 'token-service-'));
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  const newCert = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2'];
-  await run(openssl, [...newCert, '-subj', `/CN=${issuer}`, '-keyout', keyFile, '-out', certFile]);
+  const { keyFile, certFile } = await selfSignedCertificate(dir, issuer);
   const key = readFileSync(keyFile, 'utf8');
   // distribution verifies the x5c chain against rootcertbundle, so the leaf is the root itself.
   const x5c = [new X509Certificate(readFileSync(certFile)).raw.toString('base64')];

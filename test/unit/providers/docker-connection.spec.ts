@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionOptions } from '../../../src/providers/docker-connection.js';
-import { run } from '../../support/exec.js';
+import { selfSignedCertificate } from '../../support/tls-certs.js';
 
 // A TLS endpoint with a self-signed certificate that no CA in ca.pem vouches for, answering
 // Docker's /_ping, so tlsVerify is exercised on a real TLS handshake.
@@ -17,32 +17,15 @@ describe('Docker TLS endpoint and tlsVerify', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'docker-tls-'));
-    const openssl = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'];
-    await run('openssl', [
-      ...openssl,
-      '-subj',
-      '/CN=daemon',
-      '-keyout',
-      join(dir, 'server-key.pem'),
-      '-out',
-      join(dir, 'server.pem'),
-    ]);
-    await run('openssl', [
-      ...openssl,
-      '-subj',
-      '/CN=client',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ]);
+    const daemon = await selfSignedCertificate(dir, 'daemon', [], {
+      key: 'server-key.pem',
+      cert: 'server.pem',
+    });
+    const client = await selfSignedCertificate(dir, 'client');
     // ca.pem holds an unrelated certificate: the daemon's is not signed by it.
-    await writeFile(join(dir, 'ca.pem'), await readFile(join(dir, 'cert.pem')));
+    await copyFile(client.certFile, join(dir, 'ca.pem'));
     server = createServer(
-      {
-        key: await readFile(join(dir, 'server-key.pem')),
-        cert: await readFile(join(dir, 'server.pem')),
-      },
+      { key: await readFile(daemon.keyFile), cert: await readFile(daemon.certFile) },
       (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('OK'),
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
