@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { RegistryClient, type RegistryObserver } from '../../src/registry/client.js';
 import { RegistryError } from '../../src/registry/errors.js';
 import { parseReference } from '../../src/registry/reference.js';
@@ -22,6 +22,7 @@ import { Transport } from '../../src/registry/transport.js';
 import type { RequestOptions } from '../../src/registry/types.js';
 import { freePort, requireBinary, waitFor } from '../support/exec.js';
 import { type Registry, startRegistry } from '../support/registry.js';
+import { serveForTest, suiteTeardown } from '../support/teardown.js';
 import { selfSignedCertificate } from '../support/tls-certs.js';
 import { startTokenService, type TokenService } from '../support/token-service.js';
 
@@ -61,18 +62,15 @@ function recorder(): Recorded {
   };
 }
 
-const clients: RegistryClient[] = [];
+/** A client for the running test, closed when it ends. */
 function newClient(observer?: RegistryObserver): RegistryClient {
   const client = new RegistryClient({
     userAgent: 'diun-exporter/9.9.9-test',
     ...(observer && { observer }),
   });
-  clients.push(client);
+  onTestFinished(() => client.close());
   return client;
 }
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
 
 async function rejection(p: Promise<unknown>): Promise<RegistryError> {
   const err = await p.then(
@@ -186,19 +184,18 @@ async function pushContent(registry: Registry, tokens: TokenService, repo: strin
 // ---- the real registry, anonymous pulls allowed ----
 
 describe('RegistryClient against docker-registry with Docker Hub style token auth', () => {
+  const stops = suiteTeardown();
   let tokens: TokenService;
   let registry: Registry;
   let pushed: Pushed;
   const ref = (s: string) => parseReference(`${registry.host}/${s}`);
 
   beforeAll(async () => {
-    tokens = await startTokenService({ users: USERS, anonymous: true });
-    registry = await startRegistry({ tokenAuth: tokens });
+    tokens = stops.add(await startTokenService({ users: USERS, anonymous: true }), (t) =>
+      t.close(),
+    );
+    registry = stops.add(await startRegistry({ tokenAuth: tokens }), (r) => r.stop());
     pushed = await pushContent(registry, tokens, 'team/app');
-  });
-  afterAll(async () => {
-    await registry?.stop();
-    await tokens?.close();
   });
 
   it('HEAD answers the digest the registry computed, with an anonymous pull token', async () => {
@@ -307,19 +304,19 @@ describe('RegistryClient against docker-registry with Docker Hub style token aut
 // ---- the real registry, no anonymous pulls, short-lived tokens ----
 
 describe('RegistryClient with a token service that refuses anonymous pulls', () => {
+  const stops = suiteTeardown();
   let tokens: TokenService;
   let registry: Registry;
   let pushed: Pushed;
   const ref = (s: string) => parseReference(`${registry.host}/${s}`);
 
   beforeAll(async () => {
-    tokens = await startTokenService({ users: USERS, anonymous: false, expiresInSeconds: 2 });
-    registry = await startRegistry({ tokenAuth: tokens });
+    tokens = stops.add(
+      await startTokenService({ users: USERS, anonymous: false, expiresInSeconds: 2 }),
+      (t) => t.close(),
+    );
+    registry = stops.add(await startRegistry({ tokenAuth: tokens }), (r) => r.stop());
     pushed = await pushContent(registry, tokens, 'private/app');
-  });
-  afterAll(async () => {
-    await registry?.stop();
-    await tokens?.close();
   });
 
   it('fails as auth without credentials, refused by the token service', async () => {
@@ -395,21 +392,10 @@ describe('RegistryClient when the registry is unreachable', () => {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-async function listen(handler: Handler): Promise<{ host: string; server: Server }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  stubs.push(server);
-  return { host: `127.0.0.1:${port}`, server };
+/** A stub registry for the running test, on 127.0.0.1. */
+function listen(handler: Handler): Promise<{ host: string }> {
+  return serveForTest(createServer(handler));
 }
-const stubs: Server[] = [];
-afterEach(async () => {
-  for (const s of stubs.splice(0)) {
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-});
 
 describe('RegistryClient against a stub for behaviour docker-registry does not show', () => {
   const body = json({ schemaVersion: 2, mediaType: DOCKER_V2, config: {}, layers: [] });
@@ -496,10 +482,7 @@ describe('RegistryClient against a stub for behaviour docker-registry does not s
         { key: readFileSync(keyFile), cert: readFileSync(certFile) },
         (_, res) => res.writeHead(200).end('{}'),
       );
-      stubs.push(server);
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
+      const { port } = await serveForTest(server);
       // A loopback registry is spoken to over plain HTTP, so the transport is asked directly.
       const transport = new Transport('diun-exporter/test');
       const send = (insecureTLS: boolean) =>
