@@ -3,7 +3,6 @@
  * token service that behaves as Docker Hub's. A small stub stands in only for what the real
  * registry never does (rate limits, missing digest headers, redirects to storage, 5xx).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,10 +20,11 @@ import { parseReference } from '../../src/registry/reference.js';
 import { Transport } from '../../src/registry/transport.js';
 import type { RequestOptions } from '../../src/registry/types.js';
 import { freePort, requireBinary, waitFor } from '../support/exec.js';
+import { digestOf, uploadBlob } from '../support/oci.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 import { serveForTest, suiteTeardown } from '../support/teardown.js';
 import { selfSignedCertificate } from '../support/tls-certs.js';
-import { startTokenService, type TokenService } from '../support/token-service.js';
+import { requestToken, startTokenService, type TokenService } from '../support/token-service.js';
 
 // A missing program fails the whole file, naming the package to install; nothing is skipped.
 requireBinary('docker-registry', 'docker-registry');
@@ -89,40 +89,15 @@ interface Pushed {
   index: { bytes: Buffer; digest: string };
 }
 
-const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const json = (o: unknown) => Buffer.from(JSON.stringify(o));
 
-async function pushToken(tokens: TokenService, repo: string): Promise<string> {
-  const url = new URL(tokens.realm);
-  url.searchParams.set('service', tokens.service);
-  url.searchParams.set('scope', `repository:${repo}:pull,push`);
-  const basic = Buffer.from(`pusher:${USERS.pusher.password}`).toString('base64');
-  const res = await request(url, { headers: { authorization: `Basic ${basic}` } });
-  expect(res.statusCode).toBe(200);
-  return ((await res.body.json()) as { token: string }).token;
-}
-
 async function pushContent(registry: Registry, tokens: TokenService, repo: string) {
-  const auth = { authorization: `Bearer ${await pushToken(tokens, repo)}` };
-  const putBlob = async (bytes: Buffer) => {
-    const digest = digestOf(bytes);
-    const start = await request(`${registry.url}/v2/${repo}/blobs/uploads/`, {
-      method: 'POST',
-      headers: auth,
-    });
-    await start.body.dump();
-    expect(start.statusCode).toBe(202);
-    const location = new URL(String(start.headers.location), registry.url);
-    location.searchParams.set('digest', digest);
-    const done = await request(location, {
-      method: 'PUT',
-      headers: { ...auth, 'content-type': 'application/octet-stream' },
-      body: bytes,
-    });
-    await done.body.dump();
-    expect(done.statusCode).toBe(201);
-    return { mediaType: '', digest, size: bytes.length };
-  };
+  const pusher = { user: 'pusher', password: USERS.pusher.password };
+  const token = await requestToken(tokens, [`repository:${repo}:pull,push`], pusher);
+  const auth = { authorization: `Bearer ${token}` };
+  const putBlob = (bytes: Buffer) => uploadBlob(registry.url, repo, bytes, '', auth);
+  // Not oci.ts's putManifest: the digest kept is the one the registry answers with, which the
+  // tests compare with the digest of the bytes.
   const putManifest = async (ref: string, mediaType: string, body: Buffer) => {
     const res = await request(`${registry.url}/v2/${repo}/manifests/${ref}`, {
       method: 'PUT',

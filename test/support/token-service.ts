@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expectStatus } from './http-status.js';
 import { jwt } from './jwt.js';
 import { selfSignedCertificate } from './tls-certs.js';
 
@@ -120,6 +121,24 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A token from the token service at `realm` for every scope in `scopes`
+ * (`repository:team/app:pull,push`), asked for as a client does, with `user`'s Basic credentials.
+ */
+export async function requestToken(
+  realm: { realm: string; service: string },
+  scopes: string[],
+  user: { user: string; password: string },
+): Promise<string> {
+  const url = new URL(realm.realm);
+  url.searchParams.set('service', realm.service);
+  for (const scope of scopes) url.searchParams.append('scope', scope);
+  const basic = Buffer.from(`${user.user}:${user.password}`).toString('base64');
+  const res = await fetch(url, { headers: { authorization: `Basic ${basic}` } });
+  await expectStatus(res, 200, `token for ${scopes.length} scope(s)`);
+  return ((await res.json()) as { token: string }).token;
 }
 
 // undefined: anonymous; false: credentials that do not match a user.
