@@ -21,10 +21,15 @@ import { Transport } from '../../src/registry/transport.js';
 import type { RequestOptions } from '../../src/registry/types.js';
 import { freePort, requireBinary, waitFor } from '../support/exec.js';
 import { digestOf, uploadBlob } from '../support/oci.js';
-import { type Registry, startRegistry } from '../support/registry.js';
+import type { Registry } from '../support/registry.js';
 import { serveForTest, suiteTeardown } from '../support/teardown.js';
 import { selfSignedCertificate } from '../support/tls-certs.js';
-import { requestToken, startTokenService, type TokenService } from '../support/token-service.js';
+import {
+  requestToken,
+  startTokenRegistry,
+  startTokenService,
+  type TokenService,
+} from '../support/token-service.js';
 
 // A missing program fails the whole file, naming the package to install; nothing is skipped.
 requireBinary('docker-registry', 'docker-registry');
@@ -166,10 +171,10 @@ describe('RegistryClient against docker-registry with Docker Hub style token aut
   const ref = (s: string) => parseReference(`${registry.host}/${s}`);
 
   beforeAll(async () => {
-    tokens = stops.add(await startTokenService({ users: USERS, anonymous: true }), (t) =>
-      t.close(),
-    );
-    registry = stops.add(await startRegistry({ tokenAuth: tokens }), (r) => r.stop());
+    ({ tokens, registry } = stops.add(
+      await startTokenRegistry({ users: USERS, anonymous: true }),
+      (t) => t.stop(),
+    ));
     pushed = await pushContent(registry, tokens, 'team/app');
   });
 
@@ -286,11 +291,10 @@ describe('RegistryClient with a token service that refuses anonymous pulls', () 
   const ref = (s: string) => parseReference(`${registry.host}/${s}`);
 
   beforeAll(async () => {
-    tokens = stops.add(
-      await startTokenService({ users: USERS, anonymous: false, expiresInSeconds: 2 }),
-      (t) => t.close(),
-    );
-    registry = stops.add(await startRegistry({ tokenAuth: tokens }), (r) => r.stop());
+    ({ tokens, registry } = stops.add(
+      await startTokenRegistry({ users: USERS, anonymous: false, expiresInSeconds: 2 }),
+      (t) => t.stop(),
+    ));
     pushed = await pushContent(registry, tokens, 'private/app');
   });
 

@@ -3,7 +3,7 @@
  * repositories come from one token request (several `scope` parameters), and a token service
  * that grants only the first scope costs per-repository tokens, never a failed check.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runPool } from '../../src/concurrency/worker-pool.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/registry/reference.js';
@@ -12,8 +12,9 @@ import { checkTargets } from '../../src/watch/check.js';
 import { type ImageKey, imageKey } from '../../src/watch/model.js';
 import type { CheckTarget } from '../../src/watch/target.js';
 import { mediaTypes, putManifest, uploadBlob } from '../support/oci.js';
-import { type Registry, startRegistry } from '../support/registry.js';
-import { requestToken, startTokenService, type TokenService } from '../support/token-service.js';
+import type { Registry } from '../support/registry.js';
+import { suiteTeardown } from '../support/teardown.js';
+import { requestToken, startTokenRegistry, type TokenService } from '../support/token-service.js';
 
 const N = 30;
 const USERS = { pusher: { password: 'push-secret', push: true } };
@@ -75,12 +76,13 @@ async function coldCheck(registry: Registry) {
 }
 
 describe('cold run with batched token requests', () => {
-  const started: { registry: Registry; tokens: TokenService }[] = [];
+  const stops = suiteTeardown();
 
   async function tokenRegistry(grantFirstScopeOnly: boolean) {
-    const tokens = await startTokenService({ users: USERS, grantFirstScopeOnly });
-    const registry = await startRegistry({ tokenAuth: tokens });
-    started.push({ registry, tokens });
+    const { registry, tokens } = stops.add(
+      await startTokenRegistry({ users: USERS, grantFirstScopeOnly }),
+      (t) => t.stop(),
+    );
     await fill(registry, tokens);
     return { registry, tokens, filled: tokens.requests() };
   }
@@ -91,13 +93,6 @@ describe('cold run with batched token requests', () => {
   beforeAll(async () => {
     full = await tokenRegistry(false);
     firstOnly = await tokenRegistry(true);
-  });
-
-  afterAll(async () => {
-    for (const { registry, tokens } of started) {
-      await registry.stop();
-      await tokens.close();
-    }
   });
 
   it(`costs 1 ping + 1 token request + ${N} HEADs for ${N} repositories`, async () => {

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectStatus } from './http-status.js';
 import { jwt } from './jwt.js';
+import { type Registry, startRegistry } from './registry.js';
 import { selfSignedCertificate } from './tls-certs.js';
 
 export interface TokenUser {
@@ -119,6 +120,31 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** docker-registry checking the tokens of its own token service, and how to stop both. */
+export interface TokenRegistry {
+  tokens: TokenService;
+  registry: Registry;
+  /** Stops the registry, then the token service. */
+  stop(): Promise<void>;
+}
+
+/** Starts a token service with `opts` and a docker-registry whose `auth.token` is that service. */
+export async function startTokenRegistry(opts: TokenServiceOptions = {}): Promise<TokenRegistry> {
+  const tokens = await startTokenService(opts);
+  const registry = await startRegistry({ tokenAuth: tokens }).catch(async (err: unknown) => {
+    await tokens.close();
+    throw err;
+  });
+  return {
+    tokens,
+    registry,
+    async stop() {
+      await registry.stop();
+      await tokens.close();
     },
   };
 }
