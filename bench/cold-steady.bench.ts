@@ -22,7 +22,7 @@ import {
   type SteadyRun,
 } from './support/run-report.js';
 
-// Issue 6: cold and steady runs over N unique references (one repository each) behind a proxy
+// Cold and steady runs over N unique references (one repository each) behind a proxy
 // adding L ms per request, anonymous Bearer tokens per repository. Request counts are asserted;
 // times are only reported.
 

@@ -15,7 +15,7 @@ import {
 import { machine, writeReport } from './support/report.js';
 import { IDEAL_CONCURRENCY, median } from './support/run-report.js';
 
-// Issue 6: no head-of-line blocking from one slow registry on the others. One real registry
+// No head-of-line blocking from one slow registry on the others. One real registry
 // behind two counting proxies on different ports, which the exporter sees as two registry hosts:
 // a slow one (2,000 ms a request, 20 references) and a fast one (20 ms, 200 references). When
 // the fast registry's references finish (from the proxy's timestamps) is compared with the same

@@ -20,7 +20,7 @@ import { machine, writeReport } from './support/report.js';
 import { type Counts, metricCounts, rss } from './support/requests.js';
 import { median } from './support/run-report.js';
 
-// Issue 6: many containers on few images. 1,000 containers over 20 images pushed to the real
+// Many containers on few images. 1,000 containers over 20 images pushed to the real
 // registry, listed by a Docker Engine API stand-in (the throwaway dockerd here cannot hold 1,000
 // containers cheaply). A steady run must cost one HEAD per image and one image inspect per
 // image, whatever the number of containers. Counts are asserted; times are only reported.

@@ -11,7 +11,7 @@ import { topSelfTime } from './support/cpu-profile.js';
 import { writeReport } from './support/report.js';
 import { metricCounts } from './support/requests.js';
 
-// Issue 6, where a target is missed: `node --cpu-prof` of the exporter with 10,000 images while
+// Where a target is missed: `node --cpu-prof` of the exporter with 10,000 images while
 // it runs its start-up check, serves 50 scrapes and exits, then of a restart from that state.
 // Opt-in (BENCH_PROFILE=1): profiling slows the process, so it runs apart from the figures.
 

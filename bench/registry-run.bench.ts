@@ -21,7 +21,7 @@ import {
   rss,
 } from './support/requests.js';
 
-// Issue 2: what one run costs the registry (requests by kind) and how long it takes, cold and
+// What one run costs the registry (requests by kind) and how long it takes, cold and
 // steady, for many unique images, plus the exporter's RSS. No timing is asserted; request counts
 // are, so a regression in "one HEAD per unique reference" fails the bench.
 

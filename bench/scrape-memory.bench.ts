@@ -17,7 +17,7 @@ import { machine, writeReport } from './support/report.js';
 import { rss } from './support/requests.js';
 import { median, quantile } from './support/run-report.js';
 
-// Issue 6: /metrics scrape time and RSS with 1,000 and 10,000 images in the snapshot, CPU of one
+// /metrics scrape time and RSS with 1,000 and 10,000 images in the snapshot, CPU of one
 // steady run, and the time from spawn to /-/ready on a restart with 10,000 images in the state
 // file. The images are tags of a few repositories (cheap to push); latency 0. Request counts are
 // asserted, times are only reported.
