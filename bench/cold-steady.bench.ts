@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCOPE_BATCH_LIMITS } from '../src/registry/auth.js';
-import { startExporter } from '../test/support/exporter.js';
 import type { Sample } from '../test/support/metrics-text.js';
+import { checkNow, startListExporter, untilStartupCheck } from './support/bench-exporter.js';
 import {
   type BenchRegistry,
   countSince,
@@ -12,7 +12,7 @@ import {
   startBenchRegistry,
 } from './support/bench-registry.js';
 import { diffCounts, spanMs } from './support/counting-proxy.js';
-import { machine } from './support/report.js';
+import { machine, writeReport } from './support/report.js';
 import { metricCounts, rss } from './support/requests.js';
 import {
   type ColdSteady,
@@ -22,7 +22,7 @@ import {
   type SteadyRun,
 } from './support/run-report.js';
 
-// Issue 6: cold and steady runs over N unique references (one repository each) behind a proxy
+// Cold and steady runs over N unique references (one repository each) behind a proxy
 // adding L ms per request, anonymous Bearer tokens per repository. Request counts are asserted;
 // times are only reported.
 
@@ -58,15 +58,12 @@ describe('cold and steady runs against a registry with latency', () => {
   afterAll(async () => {
     await bench?.stop();
     const report = renderColdSteady(machine(), results);
-    mkdirSync('reports', { recursive: true });
-    writeFileSync('reports/benchmarks-cold-steady.md', report);
-    writeFileSync('reports/benchmarks-cold-steady.json', JSON.stringify(results, null, 2));
+    writeReport('benchmarks-cold-steady', report, results);
     const svg = renderRunTimeSvg(results);
     writeFileSync('reports/benchmarks-run-time.svg', svg);
     // Only a full run replaces the chart in docs/.
     if (new Set(results.map((r) => r.n)).size > 1)
       writeFileSync('docs/benchmarks-run-time.svg', svg);
-    console.log(`\n${report}`);
   });
 
   for (const n of SIZES) {
@@ -80,26 +77,15 @@ describe('cold and steady runs against a registry with latency', () => {
 
   async function scenario(n: number, latency: number): Promise<ColdSteady> {
     bench.setLatency(latency);
-    const list = join(dir, `images-${n}.yml`);
-    writeFileSync(
-      list,
-      Array.from({ length: n }, (_, i) => `- name: ${bench.host}/bench/app-${i}:1.0\n`).join(''),
-    );
+    const refs = Array.from({ length: n }, (_, i) => `${bench.host}/bench/app-${i}:1.0`);
     // A fresh process: no state, no tokens, and its own budget of 10 POSTed checks a minute.
     const coldMark = bench.mark();
-    const exporter = await startExporter({
-      watch: { schedule: '', runOnStartup: false, workers: 10 },
-      providers: { file: { filename: list } },
-    });
+    const exporter = await startListExporter(join(dir, `images-${n}.yml`), refs);
     try {
       // With runOnStartup false the exporter still checks every never-seen reference at start:
       // that is the cold run (no state, no token), timed at the proxies.
       const waitMs = 120_000 + (latency * 4 * n) / IDEAL_CONCURRENCY;
-      await exporter.until(
-        (s) => metricCounts(s).manifestHead >= n,
-        `${n} HEADs of the start-up check`,
-        waitMs,
-      );
+      await untilStartupCheck(exporter, n, waitMs);
       await quiet(bench, 500 + 2 * latency);
       const cold = {
         log: countSince(bench, coldMark),
@@ -116,11 +102,7 @@ describe('cold and steady runs against a registry with latency', () => {
         const mark = bench.mark();
         const connections = bench.registryProxy.connections;
         const before = await exporter.scrape();
-        const started = performance.now();
-        const res = await fetch(`${exporter.url}/api/v1/check`, { method: 'POST' });
-        const wallMs = performance.now() - started;
-        expect(res.status).toBe(200);
-        await res.arrayBuffer();
+        const { wallMs } = await checkNow(exporter);
         const after = await exporter.scrape();
         const run: SteadyRun = {
           log: countSince(bench, mark),

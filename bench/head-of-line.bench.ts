@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ExporterProcess, startExporter } from '../test/support/exporter.js';
+import type { ExporterProcess } from '../test/support/exporter.js';
 import type { Sample } from '../test/support/metrics-text.js';
+import { checkNow, startListExporter, untilStartupCheck } from './support/bench-exporter.js';
 import { type BenchRegistry, startBenchRegistry } from './support/bench-registry.js';
 import {
   type CountingProxy,
@@ -11,11 +12,10 @@ import {
   type ProxiedRequest,
   startCountingProxy,
 } from './support/counting-proxy.js';
-import { machine } from './support/report.js';
-import { metricCounts } from './support/requests.js';
+import { machine, writeReport } from './support/report.js';
 import { IDEAL_CONCURRENCY, median } from './support/run-report.js';
 
-// Issue 6: no head-of-line blocking from one slow registry on the others. One real registry
+// No head-of-line blocking from one slow registry on the others. One real registry
 // behind two counting proxies on different ports, which the exporter sees as two registry hosts:
 // a slow one (2,000 ms a request, 20 references) and a fast one (20 ms, 200 references). When
 // the fast registry's references finish (from the proxy's timestamps) is compared with the same
@@ -78,11 +78,7 @@ describe('head-of-line blocking: a slow registry beside a fast one', () => {
   afterAll(async () => {
     await slow?.close();
     await bench?.stop();
-    const report = render(results);
-    mkdirSync('reports', { recursive: true });
-    writeFileSync('reports/bench-head-of-line.md', report);
-    writeFileSync('reports/bench-head-of-line.json', JSON.stringify(results, null, 2));
-    console.log(`\n${report}`);
+    writeReport('bench-head-of-line', render(results), results);
   });
 
   it(`${FAST.refs} fast references alone`, { timeout: 600_000 }, async () => {
@@ -115,21 +111,13 @@ describe('head-of-line blocking: a slow registry beside a fast one', () => {
       ...Array.from({ length: FAST.refs }, (_, i) => fastRef(i)),
     ];
     const total = refs.length;
-    const list = join(dir, `images-${withSlow ? 'mixed' : 'fast'}.yml`);
-    writeFileSync(list, refs.map((r) => `- name: ${r}\n`).join(''));
     const fastMark = fast().requests.length;
     const slowMark = slow.requests.length;
-    const exporter = await startExporter({
-      watch: { schedule: '', runOnStartup: false, workers: 10 },
-      providers: { file: { filename: list } },
-    });
+    const list = join(dir, `images-${withSlow ? 'mixed' : 'fast'}.yml`);
+    const exporter = await startListExporter(list, refs);
     try {
       // The start-up check of never-seen references is the cold run.
-      await exporter.until(
-        (s) => metricCounts(s).manifestHead >= total,
-        `${total} HEADs of the start-up check`,
-        300_000,
-      );
+      await untilStartupCheck(exporter, total, 300_000);
       await new Promise((resolve) => setTimeout(resolve, 500));
       const fastReqs = fast().requests.slice(fastMark);
       const slowReqs = slow.requests.slice(slowMark);
@@ -157,9 +145,7 @@ describe('head-of-line blocking: a slow registry beside a fast one', () => {
     const slowMark = slow.requests.length;
     const tokenMark = bench.tokenProxy.requests.length;
     const t0 = performance.now();
-    const res = await fetch(`${exporter.url}/api/v1/check`, { method: 'POST' });
-    expect(res.status).toBe(200);
-    await res.arrayBuffer();
+    await checkNow(exporter);
     const after = await exporter.scrape();
     const run = figures(t0, fast().requests.slice(fastMark), slow.requests.slice(slowMark));
     run.runMs = runSeconds(after) * 1000;

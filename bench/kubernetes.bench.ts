@@ -1,4 +1,4 @@
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../test/support/exec.js';
@@ -12,9 +12,10 @@ import {
   startKubeApiServer,
 } from '../test/support/kube-apiserver.js';
 import type { Sample } from '../test/support/metrics-text.js';
+import { checkNow } from './support/bench-exporter.js';
 import { type BenchRegistry, countSince, startBenchRegistry } from './support/bench-registry.js';
 import { fakeId } from './support/docker-standin.js';
-import { machine } from './support/report.js';
+import { machine, writeReport } from './support/report.js';
 import type { Counts } from './support/requests.js';
 import { median } from './support/run-report.js';
 
@@ -149,11 +150,7 @@ describe(`kubernetes: ${PODS} pods, ${OWNERS} owners, ${IMAGES} references`, () 
     await exporter?.stop();
     await api?.stop();
     await bench?.stop();
-    const report = render(figures);
-    mkdirSync('reports', { recursive: true });
-    writeFileSync('reports/bench-kubernetes.md', report);
-    writeFileSync('reports/bench-kubernetes.json', JSON.stringify(figures, null, 2));
-    console.log(`\n${report}`);
+    writeReport('bench-kubernetes', render(figures), figures);
   });
 
   it('starts: lists page by page, one HEAD per reference, one series per owner', {
@@ -210,11 +207,7 @@ describe(`kubernetes: ${PODS} pods, ${OWNERS} owners, ${IMAGES} references`, () 
     const mark = bench.mark();
     const apiBefore = api.requests.length;
     const before = await e.scrape();
-    const t0 = performance.now();
-    const res = await fetch(`${e.url}/api/v1/check`, { method: 'POST' });
-    const wallMs = performance.now() - t0;
-    expect(res.status).toBe(200);
-    await res.arrayBuffer();
+    const { wallMs } = await checkNow(e);
     const after = await e.scrape();
     figures.steady = {
       wallMs,

@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExporterProcess, startExporter } from '../test/support/exporter.js';
 import type { Sample } from '../test/support/metrics-text.js';
+import { checkNow } from './support/bench-exporter.js';
 import {
   type BenchRegistry,
   countSince,
@@ -16,11 +16,11 @@ import {
   type StandinImage,
   startDockerStandin,
 } from './support/docker-standin.js';
-import { machine } from './support/report.js';
+import { machine, writeReport } from './support/report.js';
 import { type Counts, metricCounts, rss } from './support/requests.js';
 import { median } from './support/run-report.js';
 
-// Issue 6: many containers on few images. 1,000 containers over 20 images pushed to the real
+// Many containers on few images. 1,000 containers over 20 images pushed to the real
 // registry, listed by a Docker Engine API stand-in (the throwaway dockerd here cannot hold 1,000
 // containers cheaply). A steady run must cost one HEAD per image and one image inspect per
 // image, whatever the number of containers. Counts are asserted; times are only reported.
@@ -90,11 +90,7 @@ describe(`${CONTAINERS} containers on ${IMAGES} images`, () => {
   afterAll(async () => {
     await docker?.close();
     await bench?.stop();
-    const report = render(results);
-    mkdirSync('reports', { recursive: true });
-    writeFileSync('reports/bench-many-containers.md', report);
-    writeFileSync('reports/bench-many-containers.json', JSON.stringify(results, null, 2));
-    console.log(`\n${report}`);
+    writeReport('bench-many-containers', render(results), results);
   });
 
   for (const latency of LATENCIES) {
@@ -145,11 +141,7 @@ describe(`${CONTAINERS} containers on ${IMAGES} images`, () => {
     const before = await exporter.scrape();
     const dockerBefore = docker.counts();
     const dockerMark = docker.log.length;
-    const t0 = performance.now();
-    const res = await fetch(`${exporter.url}/api/v1/check`, { method: 'POST' });
-    const wallMs = performance.now() - t0;
-    expect(res.status).toBe(200);
-    await res.arrayBuffer();
+    const { wallMs } = await checkNow(exporter);
     const after = await exporter.scrape();
     const run: Run = {
       registry: countSince(bench, mark),

@@ -1,16 +1,17 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopWithProcess, terminate, waitFor } from '../test/support/exec.js';
-import { startExporter } from '../test/support/exporter.js';
 import { parseMetrics } from '../test/support/metrics-text.js';
+import { startListExporter } from './support/bench-exporter.js';
 import { type BenchRegistry, quiet, startBenchRegistry } from './support/bench-registry.js';
 import { topSelfTime } from './support/cpu-profile.js';
+import { writeReport } from './support/report.js';
 import { metricCounts } from './support/requests.js';
 
-// Issue 6, where a target is missed: `node --cpu-prof` of the exporter with 10,000 images while
+// Where a target is missed: `node --cpu-prof` of the exporter with 10,000 images while
 // it runs its start-up check, serves 50 scrapes and exits, then of a restart from that state.
 // Opt-in (BENCH_PROFILE=1): profiling slows the process, so it runs apart from the figures.
 
@@ -34,21 +35,15 @@ describe.runIf(process.env.BENCH_PROFILE === '1')('CPU profiles with a large sna
 
   afterAll(async () => {
     await bench?.stop();
-    mkdirSync('reports', { recursive: true });
-    writeFileSync('reports/benchmarks-profile.md', `${out.join('\n')}\n`);
-    console.log(`\n${out.join('\n')}\n`);
+    writeReport('benchmarks-profile', `${out.join('\n')}\n`);
   });
 
   it(`${IMAGES} images: start-up check, ${SCRAPES} scrapes, restart`, {
     timeout: 900_000,
   }, async () => {
-    const list = join(dir, 'images.yml');
-    writeFileSync(
-      list,
-      Array.from(
-        { length: IMAGES },
-        (_, i) => `- name: ${bench.host}/bench/many-${i % REPOS}:t-${Math.floor(i / REPOS)}\n`,
-      ).join(''),
+    const refs = Array.from(
+      { length: IMAGES },
+      (_, i) => `${bench.host}/bench/many-${i % REPOS}:t-${Math.floor(i / REPOS)}`,
     );
     const profiles = resolve('reports', 'profiles');
     mkdirSync(profiles, { recursive: true });
@@ -61,10 +56,7 @@ describe.runIf(process.env.BENCH_PROFILE === '1')('CPU profiles with a large sna
     // Node 20 refuses --cpu-prof in NODE_OPTIONS: the exporter writes its config, is stopped,
     // and the profiled processes are spawned here on that config, the state file removed first
     // so the first one makes the start-up check of never-seen references.
-    const exporter = await startExporter({
-      watch: { schedule: '', runOnStartup: false, workers: 10 },
-      providers: { file: { filename: list } },
-    });
+    const exporter = await startListExporter(join(dir, 'images.yml'), refs);
     try {
       await exporter.kill('SIGTERM');
       rmSync(exporter.statePath, { force: true });

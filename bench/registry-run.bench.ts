@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dockerCli } from '../test/support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../test/support/exporter.js';
 import { publish, runContainer } from '../test/support/images.js';
 import { type Registry, startRegistry } from '../test/support/registry.js';
-import { machine, type RunFigures, renderReport, type Scenario } from './support/report.js';
+import { checkNow } from './support/bench-exporter.js';
+import {
+  machine,
+  type RunFigures,
+  renderReport,
+  type Scenario,
+  writeReport,
+} from './support/report.js';
 import {
   accessLogCounts,
   type Counts,
@@ -15,7 +21,7 @@ import {
   rss,
 } from './support/requests.js';
 
-// Issue 2: what one run costs the registry (requests by kind) and how long it takes, cold and
+// What one run costs the registry (requests by kind) and how long it takes, cold and
 // steady, for many unique images, plus the exporter's RSS. No timing is asserted; request counts
 // are, so a regression in "one HEAD per unique reference" fails the bench.
 
@@ -56,11 +62,7 @@ describe('registry cost of one run', () => {
     const logBefore = accessLogCounts(registry);
     const logLinesBefore = registry.requestLines({ userAgent: 'diun-exporter' }).length;
     const metricBefore = metricCounts(await e.scrape());
-    const started = performance.now();
-    const res = await fetch(`${e.url}/api/v1/check`, { method: 'POST' });
-    const wallMs = performance.now() - started;
-    expect(res.status).toBe(200);
-    const summary = (await res.json()) as { outdated: string[]; images: Record<string, number> };
+    const { wallMs, summary } = await checkNow(e);
     const after = await e.scrape();
     const runSeconds = after.find((s) => s.name === 'diun_watch_last_run_duration_seconds')?.value;
     const figures: RunFigures = {
@@ -154,10 +156,7 @@ describe('registry cost of one run', () => {
       await docker(['rm', '-f', ...containers.slice(i, i + 50)]).catch(() => undefined);
     }
     await registry?.stop();
-    const report = renderReport(machine(), scenarios, { publishSmallMs });
-    mkdirSync('reports', { recursive: true });
-    writeFileSync('reports/benchmarks.md', report);
-    console.log(`\n${report}\n(also written to reports/benchmarks.md)`);
+    writeReport('benchmarks', renderReport(machine(), scenarios, { publishSmallMs }));
   });
 
   it(`${SMALL} unique images: cold, steady, ${MOVED} tags moved`, async () => {

@@ -1,23 +1,23 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopWithProcess, terminate } from '../test/support/exec.js';
-import { startExporter } from '../test/support/exporter.js';
 import type { Sample } from '../test/support/metrics-text.js';
+import { checkNow, startListExporter, untilStartupCheck } from './support/bench-exporter.js';
 import {
   type BenchRegistry,
   countSince,
   quiet,
   startBenchRegistry,
 } from './support/bench-registry.js';
-import { machine } from './support/report.js';
-import { metricCounts, rss } from './support/requests.js';
+import { machine, writeReport } from './support/report.js';
+import { rss } from './support/requests.js';
 import { median, quantile } from './support/run-report.js';
 
-// Issue 6: /metrics scrape time and RSS with 1,000 and 10,000 images in the snapshot, CPU of one
+// /metrics scrape time and RSS with 1,000 and 10,000 images in the snapshot, CPU of one
 // steady run, and the time from spawn to /-/ready on a restart with 10,000 images in the state
 // file. The images are tags of a few repositories (cheap to push); latency 0. Request counts are
 // asserted, times are only reported.
@@ -85,10 +85,7 @@ describe('scrape cost, memory and restart with large snapshots', () => {
           `| ${r.images} | ${(r.startupCheckMs / 1000).toFixed(1)} s | ${r.scrapeMedianMs.toFixed(1)} ms | ${r.scrapeP99Ms.toFixed(1)} ms | ${(r.wireBytes / 2 ** 20).toFixed(2)} MiB | ${(r.scrapeBytes / 2 ** 20).toFixed(1)} MiB | ${r.clientMedianMs.toFixed(1)} ms (${r.clientP99Ms.toFixed(1)} ms) | ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB | ${Math.round(r.steadyRunMs)} ms | ${r.steadyCpuSecondsPer1000.toFixed(2)} | ${(r.stateFileBytes / 2 ** 20).toFixed(1)} MiB | ${Math.round(r.restartHealthyMs)} ms | ${Math.round(r.restartReadyMs)} ms | ${(r.restartRssBytes / 2 ** 20).toFixed(0)} MiB |`,
       ),
     ];
-    mkdirSync('reports', { recursive: true });
-    writeFileSync('reports/benchmarks-snapshot.md', `${lines.join('\n')}\n`);
-    writeFileSync('reports/benchmarks-snapshot.json', JSON.stringify(results, null, 2));
-    console.log(`\n${lines.join('\n')}\n`);
+    writeReport('benchmarks-snapshot', `${lines.join('\n')}\n`, results);
   });
 
   for (const size of SIZES) {
@@ -99,23 +96,16 @@ describe('scrape cost, memory and restart with large snapshots', () => {
 
   async function snapshot(images: number): Promise<SnapshotFigures> {
     bench.setLatency(0);
-    const list = join(dir, `images-${images}.yml`);
-    writeFileSync(list, Array.from({ length: images }, (_, i) => `- name: ${ref(i)}\n`).join(''));
+    const refs = Array.from({ length: images }, (_, i) => ref(i));
     const coldMark = bench.mark();
     const started = performance.now();
-    const exporter = await startExporter(
-      {
-        watch: { schedule: '', runOnStartup: false, workers: 10 },
-        providers: { file: { filename: list } },
-      },
-      { env: EXPORTER_NODE_OPTIONS ? { NODE_OPTIONS: EXPORTER_NODE_OPTIONS } : {} },
+    const exporter = await startListExporter(
+      join(dir, `images-${images}.yml`),
+      refs,
+      EXPORTER_NODE_OPTIONS ? { NODE_OPTIONS: EXPORTER_NODE_OPTIONS } : {},
     );
     try {
-      await exporter.until(
-        (s) => metricCounts(s).manifestHead >= images,
-        `${images} HEADs of the start-up check`,
-        600_000,
-      );
+      await untilStartupCheck(exporter, images, 600_000);
       await quiet(bench, 500);
       const startupCheckMs = performance.now() - started;
       expect.soft(countSince(bench, coldMark).manifestHead).toBe(images);
@@ -153,9 +143,7 @@ describe('scrape cost, memory and restart with large snapshots', () => {
 
       const mark = bench.mark();
       const before = await exporter.scrape();
-      const res = await fetch(`${exporter.url}/api/v1/check`, { method: 'POST' });
-      expect(res.status).toBe(200);
-      await res.arrayBuffer();
+      await checkNow(exporter);
       const after = await exporter.scrape();
       const steady = countSince(bench, mark);
       expect.soft(steady.manifestHead).toBe(images);

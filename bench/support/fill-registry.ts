@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { expectStatus } from '../../test/support/http-status.js';
-import { type Descriptor, digestOf, mediaTypes } from '../../test/support/oci.js';
+import { type Descriptor, digestOf, mediaTypes, uploadBlob } from '../../test/support/oci.js';
+import { requestToken } from '../../test/support/token-service.js';
 import { pool } from './requests.js';
 
 // Read each answer to the end, so undici can reuse the connection.
@@ -26,19 +27,11 @@ export interface BaseImage {
 // Repositories per token request while filling: keeps the query string near 2 KB.
 const SCOPES_PER_TOKEN = 25;
 
-async function token(t: PushTarget, scopes: string[]): Promise<string> {
-  const url = new URL(t.realm);
-  url.searchParams.set('service', t.service);
-  for (const s of scopes) url.searchParams.append('scope', s);
-  const basic = Buffer.from(`${t.user}:${t.password}`).toString('base64');
-  const res = await fetch(url, { headers: { authorization: `Basic ${basic}` } });
-  if (!res.ok) throw new Error(`token for ${scopes.length} scopes: ${res.status}`);
-  return ((await res.json()) as { token: string }).token;
-}
-
 /** Pushes a tiny single-layer image to `repo:tag` once, blob by blob. */
 export async function pushBase(t: PushTarget, repo: string, tag: string): Promise<BaseImage> {
-  const bearer = { authorization: `Bearer ${await token(t, [`repository:${repo}:pull,push`])}` };
+  const bearer = {
+    authorization: `Bearer ${await requestToken(t, [`repository:${repo}:pull,push`], t)}`,
+  };
   const layer = gzipSync(Buffer.from(`diun-exporter bench ${Date.now()}`));
   const config = Buffer.from(
     JSON.stringify({
@@ -49,22 +42,10 @@ export async function pushBase(t: PushTarget, repo: string, tag: string): Promis
       rootfs: { type: 'layers', diff_ids: [digestOf(layer)] },
     }),
   );
-  const blobs: Descriptor[] = [];
-  for (const [bytes, mediaType] of [
-    [config, mediaTypes.ociConfig],
-    [layer, mediaTypes.ociLayer],
-  ] as const) {
-    const start = await fetch(`${t.registryUrl}/v2/${repo}/blobs/uploads/`, {
-      method: 'POST',
-      headers: bearer,
-    });
-    await expectStatus(start, 202, `open upload in ${repo}`, drained);
-    const location = new URL(start.headers.get('location') ?? '', t.registryUrl);
-    location.searchParams.set('digest', digestOf(bytes));
-    const put = await fetch(location, { method: 'PUT', headers: bearer, body: bytes });
-    await expectStatus(put, 201, `PUT blob to ${repo}`, drained);
-    blobs.push({ mediaType, digest: digestOf(bytes), size: bytes.length });
-  }
+  const blobs: Descriptor[] = [
+    await uploadBlob(t.registryUrl, repo, config, mediaTypes.ociConfig, bearer),
+    await uploadBlob(t.registryUrl, repo, layer, mediaTypes.ociLayer, bearer),
+  ];
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -114,7 +95,7 @@ export async function spreadBase(
       `repository:${base.repo}:pull`,
       ...batch.map((r) => `repository:${r}:pull,push`),
     ];
-    const authorization = `Bearer ${await token(t, scopes)}`;
+    const authorization = `Bearer ${await requestToken(t, scopes, t)}`;
     await pool(batch, 4, async (repo) => {
       for (const blob of base.blobs) {
         const mount = new URL(`${t.registryUrl}/v2/${repo}/blobs/uploads/`);

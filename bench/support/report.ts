@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Counts } from './requests.js';
 
@@ -44,6 +44,19 @@ export function machine(): Machine {
     node: process.version,
     cpu,
   };
+}
+
+/**
+ * Writes a bench's report to reports/NAME.md, and its figures, when given, to reports/NAME.json;
+ * prints the report.
+ */
+export function writeReport(name: string, markdown: string, figures?: unknown): void {
+  mkdirSync('reports', { recursive: true });
+  writeFileSync(`reports/${name}.md`, markdown);
+  if (figures !== undefined) {
+    writeFileSync(`reports/${name}.json`, JSON.stringify(figures, null, 2));
+  }
+  console.log(`\n${markdown}`);
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;

@@ -31,10 +31,15 @@ import type { Manifest, ManifestHead, RequestOptions } from './types.js';
 
 export type { RegistryObserver, RequestKind } from './transport.js';
 
-/** Manifest types asked for, multi-platform first, so a multi-arch tag answers with its index. */
-export const MANIFEST_MEDIA_TYPES = [
+/** The multi-platform manifest types: an OCI image index and a Docker manifest list. */
+export const INDEX_MEDIA_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
+] as const;
+
+/** Manifest types asked for, multi-platform first, so a multi-arch tag answers with its index. */
+export const MANIFEST_MEDIA_TYPES = [
+  ...INDEX_MEDIA_TYPES,
   'application/vnd.oci.image.manifest.v1+json',
   'application/vnd.docker.distribution.manifest.v2+json',
 ] as const;

@@ -1,6 +1,6 @@
 // Multi-platform images: which entry of an OCI index (or Docker manifest list) a container runs,
 // and the names Docker gives architectures.
-import type { RegistryClient } from './client.js';
+import { INDEX_MEDIA_TYPES, type RegistryClient } from './client.js';
 import { parseReference } from './reference.js';
 import type { RequestOptions } from './types.js';
 
@@ -24,14 +24,9 @@ interface Descriptor {
   annotations?: Record<string, unknown>;
 }
 
-export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
-
 /** Whether a manifest media type is a multi-platform index. */
 export function isIndex(mediaType: string | undefined): boolean {
-  return mediaType !== undefined && INDEX_MEDIA_TYPES.has(mediaType);
+  return (INDEX_MEDIA_TYPES as readonly string[]).includes(mediaType ?? '');
 }
 
 /**

@@ -1,27 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
-import { rigAlertmanager, shipped, startRigExporter, until } from '../support/alert-rig.js';
+import { type AlertRig, shipped, startAlertRig, until } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { evaluateDashboard } from '../support/dashboard.js';
 import { dockerCli } from '../support/dockerd.js';
 import { waitFor } from '../support/exec.js';
-import type { ExporterProcess } from '../support/exporter.js';
-import { type GotifyStandIn, startGotify } from '../support/gotify.js';
-import { makeImage, publish, pullImage, pushImage, runContainer } from '../support/images.js';
+import { makeImage, pullImage, pushImage, runContainer } from '../support/images.js';
 import { value } from '../support/metrics-text.js';
 import { type Prometheus, startPrometheus } from '../support/prometheus.js';
-import { type Registry, startRegistry } from '../support/registry.js';
-import {
-  type SmtpMessage,
-  type SmtpServer,
-  startSmtpServer,
-  visibleText,
-} from '../support/smtp.js';
+import { type SmtpMessage, visibleText } from '../support/smtp.js';
 import { type SocketProxy, startSocketProxy } from '../support/socket-proxy.js';
+import { suiteTeardown } from '../support/teardown.js';
 
 // The whole pipeline a user runs, every part real except Gotify and the mail relay: dockerd, the
 // registry, the built exporter behind a read-only socket proxy, Prometheus with the shipped
@@ -39,67 +30,48 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
     'com.docker.compose.service': 'web',
   };
   const updateCommand = 'docker compose -p shop pull web && docker compose -p shop up -d web';
-  const secrets = {
-    metrics: `metrics-${suffix}`,
-    webhook: `bridge-${suffix}`,
-    smtp: `smtp-${suffix}`,
-  };
-  let dir: string;
-  let registry: Registry;
+  const stops = suiteTeardown();
+  let rig: AlertRig;
   let proxy: SocketProxy;
-  let gotify: GotifyStandIn;
-  let smtp: SmtpServer;
-  let exporter: ExporterProcess;
   let alertmanager: Alertmanager;
   let prometheus: Prometheus;
-  let image: string;
   let pushedAt = 0;
   let providerStoppedAt = 0;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'e2e-'));
-    registry = await startRegistry();
-    image = `${registry.host}/shop/web:1.0`;
-    await publish(docker, image, `v1 ${suffix}`);
-    await runContainer(docker, image, container, compose);
-    proxy = await startSocketProxy(inject('dockerHost'));
-    gotify = await startGotify(`A${suffix}`);
-    exporter = await startRigExporter(dir, proxy.endpoint, gotify, secrets);
-    const exporterHost = new URL(exporter.url).host;
-
-    smtp = await startSmtpServer({ username: 'diun-exporter@example.org', password: secrets.smtp });
-    const am = await rigAlertmanager(smtp, exporter, secrets);
-    alertmanager = await startAlertmanager(am.config, am.files, {
-      env: { SSL_CERT_FILE: smtp.certFile },
+    proxy = stops.add(await startSocketProxy(inject('dockerHost')), (p) => p.close());
+    rig = await startAlertRig(stops, {
+      docker,
+      suffix,
+      repository: 'shop/web',
+      container,
+      labels: compose,
+      dockerEndpoint: proxy.endpoint,
     });
+    const exporterHost = new URL(rig.exporter.url).host;
+    const am = rig.alertmanager;
+    alertmanager = stops.add(await startAlertmanager(am.config, am.files, { env: am.env }), (a) =>
+      a.stop(),
+    );
 
     const promConfig = (await shipped('prometheus/prometheus.yml'))
       .replaceAll('diun-exporter:8080', exporterHost)
       .replaceAll('alertmanager:9093', new URL(alertmanager.url).host)
       .replaceAll('/etc/prometheus/', '')
       .replaceAll('/run/secrets/', 'secrets/');
-    prometheus = await startPrometheus(parse(promConfig) as Record<string, unknown>, {
-      'rules/diun-exporter.rules.yml': await shipped('prometheus/rules/diun-exporter.rules.yml'),
-      'secrets/diun-exporter-token': secrets.metrics,
-    });
-  });
-
-  afterAll(async () => {
-    await prometheus?.stop();
-    await alertmanager?.stop();
-    await exporter?.stop();
-    await smtp?.close();
-    await gotify?.stop();
-    await proxy?.close();
-    await docker(['rm', '-f', container]).catch(() => undefined);
-    await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    prometheus = stops.add(
+      await startPrometheus(parse(promConfig) as Record<string, unknown>, {
+        'rules/diun-exporter.rules.yml': await shipped('prometheus/rules/diun-exporter.rules.yml'),
+        'secrets/diun-exporter-token': rig.secrets.metrics,
+      }),
+      (p) => p.stop(),
+    );
   });
 
   const emails = (alertname: string) =>
-    smtp.messages().filter((m) => m.subject.includes(` ${alertname}`));
+    rig.smtp.messages().filter((m) => m.subject.includes(` ${alertname}`));
   const updateEmails = () => emails('DiunContainerUpdateAvailable');
-  const updatePushes = () => gotify.messages.filter((m) => m.message.includes(container));
+  const updatePushes = () => rig.gotify.messages.filter((m) => m.message.includes(container));
   const visible = (m: SmtpMessage) => visibleText(m.html ?? m.text ?? '');
   const promSees = (expr: string, what: string) =>
     waitFor(async () => ((await prometheus.query(expr)).length > 0 ? true : undefined), {
@@ -113,8 +85,8 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
       `diun_container_update_available{container="${container}"} == 0`,
       'Prometheus to scrape the container as up to date',
     );
-    await makeImage(docker, image, { variant: `v2 ${suffix}` });
-    await pushImage(docker, image);
+    await makeImage(docker, rig.image, { variant: `v2 ${suffix}` });
+    await pushImage(docker, rig.image);
     pushedAt = Date.now();
 
     const [mail] = await until(
@@ -137,28 +109,28 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
       alertname: 'DiunContainerUpdateAvailable',
       severity: 'warning',
       job: 'diun-exporter',
-      instance: new URL(exporter.url).host,
+      instance: new URL(rig.exporter.url).host,
       provider: 'docker',
       endpoint: 'local',
       container,
-      image,
+      image: rig.image,
       compose_project: 'shop',
       compose_service: 'web',
     });
     expect(firing?.annotations.update_command).toBe(updateCommand);
 
-    expect(mail!.subject).toContain(`[FIRING:1] DiunContainerUpdateAvailable ${image}`);
+    expect(mail!.subject).toContain(`[FIRING:1] DiunContainerUpdateAvailable ${rig.image}`);
     expect(mail!.to).toEqual(['ops@example.org']);
     expect(mail!.tls).toBe(true);
     const text = visible(mail!);
     expect(text).toContain(container);
-    expect(text).toContain(image);
+    expect(text).toContain(rig.image);
     expect(text).toContain(updateCommand);
 
     expect(push!.title).toBe("A running container's image has a newer digest in its registry");
     expect(push!.priority).toBe(5);
     expect(push!.message).toContain(`Container \`${container}\``);
-    expect(push!.message).toContain(image);
+    expect(push!.message).toContain(rig.image);
     expect(push!.message).toContain(updateCommand);
 
     // Every dashboard panel has data while an update is pending, except the rate limit one:
@@ -166,7 +138,7 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
     const panels = await evaluateDashboard(
       join(root, 'grafana', 'dashboards', 'diun-exporter.json'),
       (expr) => prometheus.query(expr),
-      { job: 'diun-exporter', instance: new URL(exporter.url).host },
+      { job: 'diun-exporter', instance: new URL(rig.exporter.url).host },
     );
     expect(panels.filter((p) => p.empty).map((p) => p.title)).toEqual([
       'Registry rate limit remaining',
@@ -178,11 +150,11 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
   }, 330_000);
 
   it('resolves once the container is recreated on the new image', async () => {
-    await pullImage(docker, image);
+    await pullImage(docker, rig.image);
     await docker(['rm', '-f', container]);
-    await runContainer(docker, image, container, compose);
+    await runContainer(docker, rig.image, container, compose);
     const recreatedAt = Date.now();
-    await exporter.until(
+    await rig.exporter.until(
       (s) => value(s, 'diun_container_update_available', { container }) === 0,
       'the exporter to see the recreated container as up to date',
       15_000,
@@ -221,7 +193,7 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
   }, 330_000);
 
   it('alerts once, without a flood, when the Docker provider goes away', async () => {
-    await exporter.until(
+    await rig.exporter.until(
       (s) => value(s, 'diun_provider_up', { provider: 'docker' }) === 0,
       'diun_provider_up to drop to 0',
       30_000,
@@ -238,14 +210,15 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
     expect(visible(mail!)).toContain('local');
     await until(
       'the provider-down Gotify message',
-      () => gotify.messages.find((m) => m.title === 'diun-exporter cannot reach a Docker endpoint'),
+      () =>
+        rig.gotify.messages.find((m) => m.title === 'diun-exporter cannot reach a Docker endpoint'),
       60_000,
     );
     // A run every 5 s with the provider down still makes one alert, not one per run or image.
     expect(emails('DiunDockerProviderDown')).toHaveLength(1);
     // Sorted: the provider-down alert builds up while the resolved notice waits, so either may
     // arrive first.
-    const alertnames = smtp
+    const alertnames = rig.smtp
       .messages()
       .map((m) => /^\[[A-Z]+(?::\d+)?\] (\w+)/.exec(m.subject)?.[1])
       .sort();
@@ -254,6 +227,6 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
       'DiunContainerUpdateAvailable',
       'DiunDockerProviderDown',
     ]);
-    expect(gotify.messages).toHaveLength(3);
+    expect(rig.gotify.messages).toHaveLength(3);
   }, 330_000);
 });

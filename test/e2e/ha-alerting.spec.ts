@@ -1,21 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
-import { rigAlertmanager, shipped, startRigExporter, until } from '../support/alert-rig.js';
+import { type AlertRig, shipped, startAlertRig, until } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { dockerCli } from '../support/dockerd.js';
 import { freePort, waitFor } from '../support/exec.js';
-import type { ExporterProcess } from '../support/exporter.js';
-import { type GotifyStandIn, startGotify } from '../support/gotify.js';
-import { makeImage, publish, pullImage, pushImage, runContainer } from '../support/images.js';
+import { makeImage, pullImage, pushImage, runContainer } from '../support/images.js';
 import { parseMetrics, value } from '../support/metrics-text.js';
 import { type Prometheus, startPrometheus } from '../support/prometheus.js';
-import { type Registry, startRegistry } from '../support/registry.js';
-import { type SmtpServer, startSmtpServer } from '../support/smtp.js';
+import { suiteTeardown } from '../support/teardown.js';
 
 // The highly available alert path of docs/alerts.md: two Prometheus replicas with the shipped
 // rules and compose/ha/prometheus.yml scrape one exporter and both send to both Alertmanagers, which gossip over loopback. The
@@ -33,51 +27,38 @@ describe('end to end, highly available: two Prometheus, two clustered Alertmanag
   const docker = dockerCli(inject('dockerHost'));
   const suffix = randomUUID().slice(0, 8);
   const container = `ha-web-${suffix}`;
-  const secrets = {
-    metrics: `metrics-${suffix}`,
-    webhook: `bridge-${suffix}`,
-    smtp: `smtp-${suffix}`,
-  };
-  let dir: string;
-  let registry: Registry;
-  let gotify: GotifyStandIn;
-  let smtp: SmtpServer;
-  let exporter: ExporterProcess;
+  const stops = suiteTeardown();
+  let rig: AlertRig;
   const alertmanagers: Alertmanager[] = [];
   const prometheuses: Prometheus[] = [];
-  let image: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'e2e-ha-'));
-    registry = await startRegistry();
-    image = `${registry.host}/ha/web:1.0`;
-    await publish(docker, image, `v1 ${suffix}`);
-    await runContainer(docker, image, container, {});
-    gotify = await startGotify(`A${suffix}`);
-    exporter = await startRigExporter(dir, inject('dockerHost'), gotify, secrets);
-    const exporterHost = new URL(exporter.url).host;
-
-    smtp = await startSmtpServer({ username: 'diun-exporter@example.org', password: secrets.smtp });
-    const am = await rigAlertmanager(smtp, exporter, secrets);
+    rig = await startAlertRig(stops, {
+      docker,
+      suffix,
+      repository: 'ha/web',
+      container,
+      dockerEndpoint: inject('dockerHost'),
+    });
+    const exporterHost = new URL(rig.exporter.url).host;
+    const am = rig.alertmanager;
     const amConfig = am.config
       .replace('group_wait: 30s', 'group_wait: 2s')
       .replace('group_interval: 2m', `group_interval: ${GROUP_INTERVAL_S}s`);
-    const amFiles = am.files;
     const gossipPorts = [await freePort(), await freePort()];
     for (const [i, port] of gossipPorts.entries()) {
       const peer = gossipPorts[1 - i];
-      alertmanagers.push(
-        await startAlertmanager(amConfig, amFiles, {
-          env: { SSL_CERT_FILE: smtp.certFile },
-          clusterArgs: [
-            `--cluster.listen-address=127.0.0.1:${port}`,
-            `--cluster.peer=127.0.0.1:${peer}`,
-            `--cluster.peer-timeout=${PEER_TIMEOUT_S}s`,
-            '--cluster.gossip-interval=100ms',
-            '--cluster.pushpull-interval=2s',
-          ],
-        }),
-      );
+      const member = await startAlertmanager(amConfig, am.files, {
+        env: am.env,
+        clusterArgs: [
+          `--cluster.listen-address=127.0.0.1:${port}`,
+          `--cluster.peer=127.0.0.1:${peer}`,
+          `--cluster.peer-timeout=${PEER_TIMEOUT_S}s`,
+          '--cluster.gossip-interval=100ms',
+          '--cluster.pushpull-interval=2s',
+        ],
+      });
+      alertmanagers.push(stops.add(member, (a) => a.stop()));
     }
     await waitFor(
       async () => (await Promise.all(alertmanagers.map(clusterSize))).every((n) => n === 2),
@@ -106,29 +87,17 @@ describe('end to end, highly available: two Prometheus, two clustered Alertmanag
         evaluation_interval: '2s',
         scrape_timeout: '2s',
       });
-      prometheuses.push(
-        await startPrometheus(config, {
-          'rules/diun-exporter.rules.yml': rules,
-          'secrets/diun-exporter-token': secrets.metrics,
-        }),
-      );
+      const replicaPrometheus = await startPrometheus(config, {
+        'rules/diun-exporter.rules.yml': rules,
+        'secrets/diun-exporter-token': rig.secrets.metrics,
+      });
+      prometheuses.push(stops.add(replicaPrometheus, (p) => p.stop()));
     }
   });
 
-  afterAll(async () => {
-    for (const p of prometheuses) await p.stop();
-    for (const am of alertmanagers) await am.stop();
-    await exporter?.stop();
-    await smtp?.close();
-    await gotify?.stop();
-    await docker(['rm', '-f', container]).catch(() => undefined);
-    await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
   const isUpdate = (subject: string) => subject.includes(' DiunContainerUpdateAvailable');
-  const updateEmails = () => smtp.messages().filter((m) => isUpdate(m.subject));
-  const updatePushes = () => gotify.messages.filter((m) => m.message.includes(container));
+  const updateEmails = () => rig.smtp.messages().filter((m) => isUpdate(m.subject));
+  const updatePushes = () => rig.gotify.messages.filter((m) => m.message.includes(container));
   const everyPromSees = (expr: string, what: string) =>
     waitFor(
       async () => {
@@ -144,8 +113,8 @@ describe('end to end, highly available: two Prometheus, two clustered Alertmanag
       `diun_container_update_available{container="${container}"} == 0`,
       'to scrape the container as up to date',
     );
-    await makeImage(docker, image, { variant: `v2 ${suffix}` });
-    await pushImage(docker, image);
+    await makeImage(docker, rig.image, { variant: `v2 ${suffix}` });
+    await pushImage(docker, rig.image);
 
     await until('the update email', () => updateEmails().length > 0, 120_000);
     await until('the Gotify message', () => updatePushes().length > 0, 60_000);
@@ -181,15 +150,15 @@ describe('end to end, highly available: two Prometheus, two clustered Alertmanag
     expect(updateEmails()).toHaveLength(1);
     expect(updatePushes()).toHaveLength(1);
     expect(updateEmails()[0]!.subject).toContain(
-      `[FIRING:1] DiunContainerUpdateAvailable ${image}`,
+      `[FIRING:1] DiunContainerUpdateAvailable ${rig.image}`,
     );
     expect(await notificationsSent(survivor)).toBe(0);
   }, 200_000);
 
   it('the surviving Alertmanager sends the resolve once', async () => {
-    await pullImage(docker, image);
+    await pullImage(docker, rig.image);
     await docker(['rm', '-f', container]);
-    await runContainer(docker, image, container, {});
+    await runContainer(docker, rig.image, container, {});
     await until(
       'the resolved email',
       () => updateEmails().find((m) => m.subject.startsWith('[RESOLVED] ')),

@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Dockerd, startDockerd } from '../support/dockerd.js';
-import { type ExporterProcess, startExporter } from '../support/exporter.js';
-import { publish } from '../support/images.js';
+import { type ExporterProcess, startDockerExporter } from '../support/exporter.js';
+import { publish, runContainer } from '../support/images.js';
 import { value } from '../support/metrics-text.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 import { type SocketProxy, startSocketProxy } from '../support/socket-proxy.js';
+import { suiteTeardown } from '../support/teardown.js';
 
 // Behind a read-only socket proxy over tcp://, as users run it; the daemon goes away and comes
 // back, and the exporter follows with diun_provider_up and its events stream.
 describe('docker endpoint behind a read-only socket proxy', () => {
   const suffix = randomUUID().slice(0, 8);
   const name = `proxied-${suffix}`;
+  const stops = suiteTeardown();
   let dockerd: Dockerd;
   let registry: Registry;
   let proxy: SocketProxy;
@@ -20,37 +22,15 @@ describe('docker endpoint behind a read-only socket proxy', () => {
   const up = () => ({ provider: 'docker', endpoint: 'local' });
 
   beforeAll(async () => {
-    dockerd = await startDockerd();
-    registry = await startRegistry();
+    dockerd = stops.add(await startDockerd(), (d) => d.cleanup());
+    registry = stops.add(await startRegistry(), (r) => r.stop());
     image = `${registry.host}/proxied/app:1.0`;
     await publish(dockerd.docker, image, `proxied ${suffix}`);
     // restart=always brings the container back when the daemon does.
-    await dockerd.docker([
-      'run',
-      '-d',
-      '--restart',
-      'always',
-      '--stop-signal',
-      'SIGKILL',
-      '--name',
-      name,
-      image,
-    ]);
-    proxy = await startSocketProxy(dockerd.host);
-    exporter = await startExporter(
-      {
-        watch: { schedule: '', workers: 2 },
-        providers: { docker: { endpoint: proxy.endpoint, watchByDefault: true } },
-      },
-      { env: { LOG_LEVEL: 'debug' } },
-    );
-  });
-
-  afterAll(async () => {
-    await exporter?.stop();
-    await proxy?.close();
-    await registry?.stop();
-    await dockerd?.cleanup();
+    await runContainer(dockerd.docker, image, name, {}, { restart: 'always' });
+    // The proxy of the moment is closed: a test replaces it.
+    proxy = stops.add(await startSocketProxy(dockerd.host), () => proxy.close());
+    exporter = stops.add(await startDockerExporter(proxy.endpoint), (e) => e.stop());
   });
 
   it('needs nothing but reads of containers, images, events, version and ping', async () => {

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Dockerd, startDockerd } from '../support/dockerd.js';
 import { waitFor } from '../support/exec.js';
-import { type ExporterProcess, startExporter } from '../support/exporter.js';
+import { type ExporterProcess, startDockerExporter, startExporter } from '../support/exporter.js';
 import { publish, runContainer } from '../support/images.js';
 import { type LatencyProxy, startLatencyProxy } from '../support/latency-proxy.js';
 import { find, type Sample, value } from '../support/metrics-text.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 import { type SocketProxy, startSocketProxy } from '../support/socket-proxy.js';
+import { suiteTeardown } from '../support/teardown.js';
 
 // Docker faults on a dockerd of this file's own (the shared one serves the other files): the
 // daemon stopped between and during runs, the events stream cut, a container removed mid-run,
@@ -22,6 +23,7 @@ describe('docker faults', () => {
     moved: `moved-${suffix}`,
     other: `other-${suffix}`,
   };
+  const stops = suiteTeardown();
   let dockerd: Dockerd;
   let registry: Registry;
   let latency: LatencyProxy;
@@ -35,9 +37,9 @@ describe('docker faults', () => {
   const said = (what: string, text: string) => console.log(`[docker-faults] ${what}: ${text}`);
 
   beforeAll(async () => {
-    dockerd = await startDockerd();
-    registry = await startRegistry();
-    latency = await startLatencyProxy(registry.host);
+    dockerd = stops.add(await startDockerd(), (d) => d.cleanup());
+    registry = stops.add(await startRegistry(), (r) => r.stop());
+    latency = stops.add(await startLatencyProxy(registry.host), (l) => l.close());
     images = {
       a: `${latency.host}/faults/a:1.0`,
       b: `${latency.host}/faults/b:1.0`,
@@ -45,41 +47,16 @@ describe('docker faults', () => {
     };
     await publish(dockerd.docker, images.a, `a ${suffix}`);
     await publish(dockerd.docker, images.b, `b ${suffix}`);
-    await dockerd.docker([
-      'run',
-      '-d',
-      '--restart',
-      'always',
-      '--stop-signal',
-      'SIGKILL',
-      '--name',
-      names.kept,
-      images.a,
-    ]);
+    await runContainer(dockerd.docker, images.a, names.kept, {}, { restart: 'always' });
     await runContainer(dockerd.docker, images.b, names.once);
   });
 
-  afterAll(async () => {
-    await latency?.close();
-    await registry?.stop();
-    await dockerd?.cleanup();
-  });
-
   describe('on the daemon socket', () => {
+    const stops = suiteTeardown();
     let exporter: ExporterProcess;
 
     beforeAll(async () => {
-      exporter = await startExporter(
-        {
-          watch: { schedule: '', workers: 2 },
-          providers: { docker: { endpoint: dockerd.host, watchByDefault: true } },
-        },
-        { env: { LOG_LEVEL: 'debug' } },
-      );
-    });
-
-    afterAll(async () => {
-      await exporter?.stop();
+      exporter = stops.add(await startDockerExporter(dockerd.host), (e) => e.stop());
     });
 
     it('keeps serving the last picture while the daemon is down, and comes back by itself', async () => {
@@ -193,27 +170,17 @@ describe('docker faults', () => {
   });
 
   describe('behind a socket proxy', () => {
+    const stops = suiteTeardown();
     let proxy: SocketProxy;
     let exporter: ExporterProcess;
 
     beforeAll(async () => {
-      proxy = await startSocketProxy(dockerd.host);
-      exporter = await startExporter(
-        {
-          watch: { schedule: '', workers: 2 },
-          providers: { docker: { endpoint: proxy.endpoint, watchByDefault: true } },
-        },
-        { env: { LOG_LEVEL: 'debug' } },
-      );
+      proxy = stops.add(await startSocketProxy(dockerd.host), (p) => p.close());
+      exporter = stops.add(await startDockerExporter(proxy.endpoint), (e) => e.stop());
       await exporter.until(
         (s) => has(s, names.kept) && value(s, 'diun_provider_up', local) === 1,
         'the proxied exporter to report the running container',
       );
-    });
-
-    afterAll(async () => {
-      await exporter?.stop();
-      await proxy?.close();
     });
 
     it('reconnects a cut events stream and sees a container started after the cut', async () => {

@@ -3,10 +3,9 @@
  * token service that behaves as Docker Hub's. A small stub stands in only for what the real
  * registry never does (rate limits, missing digest headers, redirects to storage, 5xx).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,15 +13,23 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { RegistryClient, type RegistryObserver } from '../../src/registry/client.js';
 import { RegistryError } from '../../src/registry/errors.js';
 import { parseReference } from '../../src/registry/reference.js';
 import { Transport } from '../../src/registry/transport.js';
 import type { RequestOptions } from '../../src/registry/types.js';
-import { freePort, requireBinary, run, waitFor } from '../support/exec.js';
-import { type Registry, startRegistry } from '../support/registry.js';
-import { startTokenService, type TokenService } from '../support/token-service.js';
+import { freePort, requireBinary, waitFor } from '../support/exec.js';
+import { digestOf, uploadBlob } from '../support/oci.js';
+import type { Registry } from '../support/registry.js';
+import { serveForTest, suiteTeardown } from '../support/teardown.js';
+import { selfSignedCertificate } from '../support/tls-certs.js';
+import {
+  requestToken,
+  startTokenRegistry,
+  startTokenService,
+  type TokenService,
+} from '../support/token-service.js';
 
 // A missing program fails the whole file, naming the package to install; nothing is skipped.
 requireBinary('docker-registry', 'docker-registry');
@@ -60,18 +67,15 @@ function recorder(): Recorded {
   };
 }
 
-const clients: RegistryClient[] = [];
+/** A client for the running test, closed when it ends. */
 function newClient(observer?: RegistryObserver): RegistryClient {
   const client = new RegistryClient({
     userAgent: 'diun-exporter/9.9.9-test',
     ...(observer && { observer }),
   });
-  clients.push(client);
+  onTestFinished(() => client.close());
   return client;
 }
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
 
 async function rejection(p: Promise<unknown>): Promise<RegistryError> {
   const err = await p.then(
@@ -90,40 +94,15 @@ interface Pushed {
   index: { bytes: Buffer; digest: string };
 }
 
-const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const json = (o: unknown) => Buffer.from(JSON.stringify(o));
 
-async function pushToken(tokens: TokenService, repo: string): Promise<string> {
-  const url = new URL(tokens.realm);
-  url.searchParams.set('service', tokens.service);
-  url.searchParams.set('scope', `repository:${repo}:pull,push`);
-  const basic = Buffer.from(`pusher:${USERS.pusher.password}`).toString('base64');
-  const res = await request(url, { headers: { authorization: `Basic ${basic}` } });
-  expect(res.statusCode).toBe(200);
-  return ((await res.body.json()) as { token: string }).token;
-}
-
 async function pushContent(registry: Registry, tokens: TokenService, repo: string) {
-  const auth = { authorization: `Bearer ${await pushToken(tokens, repo)}` };
-  const putBlob = async (bytes: Buffer) => {
-    const digest = digestOf(bytes);
-    const start = await request(`${registry.url}/v2/${repo}/blobs/uploads/`, {
-      method: 'POST',
-      headers: auth,
-    });
-    await start.body.dump();
-    expect(start.statusCode).toBe(202);
-    const location = new URL(String(start.headers.location), registry.url);
-    location.searchParams.set('digest', digest);
-    const done = await request(location, {
-      method: 'PUT',
-      headers: { ...auth, 'content-type': 'application/octet-stream' },
-      body: bytes,
-    });
-    await done.body.dump();
-    expect(done.statusCode).toBe(201);
-    return { mediaType: '', digest, size: bytes.length };
-  };
+  const pusher = { user: 'pusher', password: USERS.pusher.password };
+  const token = await requestToken(tokens, [`repository:${repo}:pull,push`], pusher);
+  const auth = { authorization: `Bearer ${token}` };
+  const putBlob = (bytes: Buffer) => uploadBlob(registry.url, repo, bytes, '', auth);
+  // Not oci.ts's putManifest: the digest kept is the one the registry answers with, which the
+  // tests compare with the digest of the bytes.
   const putManifest = async (ref: string, mediaType: string, body: Buffer) => {
     const res = await request(`${registry.url}/v2/${repo}/manifests/${ref}`, {
       method: 'PUT',
@@ -185,19 +164,18 @@ async function pushContent(registry: Registry, tokens: TokenService, repo: strin
 // ---- the real registry, anonymous pulls allowed ----
 
 describe('RegistryClient against docker-registry with Docker Hub style token auth', () => {
+  const stops = suiteTeardown();
   let tokens: TokenService;
   let registry: Registry;
   let pushed: Pushed;
   const ref = (s: string) => parseReference(`${registry.host}/${s}`);
 
   beforeAll(async () => {
-    tokens = await startTokenService({ users: USERS, anonymous: true });
-    registry = await startRegistry({ tokenAuth: tokens });
+    ({ tokens, registry } = stops.add(
+      await startTokenRegistry({ users: USERS, anonymous: true }),
+      (t) => t.stop(),
+    ));
     pushed = await pushContent(registry, tokens, 'team/app');
-  });
-  afterAll(async () => {
-    await registry?.stop();
-    await tokens?.close();
   });
 
   it('HEAD answers the digest the registry computed, with an anonymous pull token', async () => {
@@ -306,19 +284,18 @@ describe('RegistryClient against docker-registry with Docker Hub style token aut
 // ---- the real registry, no anonymous pulls, short-lived tokens ----
 
 describe('RegistryClient with a token service that refuses anonymous pulls', () => {
+  const stops = suiteTeardown();
   let tokens: TokenService;
   let registry: Registry;
   let pushed: Pushed;
   const ref = (s: string) => parseReference(`${registry.host}/${s}`);
 
   beforeAll(async () => {
-    tokens = await startTokenService({ users: USERS, anonymous: false, expiresInSeconds: 2 });
-    registry = await startRegistry({ tokenAuth: tokens });
+    ({ tokens, registry } = stops.add(
+      await startTokenRegistry({ users: USERS, anonymous: false, expiresInSeconds: 2 }),
+      (t) => t.stop(),
+    ));
     pushed = await pushContent(registry, tokens, 'private/app');
-  });
-  afterAll(async () => {
-    await registry?.stop();
-    await tokens?.close();
   });
 
   it('fails as auth without credentials, refused by the token service', async () => {
@@ -394,21 +371,10 @@ describe('RegistryClient when the registry is unreachable', () => {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-async function listen(handler: Handler): Promise<{ host: string; server: Server }> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  stubs.push(server);
-  return { host: `127.0.0.1:${port}`, server };
+/** A stub registry for the running test, on 127.0.0.1. */
+function listen(handler: Handler): Promise<{ host: string }> {
+  return serveForTest(createServer(handler));
 }
-const stubs: Server[] = [];
-afterEach(async () => {
-  for (const s of stubs.splice(0)) {
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-});
 
 describe('RegistryClient against a stub for behaviour docker-registry does not show', () => {
   const body = json({ schemaVersion: 2, mediaType: DOCKER_V2, config: {}, layers: [] });
@@ -490,18 +456,12 @@ describe('RegistryClient against a stub for behaviour docker-registry does not s
   it('verifies TLS certificates unless insecureTLS is set', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'registry-tls-'));
     try {
-      const openssl = requireBinary('openssl', 'openssl');
-      const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-      const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'];
-      await run(openssl, [...args, '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert]);
+      const { keyFile, certFile } = await selfSignedCertificate(dir, '127.0.0.1');
       const server = createHttpsServer(
-        { key: readFileSync(key), cert: readFileSync(cert) },
+        { key: readFileSync(keyFile), cert: readFileSync(certFile) },
         (_, res) => res.writeHead(200).end('{}'),
       );
-      stubs.push(server);
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
+      const { port } = await serveForTest(server);
       // A loopback registry is spoken to over plain HTTP, so the transport is asked directly.
       const transport = new Transport('diun-exporter/test');
       const send = (insecureTLS: boolean) =>

@@ -3,14 +3,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type DockerCli, dockerCli } from '../support/dockerd.js';
+import { type DockerCli, dockerCli, loggedInDockerCli } from '../support/dockerd.js';
 import { freePort, run } from '../support/exec.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { type GotifyStandIn, startGotify } from '../support/gotify.js';
 import { publish, runContainer } from '../support/images.js';
 import { value } from '../support/metrics-text.js';
-import { type Registry, startRegistry } from '../support/registry.js';
-import { startTokenService, type TokenService } from '../support/token-service.js';
+import type { Registry } from '../support/registry.js';
+import {
+  startTokenRegistry,
+  type TokenRegistry,
+  type TokenService,
+} from '../support/token-service.js';
 
 // The exporter is run with a distinctive value in every secret it can hold, made to succeed and
 // fail in every cheap way (good credentials, a wrong password, a registry down, a bad label,
@@ -52,6 +56,7 @@ const webhook = readFileSync(
 describe('secrets never leave the exporter', () => {
   const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
   const containers: string[] = [];
+  let tokenRegistry: TokenRegistry;
   let tokens: TokenService;
   let registry: Registry;
   let docker: DockerCli;
@@ -68,7 +73,7 @@ describe('secrets never leave the exporter', () => {
   };
 
   beforeAll(async () => {
-    tokens = await startTokenService({
+    tokenRegistry = await startTokenRegistry({
       anonymous: false,
       users: {
         pusher: { password: users.pusher, push: true },
@@ -76,14 +81,13 @@ describe('secrets never leave the exporter', () => {
         fromfile: { password: users.fromfile },
       },
     });
-    registry = await startRegistry({ tokenAuth: tokens });
-    const dockerConfig = mkdtempSync(join(dir, 'docker-config-'));
-    const env = { ...process.env, DOCKER_HOST: inject('dockerHost'), DOCKER_CONFIG: dockerConfig };
-    await run('docker', ['login', registry.host, '-u', 'pusher', '--password-stdin'], {
-      env,
-      input: users.pusher,
-    });
-    docker = async (args) => (await run('docker', args, { env })).stdout;
+    ({ tokens, registry } = tokenRegistry);
+    docker = await loggedInDockerCli(
+      inject('dockerHost'),
+      mkdtempSync(join(dir, 'docker-config-')),
+      registry.host,
+      { name: 'pusher', password: users.pusher },
+    );
     for (const name of ['inline', 'fromfile', 'wrong', 'badlabel']) {
       images[name] = `${registry.host}/private/${name}:1.0`;
       await publish(docker, images[name]!, `secrets ${tag} ${name}`);
@@ -156,8 +160,7 @@ describe('secrets never leave the exporter', () => {
     await exporter?.stop();
     await gotify?.stop();
     await dockerCli(inject('dockerHost'))(['rm', '-f', ...containers]).catch(() => undefined);
-    await registry?.stop();
-    await tokens?.close();
+    await tokenRegistry?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

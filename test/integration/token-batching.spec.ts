@@ -3,8 +3,7 @@
  * repositories come from one token request (several `scope` parameters), and a token service
  * that grants only the first scope costs per-repository tokens, never a failed check.
  */
-import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runPool } from '../../src/concurrency/worker-pool.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/registry/reference.js';
@@ -13,56 +12,36 @@ import { checkTargets } from '../../src/watch/check.js';
 import { noHooks } from '../../src/watch/hooks.js';
 import { type ImageKey, imageKey } from '../../src/watch/model.js';
 import type { CheckTarget } from '../../src/watch/target.js';
-import { type Registry, startRegistry } from '../support/registry.js';
-import { startTokenService, type TokenService } from '../support/token-service.js';
+import { mediaTypes, putManifest, uploadBlob } from '../support/oci.js';
+import type { Registry } from '../support/registry.js';
+import { suiteTeardown } from '../support/teardown.js';
+import { requestToken, startTokenRegistry, type TokenService } from '../support/token-service.js';
 
 const N = 30;
 const USERS = { pusher: { password: 'push-secret', push: true } };
-const DOCKER_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 const repositories = Array.from({ length: N }, (_, i) => `fleet/app${i}`);
-
-const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** Pushes a small image as `<repo>:1.0` to every repository, as the push user. */
 async function fill(registry: Registry, tokens: TokenService): Promise<void> {
-  const basic = Buffer.from(`pusher:${USERS.pusher.password}`).toString('base64');
+  const pusher = { user: 'pusher', password: USERS.pusher.password };
   await runPool(repositories, 8, async (repo) => {
-    const url = new URL(tokens.realm);
-    url.searchParams.set('service', tokens.service);
-    url.searchParams.set('scope', `repository:${repo}:pull,push`);
-    const res = await fetch(url, { headers: { authorization: `Basic ${basic}` } });
-    const auth = { authorization: `Bearer ${((await res.json()) as { token: string }).token}` };
-    const putBlob = async (bytes: Buffer) => {
-      const start = await fetch(`${registry.url}/v2/${repo}/blobs/uploads/`, {
-        method: 'POST',
-        headers: auth,
-      });
-      expect(start.status).toBe(202);
-      const location = new URL(start.headers.get('location') ?? '', registry.url);
-      location.searchParams.set('digest', digestOf(bytes));
-      const put = await fetch(location, { method: 'PUT', headers: auth, body: bytes });
-      expect(put.status).toBe(201);
-      return { digest: digestOf(bytes), size: bytes.length };
-    };
-    const config = await putBlob(Buffer.from(JSON.stringify({ architecture: 'amd64', repo })));
-    const layer = await putBlob(Buffer.from(`layer of ${repo}`));
+    const token = await requestToken(tokens, [`repository:${repo}:pull,push`], pusher);
+    const auth = { authorization: `Bearer ${token}` };
+    const blob = (bytes: Buffer, mediaType: string) =>
+      uploadBlob(registry.url, repo, bytes, mediaType, auth);
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', repo }));
     const manifest = {
       schemaVersion: 2,
-      mediaType: DOCKER_V2,
-      config: { ...config, mediaType: 'application/vnd.docker.container.image.v1+json' },
-      layers: [{ ...layer, mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' }],
+      mediaType: mediaTypes.dockerManifest,
+      config: await blob(config, mediaTypes.dockerConfig),
+      layers: [await blob(Buffer.from(`layer of ${repo}`), mediaTypes.dockerLayer)],
     };
-    const put = await fetch(`${registry.url}/v2/${repo}/manifests/1.0`, {
-      method: 'PUT',
-      headers: { ...auth, 'content-type': DOCKER_V2 },
-      body: JSON.stringify(manifest),
-    });
-    expect(put.status).toBe(201);
+    await putManifest(registry.url, repo, '1.0', manifest, auth);
   });
 }
 
-/** One cold check of every repository through `checkTargets`, counting requests by kind. */
-async function coldCheck(registry: Registry) {
+/** A registry client and the requests it made so far, by kind. */
+function countingClient() {
   const counts: Record<string, number> = {};
   const client = new RegistryClient({
     observer: {
@@ -72,6 +51,12 @@ async function coldCheck(registry: Registry) {
       rateLimit: () => undefined,
     },
   });
+  return { client, counts };
+}
+
+/** One cold check of every repository through `checkTargets`, counting requests by kind. */
+async function coldCheck(registry: Registry) {
+  const { client, counts } = countingClient();
   const targets: CheckTarget[] = repositories.map((repo) => {
     const image = `${registry.host}/${repo}:1.0`;
     return { image, keys: [imageKey('file', image)], containers: [] };
@@ -92,12 +77,13 @@ async function coldCheck(registry: Registry) {
 }
 
 describe('cold run with batched token requests', () => {
-  const started: { registry: Registry; tokens: TokenService }[] = [];
+  const stops = suiteTeardown();
 
   async function tokenRegistry(grantFirstScopeOnly: boolean) {
-    const tokens = await startTokenService({ users: USERS, grantFirstScopeOnly });
-    const registry = await startRegistry({ tokenAuth: tokens });
-    started.push({ registry, tokens });
+    const { registry, tokens } = stops.add(
+      await startTokenRegistry({ users: USERS, grantFirstScopeOnly }),
+      (t) => t.stop(),
+    );
     await fill(registry, tokens);
     return { registry, tokens, filled: tokens.requests() };
   }
@@ -110,13 +96,6 @@ describe('cold run with batched token requests', () => {
     firstOnly = await tokenRegistry(true);
   });
 
-  afterAll(async () => {
-    for (const { registry, tokens } of started) {
-      await registry.stop();
-      await tokens.close();
-    }
-  });
-
   it(`costs 1 ping + 1 token request + ${N} HEADs for ${N} repositories`, async () => {
     const { counts, records, failures } = await coldCheck(full.registry);
     expect(failures).toEqual([]);
@@ -127,15 +106,7 @@ describe('cold run with batched token requests', () => {
   });
 
   it(`without batching (the per-request path alone) costs ${N} token requests`, async () => {
-    const counts: Record<string, number> = {};
-    const client = new RegistryClient({
-      observer: {
-        request: (e) => {
-          counts[e.kind] = (counts[e.kind] ?? 0) + 1;
-        },
-        rateLimit: () => undefined,
-      },
-    });
+    const { client, counts } = countingClient();
     const opts = { timeoutMs: 10_000, insecureTLS: false };
     try {
       await runPool(repositories, 10, async (repo) => {

@@ -3,42 +3,39 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type DockerCli, dockerCli } from '../support/dockerd.js';
-import { run } from '../support/exec.js';
+import { type DockerCli, dockerCli, loggedInDockerCli } from '../support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { publish, runContainer } from '../support/images.js';
 import { value } from '../support/metrics-text.js';
-import { type Registry, startRegistry } from '../support/registry.js';
-import { startTokenService, type TokenService } from '../support/token-service.js';
+import { startTokenRegistry, type TokenRegistry } from '../support/token-service.js';
 
 const pusher = { name: 'pusher', password: `push-${randomUUID()}` };
 const puller = { name: 'puller', password: `pull-${randomUUID()}` };
 
 /** A registry behind a Docker Hub-style token service, and a docker CLI logged in as pusher. */
 async function tokenRegistry(anonymous: boolean) {
-  const tokens = await startTokenService({
+  const started = await startTokenRegistry({
     anonymous,
     users: {
       [pusher.name]: { password: pusher.password, push: true },
       [puller.name]: { password: puller.password },
     },
   });
-  const registry = await startRegistry({ tokenAuth: tokens });
   const dockerConfig = mkdtempSync(join(tmpdir(), 'docker-config-'));
-  const env = { ...process.env, DOCKER_HOST: inject('dockerHost'), DOCKER_CONFIG: dockerConfig };
-  await run('docker', ['login', registry.host, '-u', pusher.name, '--password-stdin'], {
-    env,
-    input: pusher.password,
-  });
-  const docker: DockerCli = async (args) => (await run('docker', args, { env })).stdout;
-  return { tokens, registry, docker };
+  const docker = await loggedInDockerCli(
+    inject('dockerHost'),
+    dockerConfig,
+    started.registry.host,
+    pusher,
+  );
+  return { ...started, docker };
 }
 
 describe('registry behind a Docker Hub-style token service', () => {
   const suffix = randomUUID().slice(0, 8);
   const containers: string[] = [];
-  let open: { tokens: TokenService; registry: Registry; docker: DockerCli };
-  let closed: { tokens: TokenService; registry: Registry; docker: DockerCli };
+  let open: TokenRegistry & { docker: DockerCli };
+  let closed: TokenRegistry & { docker: DockerCli };
   const exporters: ExporterProcess[] = [];
   const publicImages: string[] = [];
   let privateImage: string;
@@ -65,10 +62,7 @@ describe('registry behind a Docker Hub-style token service', () => {
   afterAll(async () => {
     for (const e of exporters) await e.stop();
     await dockerCli(inject('dockerHost'))(['rm', '-f', ...containers]).catch(() => undefined);
-    for (const r of [open, closed]) {
-      await r?.registry.stop();
-      await r?.tokens.close();
-    }
+    for (const r of [open, closed]) await r?.stop();
   });
 
   async function exporterWith(regopts: unknown[]): Promise<ExporterProcess> {

@@ -33,6 +33,25 @@ export function dockerCli(host: string): DockerCli {
 }
 
 /**
+ * A docker CLI bound to the daemon at `host` with its own config folder `configDir`, logged in
+ * to `registry` as `user` (the password goes in on stdin), so it can push to a registry behind a
+ * token service.
+ */
+export async function loggedInDockerCli(
+  host: string,
+  configDir: string,
+  registry: string,
+  user: { name: string; password: string },
+): Promise<DockerCli> {
+  const env = { ...process.env, DOCKER_HOST: host, DOCKER_CONFIG: configDir };
+  await run('docker', ['login', registry, '-u', user.name, '--password-stdin'], {
+    env,
+    input: user.password,
+  });
+  return async (args) => (await run('docker', args, { env })).stdout;
+}
+
+/**
  * Starts a private dockerd in a fresh temporary folder and waits until it answers on its unix
  * socket. `extraArgs` are added to its command line (another `--host`, TLS flags); vfs storage
  * unless `storageDriver` says otherwise (overlay2 copies nothing per layer, for image builds).

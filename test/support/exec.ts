@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { type AddressInfo, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -142,7 +143,7 @@ export async function terminate(child: ChildProcess, graceMs = 10_000): Promise<
  * test's stand-in never holds the run open.
  */
 export async function listenOnLoopback(
-  server: HttpServer,
+  server: HttpServer | HttpsServer,
   port = 0,
 ): Promise<{ port: number; close: () => Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

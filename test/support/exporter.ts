@@ -115,6 +115,20 @@ export async function startExporter(
   };
 }
 
+/**
+ * The built exporter on one Docker `endpoint`, as the Docker fault tests run it: every container
+ * watched, no schedule (a check at start and on POST /api/v1/check), two workers, debug logs.
+ */
+export function startDockerExporter(endpoint: string): Promise<ExporterProcess> {
+  return startExporter(
+    {
+      watch: { schedule: '', workers: 2 },
+      providers: { docker: { endpoint, watchByDefault: true } },
+    },
+    { env: { LOG_LEVEL: 'debug' } },
+  );
+}
+
 /** What a finished run of the built CLI left: its exit code and its whole output. */
 export interface CliResult {
   code: number | null;

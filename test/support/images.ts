@@ -79,18 +79,24 @@ export async function buildLocalImage(docker: DockerCli, ref: string): Promise<v
   await makeImage(docker, ref, { variant: `local ${ref}` });
 }
 
-/** Starts a detached container and returns its full id. */
+/**
+ * Starts a detached container and returns its full id; `restart: 'always'` brings it back when
+ * its daemon restarts.
+ */
 export async function runContainer(
   docker: DockerCli,
   ref: string,
   name: string,
   labels: Record<string, string> = {},
+  opts: { restart?: 'always' } = {},
 ): Promise<string> {
   const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  const restartArgs = opts.restart ? ['--restart', opts.restart] : [];
   // sleep as PID 1 ignores SIGTERM; SIGKILL keeps `docker stop` and daemon restarts instant.
   const out = await docker([
     'run',
     '-d',
+    ...restartArgs,
     '--stop-signal',
     'SIGKILL',
     '--name',

@@ -7,6 +7,7 @@ import { expectStatus } from './http-status.js';
 
 // Multi-platform images cannot come out of `docker import` or `docker push`: they are written
 // here through the registry's HTTP API, blob by blob and manifest by manifest, as BuildKit does.
+// `headers` (a push token's Authorization, where the registry asks for one) go with every request.
 
 export const mediaTypes = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -61,15 +62,19 @@ export async function uploadBlob(
   repo: string,
   bytes: Buffer,
   mediaType: string,
+  headers: Record<string, string> = {},
 ): Promise<Descriptor> {
   const digest = digestOf(bytes);
-  const start = await fetch(`${registryUrl}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  const start = await fetch(`${registryUrl}/v2/${repo}/blobs/uploads/`, {
+    method: 'POST',
+    headers,
+  });
   await expectStatus(start, 202, `POST blob upload to ${repo}`);
   const location = new URL(start.headers.get('location') ?? '', registryUrl);
   location.searchParams.set('digest', digest);
   const put = await fetch(location, {
     method: 'PUT',
-    headers: { 'content-type': 'application/octet-stream' },
+    headers: { ...headers, 'content-type': 'application/octet-stream' },
     body: bytes,
   });
   await expectStatus(put, 201, `PUT blob ${digest} to ${repo}`);
@@ -82,11 +87,12 @@ export async function putManifest(
   repo: string,
   reference: string,
   manifest: { mediaType: string } & Record<string, unknown>,
+  headers: Record<string, string> = {},
 ): Promise<PushedManifest> {
   const body = Buffer.from(JSON.stringify(manifest, null, 2));
   const res = await fetch(`${registryUrl}/v2/${repo}/manifests/${reference}`, {
     method: 'PUT',
-    headers: { 'content-type': manifest.mediaType },
+    headers: { ...headers, 'content-type': manifest.mediaType },
     body,
   });
   await expectStatus(res, 201, `PUT manifest ${repo}:${reference}`);
@@ -229,13 +235,15 @@ export async function pushIndex(
   });
 }
 
-async function putManifestByDigest(
+/** PUTs `manifest` to `repo` under its own digest, as the manifests an index lists are pushed. */
+export async function putManifestByDigest(
   registryUrl: string,
   repo: string,
   manifest: { mediaType: string } & Record<string, unknown>,
+  headers: Record<string, string> = {},
 ): Promise<PushedManifest> {
   const digest = digestOf(Buffer.from(JSON.stringify(manifest, null, 2)));
-  return putManifest(registryUrl, repo, digest, manifest);
+  return putManifest(registryUrl, repo, digest, manifest, headers);
 }
 
 let files: Promise<string[]> | undefined;

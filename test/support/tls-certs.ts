@@ -11,19 +11,10 @@ export async function makeDockerTlsCerts(dir: string): Promise<void> {
   const openssl = requireBinary('openssl', 'openssl');
   const at = (name: string) => join(dir, name);
   const key = ['-newkey', 'rsa:2048', '-nodes'];
-  await run(openssl, [
-    'req',
-    '-x509',
-    ...key,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=diun-exporter test CA',
-    '-keyout',
-    at('ca-key.pem'),
-    '-out',
-    at('ca.pem'),
-  ]);
+  await selfSignedCertificate(dir, 'diun-exporter test CA', [], {
+    key: 'ca-key.pem',
+    cert: 'ca.pem',
+  });
   const sign = async (name: string, keyFile: string, certFile: string, ext: string) => {
     writeFileSync(at(`${name}.ext`), ext);
     await run(openssl, [
@@ -64,20 +55,23 @@ export async function makeDockerTlsCerts(dir: string): Promise<void> {
 }
 
 /**
- * A throwaway self-signed certificate for `cn` and `altNames` (`IP:127.0.0.1`, `DNS:smtp`), made
- * by `openssl` as `key.pem` and `cert.pem` in `dir`.
+ * A throwaway self-signed certificate for `cn`, with `altNames` (`IP:127.0.0.1`, `DNS:smtp`) as
+ * its subjectAltName when there are any, made by `openssl` in `dir` as `key.pem` and `cert.pem`
+ * unless `files` names them otherwise. Being self-signed, it is its own CA.
  */
 export async function selfSignedCertificate(
   dir: string,
   cn: string,
-  altNames: string[],
+  altNames: string[] = [],
+  files: { key?: string; cert?: string } = {},
 ): Promise<{ keyFile: string; certFile: string }> {
   const openssl = requireBinary('openssl', 'openssl');
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, files.key ?? 'key.pem');
+  const certFile = join(dir, files.cert ?? 'cert.pem');
+  const san = altNames.length > 0 ? ['-addext', `subjectAltName=${altNames.join(',')}`] : [];
   await run(openssl, [
     ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2'],
-    ...['-subj', `/CN=${cn}`, '-addext', `subjectAltName=${altNames.join(',')}`],
+    ...['-subj', `/CN=${cn}`, ...san],
     ...['-keyout', keyFile, '-out', certFile],
   ]);
   return { keyFile, certFile };

@@ -11,8 +11,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireBinary, run } from './exec.js';
+import { expectStatus } from './http-status.js';
 import { jwt } from './jwt.js';
+import { type Registry, startRegistry } from './registry.js';
+import { selfSignedCertificate } from './tls-certs.js';
 
 export interface TokenUser {
   password: string;
@@ -57,15 +59,11 @@ interface Grant {
 
 /** Starts the token service on 127.0.0.1 with a fresh self-signed key made by `openssl`. */
 export async function startTokenService(opts: TokenServiceOptions = {}): Promise<TokenService> {
-  const openssl = requireBinary('openssl', 'openssl');
   const service = opts.service ?? 'diun-test-registry';
   const issuer = opts.issuer ?? 'diun-test-token-service';
   const expiresIn = opts.expiresInSeconds ?? 300;
   const dir = await mkdtemp(join(tmpdir(), 'token-service-'));
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  const newCert = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2'];
-  await run(openssl, [...newCert, '-subj', `/CN=${issuer}`, '-keyout', keyFile, '-out', certFile]);
+  const { keyFile, certFile } = await selfSignedCertificate(dir, issuer);
   const key = readFileSync(keyFile, 'utf8');
   // distribution verifies the x5c chain against rootcertbundle, so the leaf is the root itself.
   const x5c = [new X509Certificate(readFileSync(certFile)).raw.toString('base64')];
@@ -124,6 +122,49 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** docker-registry checking the tokens of its own token service, and how to stop both. */
+export interface TokenRegistry {
+  tokens: TokenService;
+  registry: Registry;
+  /** Stops the registry, then the token service. */
+  stop(): Promise<void>;
+}
+
+/** Starts a token service with `opts` and a docker-registry whose `auth.token` is that service. */
+export async function startTokenRegistry(opts: TokenServiceOptions = {}): Promise<TokenRegistry> {
+  const tokens = await startTokenService(opts);
+  const registry = await startRegistry({ tokenAuth: tokens }).catch(async (err: unknown) => {
+    await tokens.close();
+    throw err;
+  });
+  return {
+    tokens,
+    registry,
+    async stop() {
+      await registry.stop();
+      await tokens.close();
+    },
+  };
+}
+
+/**
+ * A token from the token service at `realm` for every scope in `scopes`
+ * (`repository:team/app:pull,push`), asked for as a client does, with `user`'s Basic credentials.
+ */
+export async function requestToken(
+  realm: { realm: string; service: string },
+  scopes: string[],
+  user: { user: string; password: string },
+): Promise<string> {
+  const url = new URL(realm.realm);
+  url.searchParams.set('service', realm.service);
+  for (const scope of scopes) url.searchParams.append('scope', scope);
+  const basic = Buffer.from(`${user.user}:${user.password}`).toString('base64');
+  const res = await fetch(url, { headers: { authorization: `Basic ${basic}` } });
+  await expectStatus(res, 200, `token for ${scopes.length} scope(s)`);
+  return ((await res.json()) as { token: string }).token;
 }
 
 // undefined: anonymous; false: credentials that do not match a user.

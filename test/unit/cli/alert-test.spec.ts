@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AlertTestError,
   alertmanagerUrl,
   sendTestAlert,
   testAlert,
 } from '../../../src/cli/alert-test.js';
+import { serveForTest } from '../../support/teardown.js';
 
 describe('alertmanagerUrl', () => {
   it('takes the flag, else ALERTMANAGER_URL, else 127.0.0.1:9093, without a trailing slash', () => {
@@ -49,31 +49,26 @@ describe('testAlert', () => {
 });
 
 describe('sendTestAlert', () => {
-  let close: (() => void) | undefined;
-  afterEach(() => close?.());
-
   // Stands in for an Alertmanager that refuses the alert, as one does with a bad body.
-  async function refusing(): Promise<string> {
+  async function refusing(): Promise<{ url: string; close: () => Promise<void> }> {
     const server = createServer((_req, res) => {
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end('{"code":400,"message":"bad alert"}');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    close = () => server.close();
-    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { host, close } = await serveForTest(server);
+    return { url: `http://${host}`, close };
   }
 
   it('says the status and body of a refusal', async () => {
-    const url = await refusing();
+    const { url } = await refusing();
     await expect(sendTestAlert(url, testAlert('info'))).rejects.toThrow(
       `Alertmanager at ${url}/api/v2/alerts answered 400 Bad Request: {"code":400,"message":"bad alert"}`,
     );
   });
 
   it('names the URL it could not reach', async () => {
-    const url = await refusing();
-    close?.();
-    close = undefined;
+    const { url, close } = await refusing();
+    await close();
     await expect(sendTestAlert(url, testAlert('info'))).rejects.toThrow(
       new RegExp(`cannot reach Alertmanager at ${url}: .*ECONNREFUSED`),
     );

@@ -1,57 +1,38 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connectionOptions } from '../../../src/providers/docker-connection.js';
-import { run } from '../../support/exec.js';
+import { listenOnLoopback } from '../../support/exec.js';
+import { suiteTeardown } from '../../support/teardown.js';
+import { selfSignedCertificate } from '../../support/tls-certs.js';
 
 // A TLS endpoint with a self-signed certificate that no CA in ca.pem vouches for, answering
 // Docker's /_ping, so tlsVerify is exercised on a real TLS handshake.
 describe('Docker TLS endpoint and tlsVerify', () => {
+  const stops = suiteTeardown();
   let dir: string;
-  let server: Server;
   let endpoint: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'docker-tls-'));
-    const openssl = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'];
-    await run('openssl', [
-      ...openssl,
-      '-subj',
-      '/CN=daemon',
-      '-keyout',
-      join(dir, 'server-key.pem'),
-      '-out',
-      join(dir, 'server.pem'),
-    ]);
-    await run('openssl', [
-      ...openssl,
-      '-subj',
-      '/CN=client',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ]);
+    dir = stops.add(await mkdtemp(join(tmpdir(), 'docker-tls-')), (d) =>
+      rm(d, { recursive: true, force: true }),
+    );
+    const daemon = await selfSignedCertificate(dir, 'daemon', [], {
+      key: 'server-key.pem',
+      cert: 'server.pem',
+    });
+    const client = await selfSignedCertificate(dir, 'client');
     // ca.pem holds an unrelated certificate: the daemon's is not signed by it.
-    await writeFile(join(dir, 'ca.pem'), await readFile(join(dir, 'cert.pem')));
-    server = createServer(
-      {
-        key: await readFile(join(dir, 'server-key.pem')),
-        cert: await readFile(join(dir, 'server.pem')),
-      },
+    await copyFile(client.certFile, join(dir, 'ca.pem'));
+    const server = createServer(
+      { key: await readFile(daemon.keyFile), cert: await readFile(daemon.certFile) },
       (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('OK'),
     );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-
-  afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
-    await rm(dir, { recursive: true, force: true });
+    const { port } = stops.add(await listenOnLoopback(server), (l) => l.close());
+    endpoint = `tcp://127.0.0.1:${port}`;
   });
 
   it('refuses a daemon certificate the CA does not sign when tlsVerify is true', async () => {

@@ -1,34 +1,25 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { RegistryError } from '../../../src/registry/errors.js';
 import { RegistryGate } from '../../../src/registry/limiter.js';
 import { Transport, type TransportRequest } from '../../../src/registry/transport.js';
+import { serveForTest } from '../../support/teardown.js';
 
 // The transport against a local server that answers 429 as told: retries stay bounded, a
 // pause is honoured by later requests to the same registry only, and no request is sent while
 // the registry asked for more than the request's budget. Back-off steps are 20 ms here.
 describe('Transport on 429', () => {
-  let server: Server | undefined;
-  let transport: Transport | undefined;
-  afterEach(async () => {
-    await transport?.close();
-    server?.closeAllConnections();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
-    server = undefined;
-  });
-
   const start = async (answer: (n: number) => { status: number; retryAfter?: string }) => {
     const seen: string[] = [];
-    server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       seen.push(req.url ?? '');
       const a = answer(seen.length);
       res.writeHead(a.status, a.retryAfter ? { 'retry-after': a.retryAfter } : {});
       res.end('{}');
     });
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    transport = new Transport('test', undefined, new RegistryGate({ firstBackoffMs: 20 }));
+    const { host } = await serveForTest(server);
+    const transport = new Transport('test', undefined, new RegistryGate({ firstBackoffMs: 20 }));
+    onTestFinished(() => transport.close());
     const req = (registry: string, timeoutMs = 2_000): TransportRequest => ({
       registry,
       kind: 'manifest_head',
@@ -40,27 +31,27 @@ describe('Transport on 429', () => {
       maxBytes: 1024,
       describe: `HEAD ${registry}/x:1`,
     });
-    return { seen, req };
+    return { seen, req, transport };
   };
 
   it('waits out a burst of 429s and answers with the 200 that follows', async () => {
-    const { seen, req } = await start((n) => ({ status: n <= 2 ? 429 : 200 }));
-    const res = await transport!.send(req('r1'));
+    const { seen, req, transport } = await start((n) => ({ status: n <= 2 ? 429 : 200 }));
+    const res = await transport.send(req('r1'));
     expect(res.status).toBe(200);
     expect(seen).toHaveLength(3);
   });
 
   it('gives up after two retries and hands back the 429', async () => {
-    const { seen, req } = await start(() => ({ status: 429 }));
-    const res = await transport!.send(req('r1'));
+    const { seen, req, transport } = await start(() => ({ status: 429 }));
+    const res = await transport.send(req('r1'));
     expect(res.status).toBe(429);
     expect(seen).toHaveLength(3);
   });
 
   it('does not retry, nor send later requests, while Retry-After exceeds the budget', async () => {
-    const { seen, req } = await start(() => ({ status: 429, retryAfter: '30' }));
-    expect((await transport!.send(req('r1'))).status).toBe(429);
-    const later = await transport!.send(req('r1')).catch((e: unknown) => e);
+    const { seen, req, transport } = await start(() => ({ status: 429, retryAfter: '30' }));
+    expect((await transport.send(req('r1'))).status).toBe(429);
+    const later = await transport.send(req('r1')).catch((e: unknown) => e);
     expect(later).toBeInstanceOf(RegistryError);
     expect((later as RegistryError).reason).toBe('rate_limited');
     expect((later as RegistryError).message).toMatch(/not sent, r1 asked to slow down for 30s/);
@@ -68,9 +59,12 @@ describe('Transport on 429', () => {
   });
 
   it('does not slow another registry down', async () => {
-    const { seen, req } = await start((n) => ({ status: n === 1 ? 429 : 200, retryAfter: '30' }));
-    expect((await transport!.send(req('r1'))).status).toBe(429);
-    expect((await transport!.send(req('r2'))).status).toBe(200);
+    const { seen, req, transport } = await start((n) => ({
+      status: n === 1 ? 429 : 200,
+      retryAfter: '30',
+    }));
+    expect((await transport.send(req('r1'))).status).toBe(429);
+    expect((await transport.send(req('r2'))).status).toBe(200);
     expect(seen).toHaveLength(2);
   });
 });

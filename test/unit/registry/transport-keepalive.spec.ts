@@ -1,24 +1,16 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Transport, type TransportRequest } from '../../../src/registry/transport.js';
+import { serveForTest } from '../../support/teardown.js';
 
 // A steady-state run is nothing but manifest HEADs: each must not cost a new connection (a TCP
 // and, over HTTPS, a TLS handshake against a remote registry). undici closes after a HEAD
 // unless told otherwise, so this pins that the transport tells it.
 describe('Transport connection reuse', () => {
-  let server: Server | undefined;
-  let transport: Transport | undefined;
-  afterEach(async () => {
-    await transport?.close();
-    server?.closeAllConnections();
-    await new Promise((r) => (server ? server.close(r) : r(undefined)));
-  });
-
   it('sends 20 HEADs and 5 GETs, one after another, over the same few connections', async () => {
     let connections = 0;
     const connectionHeaders: string[] = [];
-    server = createServer((req, res) => {
+    const server = createServer((req, res) => {
       connectionHeaders.push(String(req.headers.connection));
       res.writeHead(200, {
         'content-type': 'application/vnd.oci.image.index.v1+json',
@@ -28,11 +20,10 @@ describe('Transport connection reuse', () => {
       res.end(req.method === 'HEAD' ? undefined : '{}');
     });
     server.on('connection', () => connections++);
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-    const url = new URL(
-      `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/x/manifests/1`,
-    );
-    transport = new Transport('test');
+    const { host } = await serveForTest(server);
+    const url = new URL(`http://${host}/v2/x/manifests/1`);
+    const transport = new Transport('test');
+    onTestFinished(() => transport.close());
     const req = (method: 'HEAD' | 'GET'): TransportRequest => ({
       registry: 'r1',
       kind: method === 'HEAD' ? 'manifest_head' : 'manifest_get',
