@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { run, stopWithProcess, waitFor } from '../support/exec.js';
 
-// Issue 7: a newcomer who follows only the README gets the exporter serving. The commands are
+// A newcomer who follows only the README gets the exporter serving. The commands are
 // read from README.md itself and run as written, in the checkout, except that the Docker socket
 // is the test dockerd's and `npm ci` (already done to get here) is left out.
 const root = resolve(import.meta.dirname, '..', '..');

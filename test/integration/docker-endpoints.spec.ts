@@ -11,7 +11,7 @@ import { find, value } from '../support/metrics-text.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 import { makeDockerTlsCerts } from '../support/tls-certs.js';
 
-// Issue 8: one exporter, two Docker hosts (two real dockerd on their own sockets and data roots)
+// One exporter, two Docker hosts (two real dockerd on their own sockets and data roots)
 // running the same image. The `endpoint` label names the host; the shared reference is asked
 // once a run; with one host stopped the other keeps reporting.
 describe('two docker endpoints in one exporter', () => {
