@@ -40,6 +40,10 @@ function bridge() {
   return { app, delivered };
 }
 
+/** A POST to the bridge route with the right token. */
+const authorized = (app: express.Express, path: string) =>
+  request(app).post(path).set('Authorization', `Bearer ${WEBHOOK_TOKEN}`);
+
 describe('the Gotify bridge route', () => {
   it.each([
     ['no Authorization header', undefined],
@@ -94,11 +98,7 @@ describe('the Gotify bridge route', () => {
   it('sends one message per alert by default and with ?per=alert', async () => {
     for (const path of ['/hook', '/hook?per=alert']) {
       const { app, delivered } = bridge();
-      await request(app)
-        .post(path)
-        .set('Authorization', `Bearer ${WEBHOOK_TOKEN}`)
-        .send(group)
-        .expect(200, { alerts: 3, sent: 3, failed: 0 });
+      await authorized(app, path).send(group).expect(200, { alerts: 3, sent: 3, failed: 0 });
       expect(delivered.map((m) => m.title)).toEqual([
         'An image has a newer digest',
         '[RESOLVED] An image has a newer digest',
@@ -109,9 +109,7 @@ describe('the Gotify bridge route', () => {
 
   it('sends the whole group as one message with ?per=group: firing alerts first, then resolved', async () => {
     const { app, delivered } = bridge();
-    await request(app)
-      .post('/hook?per=group')
-      .set('Authorization', `Bearer ${WEBHOOK_TOKEN}`)
+    await authorized(app, '/hook?per=group')
       .send(group)
       .expect(200, { alerts: 3, sent: 3, failed: 0 });
     expect(delivered).toHaveLength(1);
@@ -135,11 +133,7 @@ describe('the Gotify bridge route', () => {
       [perAlert, '/hook'],
       [perGroup, '/hook?per=group'],
     ] as const) {
-      await request(app)
-        .post(path)
-        .set('Authorization', `Bearer ${WEBHOOK_TOKEN}`)
-        .send(one)
-        .expect(200);
+      await authorized(app, path).send(one).expect(200);
     }
     expect(perGroup.delivered).toEqual(perAlert.delivered);
     expect(perGroup.delivered[0]!.title).toBe('[RESOLVED] An image has a newer digest');
@@ -152,15 +146,9 @@ describe('the Gotify bridge route', () => {
       status: 'resolved',
       alerts: group.alerts.map((a) => ({ ...a, status: 'resolved' })),
     };
-    await request(app)
-      .post('/hook?per=group')
-      .set('Authorization', `Bearer ${WEBHOOK_TOKEN}`)
-      .send(resolved)
-      .expect(200);
+    await authorized(app, '/hook?per=group').send(resolved).expect(200);
     expect(delivered.map((m) => m.title)).toEqual(['[RESOLVED] An image has a newer digest (3)']);
-    await request(app)
-      .post('/hook?per=image')
-      .set('Authorization', `Bearer ${WEBHOOK_TOKEN}`)
+    await authorized(app, '/hook?per=image')
       .send(group)
       .expect(400, { error: 'per: expected alert or group' });
     expect(delivered).toHaveLength(1);
