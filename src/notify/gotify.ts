@@ -1,6 +1,7 @@
 // The Alertmanager -> Gotify bridge. Alertmanager 0.25 cannot shape a webhook's body, so its
 // webhook (payload version 4) comes to the exporter (server/gotify-route.ts) and leaves here as
-// one Gotify message per alert.
+// one Gotify message per alert or, with `?per=group`, one per webhook (one per Alertmanager group,
+// as its email).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { z } from 'zod';
@@ -40,6 +41,11 @@ export const AlertmanagerWebhookSchema = z.object({
 });
 
 export type Alert = z.output<typeof AlertSchema>;
+export type AlertmanagerWebhook = z.output<typeof AlertmanagerWebhookSchema>;
+
+/** What one Gotify message stands for: each alert of a webhook, or the whole webhook (group). */
+export type MessagesPer = 'alert' | 'group';
+export const MESSAGES_PER: readonly MessagesPer[] = ['alert', 'group'];
 
 /** The body of Gotify's `POST /message`. */
 export interface GotifyMessage {
@@ -51,26 +57,79 @@ export interface GotifyMessage {
 
 /** One alert as a Gotify message: summary as title, description and update command as Markdown. */
 export function gotifyMessage(alert: Alert, priorities: Record<string, number>): GotifyMessage {
+  const headline =
+    alert.annotations.summary?.trim() || alert.labels.alertname || 'Alertmanager alert';
+  return markdown(
+    `${alert.status === 'resolved' ? '[RESOLVED] ' : ''}${headline}`,
+    alertText(alert, headline, true),
+    priority(alert, priorities),
+  );
+}
+
+/**
+ * A whole webhook (one Alertmanager group) as one Gotify message: a group of one alert reads as
+ * that alert's message; a larger one is titled by the common summary (or the group's alertname)
+ * and the counts, and lists the firing alerts, then the resolved ones, as the email does.
+ */
+export function groupMessage(
+  webhook: AlertmanagerWebhook,
+  priorities: Record<string, number>,
+): GotifyMessage {
+  const [only, ...more] = webhook.alerts;
+  if (only && more.length === 0) return gotifyMessage(only, priorities);
+  const firing = webhook.alerts.filter((a) => a.status === 'firing');
+  const resolved = webhook.alerts.filter((a) => a.status === 'resolved');
+  const headline =
+    webhook.commonAnnotations?.summary?.trim() ||
+    webhook.groupLabels?.alertname ||
+    webhook.commonLabels?.alertname ||
+    'Alertmanager alerts';
+  const counts =
+    firing.length === 0
+      ? `[RESOLVED] ${headline} (${resolved.length})`
+      : `${headline} (${firing.length} firing${resolved.length > 0 ? `, ${resolved.length} resolved` : ''})`;
+  const sections = [
+    ...firing.map((a) => alertText(a, a.labels.alertname ?? headline, true)),
+    ...resolved.map((a) => `**[RESOLVED]** ${alertText(a, a.labels.alertname ?? headline, false)}`),
+  ];
+  const ranked = firing.length > 0 ? firing : resolved;
+  return markdown(
+    counts,
+    sections.join('\n\n---\n\n') || headline,
+    ranked.length > 0
+      ? Math.max(...ranked.map((a) => priority(a, priorities)))
+      : (priorities.info ?? 0),
+  );
+}
+
+// The description and (if `command`) the update command; the labels when the alert has neither,
+// for Gotify refuses a message without text.
+function alertText(alert: Alert, fallback: string, command: boolean): string {
   const { annotations, labels } = alert;
-  const headline = annotations.summary?.trim() || labels.alertname || 'Alertmanager alert';
   const parts: string[] = [];
   const description = annotations.description?.trim();
   if (description) parts.push(description);
-  const command = annotations.update_command?.trim();
-  if (command) parts.push(`Update with:\n\n${codeBlock(command)}`);
-  // Gotify refuses a message without text.
+  const update = command ? annotations.update_command?.trim() : undefined;
+  if (update) parts.push(`Update with:\n\n${codeBlock(update)}`);
   if (parts.length === 0) {
     parts.push(
       Object.entries(labels)
         .map(([name, value]) => `${name}=${value}`)
-        .join(', ') || headline,
+        .join(', ') || fallback,
     );
   }
-  const severity = labels.severity ?? '';
+  return parts.join('\n\n');
+}
+
+function priority(alert: Alert, priorities: Record<string, number>): number {
+  return priorities[alert.labels.severity ?? ''] ?? priorities.info ?? 0;
+}
+
+function markdown(title: string, message: string, priority: number): GotifyMessage {
   return {
-    title: `${alert.status === 'resolved' ? '[RESOLVED] ' : ''}${headline}`,
-    message: parts.join('\n\n'),
-    priority: priorities[severity] ?? priorities.info ?? 0,
+    title,
+    message,
+    priority,
     extras: { 'client::display': { contentType: 'text/markdown' } },
   };
 }
@@ -174,26 +233,38 @@ export interface DeliverySummary {
   failed: number;
 }
 
-/** Sends each alert as one Gotify message, counting and logging each that fails. */
+/**
+ * Sends the webhook's alerts as Gotify messages, one per alert or one for the whole webhook
+ * (`per`), counting and logging each message that fails. The summary counts alerts: those of an
+ * undelivered message count as failed.
+ */
 export async function deliverAlerts(
-  alerts: Alert[],
+  webhook: AlertmanagerWebhook,
   bridge: GotifyBridge,
+  per: MessagesPer = 'alert',
 ): Promise<DeliverySummary> {
   const { config, client, notifications } = bridge;
+  const { alerts } = webhook;
+  const batches = per === 'group' ? (alerts.length > 0 ? [alerts] : []) : alerts.map((a) => [a]);
   let sent = 0;
   // A few at a time, in order: a large group must not flood Gotify.
-  await runPool(alerts, CONCURRENT_DELIVERIES, async (alert) => {
-    const delivery = await client.deliver(gotifyMessage(alert, config.priorities));
+  await runPool(batches, CONCURRENT_DELIVERIES, async (batch) => {
+    const [first] = batch as [Alert, ...Alert[]];
+    const message =
+      per === 'group'
+        ? groupMessage(webhook, config.priorities)
+        : gotifyMessage(first, config.priorities);
+    const delivery = await client.deliver(message);
     if (delivery.ok) {
-      sent++;
+      sent += batch.length;
       notifications.sent(CHANNEL);
       return;
     }
     notifications.failed(CHANNEL);
     log('warn', 'gotify: message not delivered', {
-      alertname: alert.labels.alertname,
-      status: alert.status,
-      fingerprint: alert.fingerprint,
+      alertname: first.labels.alertname,
+      status: per === 'group' ? webhook.status : first.status,
+      ...(per === 'group' ? { alerts: batch.length } : { fingerprint: first.fingerprint }),
       attempts: delivery.attempts,
       error: delivery.error,
     });

@@ -1,8 +1,16 @@
 // POST /api/v1/alertmanager/gotify: Alertmanager's webhook into the Gotify bridge (notify/gotify.ts).
 // A 502 when any message could not be delivered makes Alertmanager send the whole group again later.
+// `?per=group` makes one message of the whole webhook (an Alertmanager group), as its email does;
+// without it (or `?per=alert`) each alert is one message.
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { humanMessage, issueProblems } from '../config/problems.js';
-import { AlertmanagerWebhookSchema, deliverAlerts, type GotifyBridge } from '../notify/gotify.js';
+import {
+  AlertmanagerWebhookSchema,
+  deliverAlerts,
+  type GotifyBridge,
+  MESSAGES_PER,
+  type MessagesPer,
+} from '../notify/gotify.js';
 import { requireBearer } from './auth.js';
 
 // A webhook of a few hundred alerts is well under this; Alertmanager truncates larger groups.
@@ -11,13 +19,18 @@ const BODY_LIMIT = '1mb';
 /** The handlers of POST /api/v1/alertmanager/gotify: Bearer check, JSON, validation, delivery. */
 export function gotifyRoute(bridge: GotifyBridge): (RequestHandler | ErrorRequestHandler)[] {
   const deliverAll: RequestHandler = async (req, res) => {
+    const per = req.query.per ?? 'alert';
+    if (!MESSAGES_PER.includes(per as MessagesPer)) {
+      res.status(400).json({ error: `per: expected ${MESSAGES_PER.join(' or ')}` });
+      return;
+    }
     const parsed = AlertmanagerWebhookSchema.safeParse(req.body, { error: humanMessage });
     if (!parsed.success) {
       const problems = issueProblems(parsed.error.issues).map((p) => `${p.key}: ${p.message}`);
       res.status(400).json({ error: 'not an Alertmanager webhook (version 4) body', problems });
       return;
     }
-    const summary = await deliverAlerts(parsed.data.alerts, bridge);
+    const summary = await deliverAlerts(parsed.data, bridge, per as MessagesPer);
     res.status(summary.failed === 0 ? 200 : 502).json(summary);
   };
   const badBody: ErrorRequestHandler = (err, _req, res, next) => {

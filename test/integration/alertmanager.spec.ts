@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { localPaths } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { requireBinary, run, waitFor } from '../support/exec.js';
@@ -35,6 +35,20 @@ interface AlertmanagerConfig {
 }
 const image = 'registry.example.org/shop/web:1.4';
 
+/**
+ * A shipped config with the per-image routing of docs/alerts.md: the first YAML block of its
+ * "per-image notifications" section merged into `route:`, as the section tells a user to.
+ */
+function perImageConfig(config: string): string {
+  const docs = readFileSync(new URL('../../docs/alerts.md', import.meta.url), 'utf8');
+  const section = docs.slice(docs.indexOf('### per-image notifications'));
+  const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!block) throw new Error('docs/alerts.md: no YAML block under "per-image notifications"');
+  const snippet = parse(block) as Pick<AlertmanagerConfig, 'route'>;
+  const parsed = parse(config) as AlertmanagerConfig;
+  return stringify({ ...parsed, route: { ...parsed.route, ...snippet.route } });
+}
+
 describe('alertmanager config (amtool)', () => {
   const amtool = requireBinary('amtool', 'prometheus-alertmanager');
   let dir: string;
@@ -58,7 +72,9 @@ describe('alertmanager config (amtool)', () => {
     const { stdout } = await run(amtool, ['check-config', configFile]);
     expect(stdout).toContain('SUCCESS');
     expect(stdout).toContain(' - 2 receivers');
-    expect(stdout).toContain(' - 1 inhibit rules');
+    // DiunExporterDown over per-image alerts; DiunContainerUpdateAvailable over
+    // DiunUpdatePendingTooLong of the same image.
+    expect(stdout).toContain(' - 2 inhibit rules');
     expect(stdout).toContain(' - 1 templates');
   });
 
@@ -140,6 +156,30 @@ describe('alertmanager config (amtool)', () => {
     });
   });
 
+  it('takes the per-image routing of docs/alerts.md into either config', async () => {
+    for (const [name, text] of [
+      ['alertmanager.gotify.yml', shipped],
+      [
+        'alertmanager.email.yml',
+        readFileSync(new URL('../../alertmanager/alertmanager.yml', import.meta.url), 'utf8'),
+      ],
+    ] as const) {
+      const file = join(dir, `per-image.${name}`);
+      await writeFile(file, localPaths(perImageConfig(text), dir));
+      const { stdout } = await run(amtool, ['check-config', file]);
+      expect(stdout, name).toContain('SUCCESS');
+      const { route } = parse(perImageConfig(text)) as AlertmanagerConfig;
+      expect(route.group_by).toEqual(['alertname', 'image']);
+      expect(route.repeat_interval).toBe('24h');
+      // Only the grouping changed: every alert still reaches the same receivers.
+      for (const { labels, receivers } of routes) {
+        const args = ['config', 'routes', 'test', `--config.file=${file}`, ...labels];
+        const expected = name === 'alertmanager.gotify.yml' ? receivers : 'email';
+        expect((await run(amtool, args)).stdout.trim(), labels.join(' ')).toBe(expected);
+      }
+    }
+  });
+
   it('renders an email that marks resolved alerts and shows digests when present', async () => {
     const alert = (status: string, container: string, extra: Record<string, string> = {}) => ({
       status,
@@ -148,7 +188,11 @@ describe('alertmanager config (amtool)', () => {
       startsAt: '2026-11-28T10:00:00Z',
       endsAt: status === 'resolved' ? '2026-11-28T12:00:00Z' : '0001-01-01T00:00:00Z',
     });
-    const render = async (alerts: unknown[], status: string, what: string) => {
+    const render = async (
+      alerts: Array<{ labels: Record<string, string> }>,
+      status: string,
+      what: string,
+    ) => {
       const data = join(dir, 'data.json');
       await writeFile(
         data,
@@ -156,8 +200,13 @@ describe('alertmanager config (amtool)', () => {
           receiver: 'email',
           status,
           alerts,
-          groupLabels: { alertname: 'DiunContainerUpdateAvailable', image },
-          commonLabels: {},
+          groupLabels: { alertname: 'DiunContainerUpdateAvailable' },
+          // As Alertmanager computes them: the labels every alert of the group has alike.
+          commonLabels: Object.fromEntries(
+            Object.entries(alerts[0]?.labels ?? {}).filter(([k, v]) =>
+              alerts.every((a) => a.labels[k] === v),
+            ),
+          ),
           commonAnnotations: { summary: 'A container runs an outdated image' },
           externalURL: 'http://alertmanager:9093',
         }),
@@ -205,6 +254,24 @@ describe('alertmanager config (amtool)', () => {
     const resolved = [alert('resolved', 'web'), alert('resolved', 'worker')];
     expect(await render(resolved, 'resolved', 'diun.email.subject')).toBe(
       `[RESOLVED] DiunContainerUpdateAvailable ${image}: A container runs an outdated image`,
+    );
+
+    // One exporter's group of several images: a table of every firing container first, and a
+    // subject that names no image.
+    const other = 'registry.example.org/shop/db:16';
+    const db = alert('firing', 'db');
+    db.labels = { ...db.labels, image: other };
+    const several = [alert('firing', 'web'), db, alert('resolved', 'worker')];
+    expect(await render(several, 'firing', 'diun.email.subject')).toBe(
+      '[FIRING:2] DiunContainerUpdateAvailable: A container runs an outdated image',
+    );
+    const listed = visibleText(await render(several, 'firing', 'diun.email.html'));
+    expect(listed).toContain(
+      `2 firing, 1 resolved. Image Container Update with ${image} web docker compose -p app up -d web ${other} db docker compose -p app up -d db [FIRING] web`,
+    );
+    // One firing alert needs no table.
+    expect(visibleText(await render(mixed, 'firing', 'diun.email.html'))).not.toContain(
+      'Image Container Update with',
     );
   });
 });
@@ -258,14 +325,14 @@ interface Stack {
   stop(): Promise<void>;
 }
 
-/** Alertmanager with the shipped config, a test SMTP relay and the bridge recorder. */
-async function startStack(): Promise<Stack> {
+/** Alertmanager with the shipped config (or `shippedConfig`), a test SMTP relay and the bridge recorder. */
+async function startStack(shippedConfig = shipped): Promise<Stack> {
   const smtp = await startSmtpServer({
     username: 'diun-exporter@example.org',
     password: smtpPassword,
   });
   const recorder = await startRecorder();
-  const config = shipped
+  const config = shippedConfig
     .replaceAll('smtp.example.org:587', smtp.smarthost)
     .replaceAll('diun-exporter:8080', recorder.url);
   const am = await startAlertmanager(localPaths(config, '$DIR'), secrets, {
@@ -378,13 +445,15 @@ describe('alertmanager with the shipped config (live)', () => {
       expect(mail!.html).toContain(`href="${hubLink}"`);
 
       const [post] = stack.recorder.posts;
-      expect(post!.path).toBe(bridgePath);
+      // One Gotify message per group, not per alert.
+      expect(post!.path).toBe(`${bridgePath}?per=group`);
       expect(post!.authorization).toBe(`Bearer ${bridgeToken}`);
       expect(post!.body).toMatchObject({
         version: '4',
         status: 'firing',
         receiver: 'gotify',
-        groupLabels: { alertname: 'DiunContainerUpdateAvailable', image },
+        // Grouped by exporter (instance) since the quiet defaults, no longer by image.
+        groupLabels: { alertname: 'DiunContainerUpdateAvailable', instance: exporter.instance },
       });
       expect(post!.body.alerts.map((a) => a.labels.container).sort()).toEqual([
         'shop-web-1',
@@ -402,7 +471,7 @@ describe('alertmanager with the shipped config (live)', () => {
     const stack = await startStack();
     try {
       const silenced = updateAlert('inhibited-web');
-      // The same alert from another exporter (same group): not inhibited, so it is sent alone.
+      // The same alert from another exporter (its own group): not inhibited, so it is sent alone.
       const other = updateAlert('other-web', undefined, { instance: 'other-exporter:8080' });
       await stack.post([silenced, other]);
       // Posted after, so its group is flushed after the per-image groups have been.
@@ -441,6 +510,100 @@ describe('alertmanager with the shipped config (live)', () => {
       }>;
       expect(held?.status.state).toBe('suppressed');
       expect(held?.status.inhibitedBy).toHaveLength(1);
+    } finally {
+      await stack.stop();
+    }
+  }, 90_000);
+
+  it.concurrent('sends the updates of several images once with the shipped grouping, once per image with the per-image one', async ({
+    expect,
+  }) => {
+    const [grouped, perImage] = await Promise.all([
+      startStack(),
+      startStack(perImageConfig(shipped)),
+    ]);
+    try {
+      const db = 'registry.example.org/shop/db:16';
+      const alerts = [
+        updateAlert('shop-web-1', { project: 'shop', service: 'web' }),
+        updateAlert('shop-db-1', undefined, { image: db }),
+      ];
+      await Promise.all([grouped.post(alerts), perImage.post(alerts)]);
+
+      const [mail] = await grouped.smtp.waitForMessages(1);
+      const perImageMails = await perImage.smtp.waitForMessages(2);
+      await waitFor(
+        () => grouped.recorder.posts.length >= 1 && perImage.recorder.posts.length >= 2,
+        {
+          timeoutMs: 45_000,
+          what: 'the bridge posts',
+        },
+      );
+      expect(grouped.smtp.messages()).toHaveLength(1);
+      expect(grouped.recorder.posts).toHaveLength(1);
+      expect(mail!.subject).toBe(
+        '[FIRING:2] DiunContainerUpdateAvailable: A container runs an outdated image',
+      );
+      const text = visibleText(mail!.html ?? '');
+      for (const alert of alerts) {
+        expect(text).toContain(
+          `${alert.labels.image} ${alert.labels.container} ${alert.annotations.update_command}`,
+        );
+      }
+      expect(grouped.recorder.posts[0]!.body.alerts).toHaveLength(2);
+
+      expect(perImage.smtp.messages()).toHaveLength(2);
+      expect(perImageMails.map((m) => m.subject).sort()).toEqual([
+        `[FIRING:1] DiunContainerUpdateAvailable ${db}: A container runs an outdated image`,
+        `[FIRING:1] DiunContainerUpdateAvailable ${image}: A container runs an outdated image`,
+      ]);
+      expect(perImage.recorder.posts.map((p) => p.body.groupLabels.image).sort()).toEqual([
+        db,
+        image,
+      ]);
+    } finally {
+      await Promise.all([grouped.stop(), perImage.stop()]);
+    }
+  }, 90_000);
+
+  it.concurrent('holds back DiunUpdatePendingTooLong of an image whose containers are reported', async ({
+    expect,
+  }) => {
+    const stack = await startStack();
+    try {
+      const entry = 'registry.example.org/pinned/tool:2';
+      const tooLong = (forImage: string) => ({
+        labels: {
+          alertname: 'DiunUpdatePendingTooLong',
+          severity: 'warning',
+          ...exporter,
+          provider: forImage === entry ? 'file' : 'docker',
+          image: forImage,
+        },
+        annotations: { summary: 'An image update has waited more than 7 days' },
+      });
+      await stack.post([updateAlert('shop-web-1'), tooLong(image), tooLong(entry)]);
+
+      const mails = await stack.smtp.waitForMessages(2);
+      await waitFor(() => stack.recorder.posts.length >= 2, {
+        timeoutMs: 45_000,
+        what: 'two bridge posts',
+      });
+      // The file entry has no container alert: its reminder is sent, the other one is not.
+      expect(mails.map((m) => m.subject).sort()).toEqual([
+        `[FIRING:1] DiunContainerUpdateAvailable ${image}: A container runs an outdated image`,
+        `[FIRING:1] DiunUpdatePendingTooLong ${entry}: An image update has waited more than 7 days`,
+      ]);
+      const res = await fetch(
+        `${stack.am.url}/api/v2/alerts?filter=${encodeURIComponent('alertname="DiunUpdatePendingTooLong"')}`,
+      );
+      const states = (
+        (await res.json()) as Array<{ labels: Record<string, string>; status: { state: string } }>
+      ).map((a) => [a.labels.image, a.status.state]);
+      expect(states.sort()).toEqual([
+        [entry, 'active'],
+        [image, 'suppressed'],
+      ]);
     } finally {
       await stack.stop();
     }

@@ -40,6 +40,10 @@ function bridge() {
   return { app, delivered };
 }
 
+/** A POST to the bridge route with the right token. */
+const authorized = (app: express.Express, path: string) =>
+  request(app).post(path).set('Authorization', `Bearer ${WEBHOOK_TOKEN}`);
+
 describe('the Gotify bridge route', () => {
   it.each([
     ['no Authorization header', undefined],
@@ -63,6 +67,90 @@ describe('the Gotify bridge route', () => {
       .set('Authorization', `Bearer ${WEBHOOK_TOKEN}`)
       .send(webhook)
       .expect(200, { alerts: 1, sent: 1, failed: 0 });
+    expect(delivered).toHaveLength(1);
+  });
+
+  // One Alertmanager group of three: two outdated containers and one updated since.
+  const group = {
+    version: '4',
+    status: 'firing',
+    groupLabels: { alertname: 'DiunContainerUpdateAvailable', instance: 'diun-exporter:8080' },
+    commonAnnotations: { summary: 'An image has a newer digest' },
+    alerts: [
+      ['firing', 'web', 'warning'],
+      ['resolved', 'db', 'critical'],
+      ['firing', 'cache', 'info'],
+    ].map(([status, container, severity]) => ({
+      status,
+      labels: {
+        alertname: 'DiunContainerUpdateAvailable',
+        container: container!,
+        severity: severity!,
+      },
+      annotations: {
+        summary: 'An image has a newer digest',
+        description: `Container \`${container}\` runs an outdated digest.`,
+        update_command: `docker compose up -d ${container}`,
+      },
+    })),
+  };
+
+  it('sends one message per alert by default and with ?per=alert', async () => {
+    for (const path of ['/hook', '/hook?per=alert']) {
+      const { app, delivered } = bridge();
+      await authorized(app, path).send(group).expect(200, { alerts: 3, sent: 3, failed: 0 });
+      expect(delivered.map((m) => m.title)).toEqual([
+        'An image has a newer digest',
+        '[RESOLVED] An image has a newer digest',
+        'An image has a newer digest',
+      ]);
+    }
+  });
+
+  it('sends the whole group as one message with ?per=group: firing alerts first, then resolved', async () => {
+    const { app, delivered } = bridge();
+    await authorized(app, '/hook?per=group')
+      .send(group)
+      .expect(200, { alerts: 3, sent: 3, failed: 0 });
+    expect(delivered).toHaveLength(1);
+    const [message] = delivered;
+    expect(message!.title).toBe('An image has a newer digest (2 firing, 1 resolved)');
+    // The highest priority of the firing alerts (warning; info's priority is the fallback).
+    expect(message!.priority).toBe(2);
+    expect(message!.message.split('\n\n---\n\n')).toEqual([
+      'Container `web` runs an outdated digest.\n\nUpdate with:\n\n```sh\ndocker compose up -d web\n```',
+      'Container `cache` runs an outdated digest.\n\nUpdate with:\n\n```sh\ndocker compose up -d cache\n```',
+      // A resolved container needs no command.
+      '**[RESOLVED]** Container `db` runs an outdated digest.',
+    ]);
+  });
+
+  it('sends a group of one alert with ?per=group as that alert alone', async () => {
+    const one = { ...group, alerts: [group.alerts[1]] };
+    const perAlert = bridge();
+    const perGroup = bridge();
+    for (const [{ app }, path] of [
+      [perAlert, '/hook'],
+      [perGroup, '/hook?per=group'],
+    ] as const) {
+      await authorized(app, path).send(one).expect(200);
+    }
+    expect(perGroup.delivered).toEqual(perAlert.delivered);
+    expect(perGroup.delivered[0]!.title).toBe('[RESOLVED] An image has a newer digest');
+  });
+
+  it('titles a resolved group by its count and answers 400 for another ?per', async () => {
+    const { app, delivered } = bridge();
+    const resolved = {
+      ...group,
+      status: 'resolved',
+      alerts: group.alerts.map((a) => ({ ...a, status: 'resolved' })),
+    };
+    await authorized(app, '/hook?per=group').send(resolved).expect(200);
+    expect(delivered.map((m) => m.title)).toEqual(['[RESOLVED] An image has a newer digest (3)']);
+    await authorized(app, '/hook?per=image')
+      .send(group)
+      .expect(400, { error: 'per: expected alert or group' });
     expect(delivered).toHaveLength(1);
   });
 
