@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parse } from 'yaml';
-import { rigAlertmanager, shipped, startRigExporter } from './alert-rig.js';
+import { rigAlertmanager, rigSecrets, shipped, startRigExporter } from './alert-rig.js';
 import { type Alertmanager, startAlertmanager } from './alertmanager.js';
 import type { ExporterProcess } from './exporter.js';
 import { type GotifyStandIn, startGotify } from './gotify.js';
@@ -53,11 +53,7 @@ export async function startAlertPipeline(
   timing: PipelineTiming,
 ): Promise<AlertPipeline> {
   const suffix = randomUUID().slice(0, 8);
-  const secrets = {
-    metrics: `metrics-${suffix}`,
-    webhook: `bridge-${suffix}`,
-    smtp: `smtp-${suffix}`,
-  };
+  const secrets = rigSecrets(suffix);
   const started: Partial<AlertPipeline> = {};
   const stop = async () => {
     await started.prometheus?.stop();

@@ -48,13 +48,18 @@ export interface RigSecrets {
   smtp: string;
 }
 
+/** Secrets unique to one run. */
+export function rigSecrets(suffix: string): RigSecrets {
+  return { metrics: `metrics-${suffix}`, webhook: `bridge-${suffix}`, smtp: `smtp-${suffix}` };
+}
+
 /**
  * The built exporter as the end-to-end rig runs it: the docker provider at `dockerEndpoint`
  * watching every container, a check every 5 s, the metrics token and the Gotify bridge's
  * tokens read from files in `dir`, where each secret (and Gotify's app token, as `gotify`) is
  * first written to a file of its name.
  */
-async function startRigExporter(
+export async function startRigExporter(
   dir: string,
   dockerEndpoint: string,
   gotify: { url: string; appToken: string },
@@ -83,7 +88,7 @@ async function startRigExporter(
  * template), with only the hosts and paths pointed at this rig: its SMTP relay and its
  * exporter's Gotify bridge.
  */
-async function rigAlertmanager(
+export async function rigAlertmanager(
   smtp: SmtpServer,
   exporter: ExporterProcess,
   secrets: RigSecrets,
@@ -135,11 +140,7 @@ export interface AlertRigOptions {
  */
 export async function startAlertRig(stops: Teardown, opts: AlertRigOptions): Promise<AlertRig> {
   const { docker, suffix } = opts;
-  const secrets = {
-    metrics: `metrics-${suffix}`,
-    webhook: `bridge-${suffix}`,
-    smtp: `smtp-${suffix}`,
-  };
+  const secrets = rigSecrets(suffix);
   const dir = stops.add(await mkdtemp(join(tmpdir(), 'e2e-')), (d) =>
     rm(d, { recursive: true, force: true }),
   );
