@@ -52,18 +52,27 @@ export interface GotifyMessage {
   title: string;
   message: string;
   priority: number;
-  extras: { 'client::display': { contentType: 'text/markdown' } };
+  extras: {
+    'client::display': { contentType: 'text/markdown' };
+    /** Opened when the notification is tapped: the alert's release notes link, if any. */
+    'client::notification'?: { click: { url: string } };
+  };
 }
 
 /** One alert as a Gotify message: summary as title, description and update command as Markdown. */
 export function gotifyMessage(alert: Alert, priorities: Record<string, number>): GotifyMessage {
   const headline =
     alert.annotations.summary?.trim() || alert.labels.alertname || 'Alertmanager alert';
-  return markdown(
+  const message = markdown(
     `${alert.status === 'resolved' ? '[RESOLVED] ' : ''}${headline}`,
     alertText(alert, headline, true),
     priority(alert, priorities),
   );
+  const release = alert.annotations.release_url?.trim();
+  if (release && /^https?:\/\//i.test(release)) {
+    message.extras['client::notification'] = { click: { url: release } };
+  }
+  return message;
 }
 
 /**
@@ -121,8 +130,11 @@ function alertText(alert: Alert, fallback: string, command: boolean): string {
   return parts.join('\n\n');
 }
 
+// Own properties only: a severity such as `__proto__` or `constructor` is no priority name.
 function priority(alert: Alert, priorities: Record<string, number>): number {
-  return priorities[alert.labels.severity ?? ''] ?? priorities.info ?? 0;
+  const severity = alert.labels.severity ?? '';
+  const named = Object.hasOwn(priorities, severity) ? priorities[severity] : undefined;
+  return named ?? (Object.hasOwn(priorities, 'info') ? priorities.info : undefined) ?? 0;
 }
 
 function markdown(title: string, message: string, priority: number): GotifyMessage {

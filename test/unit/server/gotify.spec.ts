@@ -2,7 +2,7 @@ import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import type { GotifyConfig } from '../../../src/config/gotify.js';
-import type { GotifyMessage } from '../../../src/notify/gotify.js';
+import { type GotifyMessage, gotifyMessage } from '../../../src/notify/gotify.js';
 import { gotifyRoute } from '../../../src/server/gotify-route.js';
 
 const WEBHOOK_TOKEN = 'bridge-t0ken';
@@ -165,5 +165,35 @@ describe('the Gotify bridge route', () => {
     expect(res.status).toBe(413);
     expect(res.body).toEqual({ error: 'body too large' });
     expect(delivered).toEqual([]);
+  });
+});
+
+describe('one alert as a Gotify message', () => {
+  const alert = (labels: Record<string, string>, annotations: Record<string, string> = {}) => ({
+    status: 'firing' as const,
+    labels: { alertname: 'DiunContainerUpdateAvailable', ...labels },
+    annotations: { summary: 'A newer digest', description: 'web is outdated', ...annotations },
+  });
+  const priorities = { critical: 8, warning: 5, info: 2 };
+
+  it('opens the release notes when tapped, and only for a web link', () => {
+    const url = 'https://github.com/acme/shop/compare/1a2b3c4...9f8e7d6';
+    expect(
+      gotifyMessage(alert({ severity: 'warning' }, { release_url: url }), priorities).extras,
+    ).toEqual({
+      'client::display': { contentType: 'text/markdown' },
+      'client::notification': { click: { url } },
+    });
+    for (const release_url of ['', 'javascript:alert(1)']) {
+      const extras = gotifyMessage(alert({}, { release_url }), priorities).extras;
+      expect(extras['client::notification']).toBe(undefined);
+    }
+  });
+
+  it('reads a severity named like an object property as no known priority', () => {
+    for (const severity of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      expect(gotifyMessage(alert({ severity }), priorities).priority).toBe(2);
+    }
+    expect(gotifyMessage(alert({ severity: 'critical' }), priorities).priority).toBe(8);
   });
 });
