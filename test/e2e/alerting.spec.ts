@@ -73,6 +73,7 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
   const updateEmails = () => emails('DiunContainerUpdateAvailable');
   const updatePushes = () => rig.gotify.messages.filter((m) => m.message.includes(container));
   const visible = (m: SmtpMessage) => visibleText(m.html ?? m.text ?? '');
+  const releases = 'https://github.com/acme/shop/releases';
   const promSees = (expr: string, what: string) =>
     waitFor(async () => ((await prometheus.query(expr)).length > 0 ? true : undefined), {
       timeoutMs: 60_000,
@@ -85,7 +86,14 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
       `diun_container_update_available{container="${container}"} == 0`,
       'Prometheus to scrape the container as up to date',
     );
-    await makeImage(docker, rig.image, { variant: `v2 ${suffix}` });
+    // v2 says where it comes from, as images built by CI do: the alert links to its releases.
+    await makeImage(docker, rig.image, {
+      variant: `v2 ${suffix}`,
+      labels: {
+        'org.opencontainers.image.source': 'https://github.com/acme/shop',
+        'org.opencontainers.image.revision': '9f8e7d6c5b4a3021',
+      },
+    });
     await pushImage(docker, rig.image);
     pushedAt = Date.now();
 
@@ -118,6 +126,7 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
       compose_service: 'web',
     });
     expect(firing?.annotations.update_command).toBe(updateCommand);
+    expect(firing?.annotations.release_url).toBe(releases);
 
     expect(mail!.subject).toContain(`[FIRING:1] DiunContainerUpdateAvailable ${rig.image}`);
     expect(mail!.to).toEqual(['ops@example.org']);
@@ -126,12 +135,15 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
     expect(text).toContain(container);
     expect(text).toContain(rig.image);
     expect(text).toContain(updateCommand);
+    expect(text).toContain(`What changed ${releases}`);
 
     expect(push!.title).toBe("A running container's image has a newer digest in its registry");
     expect(push!.priority).toBe(5);
     expect(push!.message).toContain(`Container \`${container}\``);
     expect(push!.message).toContain(rig.image);
     expect(push!.message).toContain(updateCommand);
+    expect(push!.message).toContain(`What changed: ${releases}`);
+    expect(push!.extras?.['client::notification']).toEqual({ click: { url: releases } });
 
     // Every dashboard panel has data while an update is pending, except the rate limit one:
     // the local registry sends no RateLimit-* headers.
