@@ -15,6 +15,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { stateVersion } from '../../src/state/store.js';
 import { configFiles } from '../support/config-files.js';
 import { freePort, stopWithProcess, waitFor } from '../support/exec.js';
 import { startExporter } from '../support/exporter.js';
@@ -220,7 +221,7 @@ describe('serve with a bad state file', () => {
         await waitFor(
           () => {
             try {
-              return JSON.parse(readFileSync(statePath, 'utf8')).version === 1;
+              return JSON.parse(readFileSync(statePath, 'utf8')).version === stateVersion;
             } catch {
               return false;
             }
