@@ -356,7 +356,18 @@ describe('channel snippets with the real Alertmanager (live)', () => {
         receiver: 'homeassistant',
         groupLabels: { alertname: 'DiunContainerUpdateAvailable', instance: 'diun-exporter:8080' },
       });
-      const haAlerts = ha!.body.alerts as Array<{ labels: Record<string, string> }>;
+      // What the automation of docs/alerts.md#channels reads.
+      const haAlerts = ha!.body.alerts as Array<{
+        status: string;
+        labels: Record<string, string>;
+        annotations: Record<string, string>;
+      }>;
+      for (const alert of alerts) {
+        expect(haAlerts.find((a) => a.labels.container === alert.labels.container)).toMatchObject({
+          status: 'firing',
+          annotations: { update_command: alert.annotations.update_command },
+        });
+      }
       expect(haAlerts.map((a) => a.labels.container).sort()).toEqual(['web', 'worker']);
       expect(haAlerts[0]!.labels).toMatchObject({
         image,
