@@ -57,10 +57,10 @@ function for025(config: Config): Config {
     const out: Receiver = { ...receiver };
     for (const [integration, [fileField, inlineField]] of Object.entries(inlineOn025)) {
       const entries = receiver[integration] as Array<Record<string, unknown>> | undefined;
-      out[integration] = entries?.map(({ [fileField]: file, ...rest }) =>
+      if (!entries) continue;
+      out[integration] = entries.map(({ [fileField]: file, ...rest }) =>
         typeof file === 'string' ? { ...rest, [inlineField]: readFileSync(file, 'utf8') } : rest,
       );
-      if (!entries) delete out[integration];
     }
     return out;
   });
