@@ -80,6 +80,11 @@ export function parseLabels(
         break;
       case 'diun.include_tags':
       case 'diun.exclude_tags': {
+        if (label === 'diun.exclude_tags' && value === '') {
+          // As in Diun: it splits "" into one empty pattern, which matches (excludes) every tag.
+          options.excludeTags = [''];
+          break;
+        }
         const patterns = readPatterns(label, value, errors);
         if (patterns === undefined) break;
         if (label === 'diun.include_tags') options.includeTags = patterns;
@@ -112,7 +117,8 @@ export function parseLabels(
   return { options, errors };
 }
 
-// `a;b` is two patterns, as in Diun; empty ones (a trailing `;`) would match every tag.
+// `a;b` is two patterns, as in Diun; empty ones (a trailing `;`) would match every tag, so they
+// are dropped (an empty exclude label as a whole is read as Diun reads it, above).
 function readPatterns(label: string, value: string, errors: string[]): string[] | undefined {
   const patterns = value.split(';').filter((pattern) => pattern !== '');
   const problems = patterns.flatMap((pattern) => {

@@ -43,6 +43,11 @@ export function filterTags(tags: string[], filter: TagFilter): string[] {
   return filter.maxTags > 0 ? sorted.slice(0, filter.maxTags) : sorted;
 }
 
+/** True when `tag` matches one of `patterns` (unanchored, as Diun matches include_tags). */
+export function matchesAny(tag: string, patterns: string[]): boolean {
+  return patterns.some((pattern) => matches(compilePattern(pattern), tag));
+}
+
 /** A compiled pattern, or undefined when it does not compile (Diun: such a pattern never matches). */
 function compilePattern(pattern: string): RE2JS | undefined {
   try {

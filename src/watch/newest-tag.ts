@@ -5,8 +5,8 @@ import type { RegistryClient } from '../registry/client.js';
 import { type ImageReference, parseReference, repositoryKey } from '../registry/reference.js';
 import type { RequestOptions } from '../registry/types.js';
 import type { ImageRecord } from '../state/records.js';
-import { newestVersion, type VersionVerdict } from '../tags/compare.js';
-import { filterTags } from '../tags/filter.js';
+import { newestVersion, type VersionScope, type VersionVerdict } from '../tags/compare.js';
+import { filterTags, matchesAny, type TagFilter } from '../tags/filter.js';
 import type { CheckTarget } from './target.js';
 
 /** Tag lists of one run, by repository: a list is fetched once however many tags use it. */
@@ -46,11 +46,18 @@ export async function versionOf(
   try {
     const all = await tags.get(ref, opts);
     const offered = filterTags(all, watcher.options);
-    return { watched: true, failed: false, verdict: newestVersion(ref.tag, offered) };
+    const verdict = newestVersion(ref.tag, offered, scopeOf(ref.tag, watcher.options));
+    return { watched: true, failed: false, verdict };
   } catch (err) {
     log('warn', 'could not list tags', { image: target.image, error: err });
     return { watched: true, failed: true };
   }
+}
+
+/** With include_tags set, the user's patterns say which tags compare (see tags/compare.ts). */
+function scopeOf(running: string, filter: TagFilter): VersionScope {
+  const included = filter.includeTags.length > 0;
+  return { included, runningExcluded: included && !matchesAny(running, filter.includeTags) };
 }
 
 /** The record's `version`: a failed listing keeps the last verdict rather than forgetting it. */
