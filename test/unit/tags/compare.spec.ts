@@ -106,8 +106,8 @@ const cases: Record<string, Case[]> = {
     ['4.0.14-ls258', '4.0.16-ls260', 'patch', 'three components with `-ls#`'],
     ['4.0.16.2944-ls260', '4.0.16.2944-ls261', 'patch', 'same version, newer `-ls` build'],
     ['3.0.10-ls200', '4.0.16-ls260', 'major', 'three components with `-ls#`'],
-    ['version-4.0.16.2944', undefined, '', 'no leading number'],
-    ['amd64-4.0.16.2944-ls260', undefined, '', 'architecture prefix: not a version'],
+    ['version-4.0.16.2944', 'version-4.0.16.2944', '', 'prefix `version-`: newest of its shape'],
+    ['amd64-4.0.16.2944-ls260', 'amd64-4.0.16.2944-ls261', 'patch', 'architecture prefix `amd64-`'],
     ['develop', undefined, '', 'not a version'],
   ],
   'linuxserver-plex': [
@@ -119,7 +119,12 @@ const cases: Record<string, Case[]> = {
     ],
     ['1.40.0.7998-ls250', '1.41.3.9314-ls266', 'minor', 'shape `-ls#`'],
     ['1.41.3.9314-ls265', '1.41.3.9314-ls266', 'patch', 'newer `-ls` build of the same version'],
-    ['version-1.40.0.7998-c29d4c0c8', undefined, '', 'no leading number'],
+    [
+      'version-1.40.0.7998-c29d4c0c8',
+      'version-1.41.3.9314-a0bfb8370',
+      'minor',
+      'prefix `version-`, commit id set aside',
+    ],
   ],
   'home-assistant': [
     ['2024.10.4', '2024.12.1', 'minor', 'calendar version; `2025.1.0b1` is a pre-release'],
