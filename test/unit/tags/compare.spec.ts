@@ -106,6 +106,7 @@ const cases: Record<string, Case[]> = {
     ['4.0.14-ls258', '4.0.16-ls260', 'patch', 'three components with `-ls#`'],
     ['4.0.16.2944-ls260', '4.0.16.2944-ls261', 'patch', 'same version, newer `-ls` build'],
     ['3.0.10-ls200', '4.0.16-ls260', 'major', 'three components with `-ls#`'],
+    ['version-4.0.9.2244', 'version-4.0.16.2944', 'patch', 'prefix `version-`, third component'],
     ['version-4.0.16.2944', 'version-4.0.16.2944', '', 'prefix `version-`: newest of its shape'],
     ['amd64-4.0.16.2944-ls260', 'amd64-4.0.16.2944-ls261', 'patch', 'architecture prefix `amd64-`'],
     ['develop', undefined, '', 'not a version'],
