@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
+import type { ImageDefaults } from '../../../src/config/schema.js';
 import { FileProvider } from '../../../src/providers/file.js';
 import { problemsOfLoad } from '../../support/config-files.js';
 
@@ -286,8 +287,10 @@ describe("Diun's environment-only cases", () => {
 
 describe("Diun's file provider fixtures", () => {
   // The defaults Diun's file provider test passes in.
-  const defaults = {
+  const defaults: ImageDefaults = {
     ...IMAGE_DEFAULTS,
+    notifyOn: ['new', 'update'],
+    sortTags: 'reverse',
     maxTags: 25,
     includeTags: ['^(0|[1-9]\\d*)\\..*'],
     excludeTags: ['^0\\.0\\..*'],
