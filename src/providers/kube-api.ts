@@ -177,7 +177,12 @@ function rereadEvery(path: string, ms: number): () => string | undefined {
 }
 
 /** One readable line for a failed call: the server's own Status message, and a hint for 401/403. */
-function describe(what: string, status: number, body: string): KubeApiError {
+function describe(
+  what: string,
+  status: number,
+  body: string,
+  mode: KubeConnection['mode'],
+): KubeApiError {
   let detail = body.replace(/\s+/g, ' ').trim().slice(0, 300);
   try {
     const parsed = JSON.parse(body) as ApiStatus;
@@ -187,7 +192,9 @@ function describe(what: string, status: number, body: string): KubeApiError {
   }
   const hint =
     status === 401
-      ? ' (the credentials were refused: check providers.kubernetes.token or tokenFile, or the KUBECONFIG user)'
+      ? mode === 'kubeconfig'
+        ? ' (the credentials were refused: check the user of the KUBECONFIG context)'
+        : ' (the token was refused: check providers.kubernetes.token or tokenFile)'
       : status === 403
         ? ' (the service account needs list and watch on pods: see docs/configuration.md)'
         : '';
@@ -242,7 +249,7 @@ export class KubeClient {
   private async getJson<T>(what: string, url: URL): Promise<T> {
     const res = await this.get(what, url);
     const text = await res.body.text();
-    if (res.statusCode >= 300) throw describe(what, res.statusCode, text);
+    if (res.statusCode >= 300) throw describe(what, res.statusCode, text, this.conn.mode);
     return JSON.parse(text) as T;
   }
 
@@ -304,7 +311,8 @@ export class KubeClient {
       throw err;
     });
     if (res === undefined) return;
-    if (res.statusCode >= 300) throw describe(what, res.statusCode, await res.body.text());
+    if (res.statusCode >= 300)
+      throw describe(what, res.statusCode, await res.body.text(), this.conn.mode);
     let rest = '';
     try {
       for await (const chunk of res.body) {
