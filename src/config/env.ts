@@ -149,7 +149,14 @@ function assign(
     return `unknown key ${formatKeyPath([...childPath, (rest[0] ?? '').toLowerCase()])}`;
   const wantsList = child.kind === 'list';
   const existing = slot[key];
-  if (existing === undefined || existing === null) slot[key] = wantsList ? [] : {};
+  // DIUN_PROVIDERS_NOMAD=true then DIUN_PROVIDERS_NOMAD_NAMESPACE=...: the section enabled
+  // by the first variable takes the keys of the next ones, as in Diun.
+  const enabledSection =
+    UNEXPANDED.has(formatKeyPath(childPath)) &&
+    typeof existing === 'string' &&
+    parseGoBool(existing) === true;
+  if (existing === undefined || existing === null || enabledSection)
+    slot[key] = wantsList ? [] : {};
   else if (wantsList ? !Array.isArray(slot[key]) : !isMapping(slot[key])) {
     return `cannot set a key below ${formatKeyPath(childPath)}: it is not a ${wantsList ? 'list' : 'mapping'} in the file`;
   }
@@ -175,7 +182,12 @@ function setValue(
   path: PropertyKey[],
   value: string,
 ): PropertyKey[] | string {
-  if (node.kind === 'value' || node.kind === 'anything') {
+  if (node.kind === 'anything' && UNEXPANDED.has(formatKeyPath(path))) {
+    // A section accepted unread (providers.nomad, ...) is switched on and off as any section.
+    const enable = parseGoBool(value);
+    if (enable === false) delete slot[key];
+    else if (enable === undefined || !isMapping(slot[key])) slot[key] = enable ? {} : value;
+  } else if (node.kind === 'value' || node.kind === 'anything') {
     slot[key] = value;
   } else if (node.kind === 'list' && node.item.kind === 'value') {
     slot[key] = value === '' ? [] : value.split(',').map((item) => item.trim());

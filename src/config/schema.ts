@@ -7,6 +7,8 @@ import {
   duration,
   evenWithOtherProblems,
   int,
+  isMapping,
+  isUnset,
   list,
   name,
   optionalBool,
@@ -32,8 +34,21 @@ const WatchSchema = section(
     runOnStartup: bool(true),
     firstCheckNotif: bool(false),
     compareDigest: bool(true),
-    // Diun pings healthchecks.io; accepted so Diun files load, unused here.
-    healthchecks: z.unknown().optional(),
+    // Diun pings healthchecks.io; accepted so Diun files load, unused here. Diun refuses the
+    // section without the check's UUID, and so do we, so a file one accepts the other does too.
+    healthchecks: z
+      .unknown()
+      .check(
+        z.superRefine((healthchecks, ctx) => {
+          if (!isMapping(healthchecks)) return;
+          // Keys set through DIUN_WATCH_HEALTHCHECKS_* come lower-cased (uuidfile).
+          const given = Object.entries(healthchecks).filter(([, v]) => !isUnset(v));
+          if (!given.some(([key]) => ['uuid', 'uuidfile'].includes(key.toLowerCase()))) {
+            ctx.addIssue({ code: 'custom', path: ['uuid'], message: 'required (or uuidFile)' });
+          }
+        }),
+      )
+      .optional(),
   }),
 );
 
@@ -78,7 +93,9 @@ const RegOptSchema = z
     usernameFile: optionalText(),
     password: optionalText(),
     passwordFile: optionalText(),
-    timeout: duration(10_000, { ms: Number.MIN_VALUE, label: 'must be greater than 0' }),
+    // 0s is Diun's default: no overall limit (see the registry transport for what still ends
+    // a request to a registry that never answers).
+    timeout: duration(10_000, { ms: 0, label: 'must not be negative' }),
     insecureTLS: bool(false),
     // Our extension (not a Diun key): requests in flight to this registry at once. Optional
     // (the registry client's default applies); a string from DIUN_REGOPTS_N_MAXCONCURRENT counts.

@@ -1,9 +1,10 @@
 /**
  * The few Kubernetes API calls the kubernetes provider makes (list and watch pods, get a node),
  * over undici, with the connection Diun's provider would use: the pod's service account inside a
- * cluster, else the configured endpoint and token. No client library: these three calls do not
- * need one, and client-go's reflector behaviour (list, then watch from its resourceVersion,
- * relist on 410) is written out in kubernetes.ts.
+ * cluster, else the file KUBECONFIG names (kubeconfig.ts), else the configured endpoint and
+ * token. No client library for the calls: these three do not need one, and client-go's reflector
+ * behaviour (list, then watch from its resourceVersion, relist on 410) is written out in
+ * kubernetes.ts.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Agent, request } from 'undici';
@@ -69,19 +70,40 @@ export class KubeApiError extends Error {
 /** How to reach the API server, resolved from the config and the pod's environment. */
 export interface KubeConnection {
   server: URL;
-  /** The Bearer token now (re-read from a mounted service account token as it rotates). */
-  token(): string | undefined;
-  ca?: Buffer;
+  /**
+   * The Authorization header now, if any: a service account token re-read as it rotates, or a
+   * kubeconfig user's credentials (an exec plugin's token, run again when it expires).
+   */
+  authorization(): string | undefined | Promise<string | undefined>;
+  ca?: Buffer | string;
+  /** A client certificate and its key (a kubeconfig user's, or an exec plugin's). */
+  cert?: Buffer | string;
+  key?: Buffer | string;
+  /** The name the server certificate is checked against, when not the server's host. */
+  servername?: string;
   insecure: boolean;
-  /** `in-cluster` or `endpoint`, for the log line that says which was used. */
-  mode: 'in-cluster' | 'endpoint';
+  /** Which of Diun's three ways was used, for the log line that says so. */
+  mode: 'in-cluster' | 'kubeconfig' | 'endpoint';
 }
 
 /**
- * Diun's rules: inside a pod (KUBERNETES_SERVICE_HOST and _PORT set) the service account, with
- * `endpoint` overriding the server; elsewhere `endpoint` is required. A problem is thrown with
- * the key that would fix it.
+ * Diun's rules, in its order: inside a pod (KUBERNETES_SERVICE_HOST and _PORT set) the service
+ * account, with `endpoint` overriding the server; else, with KUBECONFIG set, that file's current
+ * context (see kubeconfig.ts; the library that reads it is loaded only then); else `endpoint`,
+ * which is then required. A problem is thrown with the key (or variable) that would fix it.
  */
+export async function connectionFor(
+  config: KubernetesConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<KubeConnection> {
+  if (!(env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) && env.KUBECONFIG) {
+    const { kubeconfigConnection } = await import('./kubeconfig.js');
+    return kubeconfigConnection(env.KUBECONFIG, config);
+  }
+  return resolveConnection(config, env);
+}
+
+/** The service account inside a pod, else `endpoint`: the two ways that need no kubeconfig. */
 export function resolveConnection(
   config: KubernetesConfig,
   env: NodeJS.ProcessEnv = process.env,
@@ -92,7 +114,7 @@ export function resolveConnection(
   const inCluster = Boolean(host && port);
   if (!inCluster && !config.endpoint) {
     throw new Error(
-      'providers.kubernetes.endpoint: not set, and not running in a pod (KUBERNETES_SERVICE_HOST is unset)',
+      'providers.kubernetes.endpoint: not set, not running in a pod (KUBERNETES_SERVICE_HOST is unset), and KUBECONFIG is unset',
     );
   }
   let server: URL;
@@ -124,7 +146,10 @@ export function resolveConnection(
       : rereadEvery(`${saDir}/token`, TOKEN_REREAD_MS);
   return {
     server,
-    token,
+    authorization: () => {
+      const now = token();
+      return now ? `Bearer ${now}` : undefined;
+    },
     ca,
     insecure: config.tlsInsecure,
     mode: inCluster ? 'in-cluster' : 'endpoint',
@@ -152,7 +177,12 @@ function rereadEvery(path: string, ms: number): () => string | undefined {
 }
 
 /** One readable line for a failed call: the server's own Status message, and a hint for 401/403. */
-function describe(what: string, status: number, body: string): KubeApiError {
+function describe(
+  what: string,
+  status: number,
+  body: string,
+  mode: KubeConnection['mode'],
+): KubeApiError {
   let detail = body.replace(/\s+/g, ' ').trim().slice(0, 300);
   try {
     const parsed = JSON.parse(body) as ApiStatus;
@@ -162,7 +192,9 @@ function describe(what: string, status: number, body: string): KubeApiError {
   }
   const hint =
     status === 401
-      ? ' (the token was refused: check providers.kubernetes.token or tokenFile)'
+      ? mode === 'kubeconfig'
+        ? ' (the credentials were refused: check the user of the KUBECONFIG context)'
+        : ' (the token was refused: check providers.kubernetes.token or tokenFile)'
       : status === 403
         ? ' (the service account needs list and watch on pods: see docs/configuration.md)'
         : '';
@@ -174,18 +206,19 @@ export class KubeClient {
   private readonly agent: Agent;
 
   constructor(private readonly conn: KubeConnection) {
+    const { ca, cert, key, servername } = conn;
     this.agent = new Agent({
-      connect: { ca: conn.ca, rejectUnauthorized: !conn.insecure },
+      connect: { ca, cert, key, servername, rejectUnauthorized: !conn.insecure },
       keepAliveTimeout: 30_000,
     });
   }
 
-  private headers(): Record<string, string> {
-    const token = this.conn.token();
+  private async headers(): Promise<Record<string, string>> {
+    const authorization = await this.conn.authorization();
     return {
       accept: 'application/json',
       'user-agent': 'diun-exporter',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(authorization ? { authorization } : {}),
     };
   }
 
@@ -203,7 +236,7 @@ export class KubeClient {
     try {
       return await request(url, {
         dispatcher: this.agent,
-        headers: this.headers(),
+        headers: await this.headers(),
         headersTimeout: REQUEST_TIMEOUT_MS,
         bodyTimeout: opts.bodyTimeoutMs ?? REQUEST_TIMEOUT_MS,
         signal: opts.signal,
@@ -216,7 +249,7 @@ export class KubeClient {
   private async getJson<T>(what: string, url: URL): Promise<T> {
     const res = await this.get(what, url);
     const text = await res.body.text();
-    if (res.statusCode >= 300) throw describe(what, res.statusCode, text);
+    if (res.statusCode >= 300) throw describe(what, res.statusCode, text, this.conn.mode);
     return JSON.parse(text) as T;
   }
 
@@ -278,7 +311,8 @@ export class KubeClient {
       throw err;
     });
     if (res === undefined) return;
-    if (res.statusCode >= 300) throw describe(what, res.statusCode, await res.body.text());
+    if (res.statusCode >= 300)
+      throw describe(what, res.statusCode, await res.body.text(), this.conn.mode);
     let rest = '';
     try {
       for await (const chunk of res.body) {

@@ -4,7 +4,7 @@ import { log } from '../log.js';
 import { hostArchitecture } from '../registry/platform.js';
 import { OnceWarnings } from './common.js';
 import { EndpointHealth } from './health.js';
-import { KubeApiError, KubeClient, type Pod, resolveConnection } from './kube-api.js';
+import { connectionFor, KubeApiError, KubeClient, type Pod } from './kube-api.js';
 import {
   isLive,
   KUBERNETES_ENDPOINT,
@@ -123,7 +123,9 @@ class PodReflector {
 export class KubernetesProvider implements Provider {
   readonly name = 'kubernetes';
   private readonly health = new EndpointHealth('kubernetes', KUBERNETES_ENDPOINT);
-  private client: KubeClient | undefined;
+  private client: Promise<KubeClient> | undefined;
+  /** Set by subscribe(): resolves once the reflectors are started (or the connection failed). */
+  private subscribed: Promise<void> | undefined;
   private readonly scopes: (string | undefined)[];
   private readonly excluded: Set<string>;
   private reflectors: PodReflector[] = [];
@@ -144,23 +146,36 @@ export class KubernetesProvider implements Provider {
     this.excluded.has(pod.metadata.namespace) ? undefined : slimPod(pod);
 
   /** The client, made at first use so a bad endpoint is reported as this provider being down. */
-  private connect(): KubeClient {
-    if (!this.client) {
-      const conn = resolveConnection(this.config);
+  private connect(): Promise<KubeClient> {
+    this.client ??= connectionFor(this.config).then((conn) => {
       log('info', 'kubernetes provider', {
         server: conn.server.origin,
         mode: conn.mode,
         namespaces: this.scopes.map((s) => s ?? '*').join(','),
         excluded: [...this.excluded].join(',') || undefined,
       });
-      this.client = new KubeClient(conn);
-    }
+      if (conn.mode === 'kubeconfig') this.warnUnusedKeys();
+      return new KubeClient(conn);
+    });
     return this.client;
+  }
+
+  // With KUBECONFIG, Diun takes the server and credentials from the file alone; so do we.
+  private warnUnusedKeys(): void {
+    const unused = (['endpoint', 'token', 'certAuthFilePath'] as const).filter(
+      (key) => this.config[key] !== undefined,
+    );
+    if (unused.length > 0) {
+      log('warn', 'kubernetes: KUBECONFIG is set, so these keys are not used (as in Diun)', {
+        keys: unused.map((key) => `providers.kubernetes.${key}`).join(','),
+      });
+    }
   }
 
   async list(): Promise<WatchedContainer[]> {
     return this.health.listing(async () => {
-      const client = this.connect();
+      await this.subscribed;
+      const client = await this.connect();
       // At start-up the first run and the watch's first list come together: one list serves both.
       await Promise.all(this.reflectors.map((r) => r.settled));
       let pods: Pod[];
@@ -170,7 +185,7 @@ export class KubernetesProvider implements Provider {
         const lists = await Promise.all(this.scopes.map((ns) => client.listPods(ns, this.keep)));
         pods = lists.flatMap((l) => l.items);
       }
-      const platforms = await this.platforms(pods);
+      const platforms = await this.platforms(client, pods);
       const watched = podsToWatched(pods, {
         watchByDefault: this.config.watchByDefault,
         defaults: this.defaults,
@@ -190,20 +205,19 @@ export class KubernetesProvider implements Provider {
 
   /** Lists, then follows, each namespace scope; every change that matters calls `onChange`. */
   subscribe(onChange: () => void): void {
-    let client: KubeClient;
-    try {
-      client = this.connect();
-    } catch (err) {
-      this.health.mark(false, err);
-      return;
-    }
-    this.reflectors = this.scopes.map((ns) => new PodReflector(client, ns, this.keep));
-    for (const r of this.reflectors) {
-      void r.run(this.abort.signal, onChange, (err) => {
-        this.health.mark(false, err);
-        onChange(); // the listing keeps the last pods of a provider that is down
-      });
-    }
+    this.subscribed = this.connect().then(
+      (client) => {
+        if (this.abort.signal.aborted) return;
+        this.reflectors = this.scopes.map((ns) => new PodReflector(client, ns, this.keep));
+        for (const r of this.reflectors) {
+          void r.run(this.abort.signal, onChange, (err) => {
+            this.health.mark(false, err);
+            onChange(); // the listing keeps the last pods of a provider that is down
+          });
+        }
+      },
+      (err: unknown) => this.health.mark(false, err),
+    );
   }
 
   status(): EndpointStatus[] {
@@ -212,11 +226,14 @@ export class KubernetesProvider implements Provider {
 
   async close(): Promise<void> {
     this.abort.abort();
-    this.client?.close();
+    await this.client?.then(
+      (client) => client.close(),
+      () => undefined,
+    );
   }
 
   /** Each node's platform, read once; without `get nodes` (403) this process's platform is used. */
-  private async platforms(pods: Pod[]): Promise<Map<string, Platform>> {
+  private async platforms(client: KubeClient, pods: Pod[]): Promise<Map<string, Platform>> {
     const names = new Set(
       pods.filter(isLive).flatMap((p) => (p.spec?.nodeName ? [p.spec.nodeName] : [])),
     );
@@ -224,7 +241,7 @@ export class KubernetesProvider implements Provider {
     if (this.nodesForbidden) return result;
     for (const name of names) {
       if (this.nodes.has(name)) continue;
-      const lookup = this.client!.nodePlatform(name).catch((err: unknown) => {
+      const lookup = client.nodePlatform(name).catch((err: unknown) => {
         this.nodes.delete(name); // asked again next time
         if (err instanceof KubeApiError && err.status === 403) {
           if (!this.nodesForbidden) {

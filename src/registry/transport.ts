@@ -46,6 +46,9 @@ const ERROR_BODY_CAP = 64 * 1024;
 // A request answered 429 is sent again at most this often, and only when the registry's pause
 // ends within the request's timeout; burst limits (GHCR) then cost a wait, not a failure.
 const RETRIES_ON_429 = 2;
+// undici's defaults for every request (headersTimeout, bodyTimeout): with `timeout: 0s` they
+// are what ends a request to a registry that accepted the connection and then fell silent.
+const IDLE_LIMIT_MS = 300_000;
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
@@ -79,11 +82,13 @@ export class Transport {
    * `timeoutMs` bounds everything after a slot to the registry is free: waiting out a 429
    * pause, each attempt (headers and body), and the retries after 429. A pause longer than
    * what is left fails at once as `rate_limited`, without asking the registry again.
+   * A `timeoutMs` of 0 (Diun's `timeout: 0s`) sets no such bound: only undici's own limits
+   * remain, which end a request whose registry sends nothing for IDLE_LIMIT_MS.
    */
   async send(req: TransportRequest): Promise<TransportResponse> {
     const release = await this.gate.acquire(req.registry, req.maxConcurrent);
     try {
-      const deadline = Date.now() + req.timeoutMs;
+      const deadline = req.timeoutMs > 0 ? Date.now() + req.timeoutMs : Number.POSITIVE_INFINITY;
       for (let attempt = 0; ; attempt++) {
         const pause = this.gate.pauseLeft(req.registry);
         if (pause >= deadline - Date.now()) throw pausedError(req, pause);
@@ -106,7 +111,9 @@ export class Transport {
     const started = performance.now();
     const controller = new AbortController();
     // The timer runs until the body is read, so a body trickling in still ends at the timeout.
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = Number.isFinite(timeoutMs)
+      ? setTimeout(() => controller.abort(), timeoutMs)
+      : undefined;
     let code = 'error';
     try {
       const res = await request(req.url, {
@@ -159,7 +166,11 @@ export class Transport {
   private agent(insecureTLS: boolean): Agent {
     let agent = this.agents.get(insecureTLS);
     if (!agent) {
-      agent = new Agent(insecureTLS ? { connect: { rejectUnauthorized: false } } : {});
+      agent = new Agent({
+        headersTimeout: IDLE_LIMIT_MS,
+        bodyTimeout: IDLE_LIMIT_MS,
+        ...(insecureTLS && { connect: { rejectUnauthorized: false } }),
+      });
       this.agents.set(insecureTLS, agent);
     }
     return agent;
@@ -210,10 +221,13 @@ function pausedError(req: TransportRequest, pauseMs: number): RegistryError {
 function networkError(req: TransportRequest, err: unknown, aborted: boolean): RegistryError {
   const code = errorCode(err);
   if (aborted || (code !== undefined && TIMEOUT_CODES.has(code))) {
-    return new RegistryError(
-      'timeout',
-      `${req.describe}: no complete answer within ${req.timeoutMs}ms`,
-    );
+    const limit =
+      req.timeoutMs > 0
+        ? `no complete answer within ${req.timeoutMs}ms`
+        : code === 'UND_ERR_CONNECT_TIMEOUT'
+          ? 'could not connect (regopt timeout 0s: no overall limit)'
+          : `nothing received for ${IDLE_LIMIT_MS / 1000}s (regopt timeout 0s: no overall limit)`;
+    return new RegistryError('timeout', `${req.describe}: ${limit}`);
   }
   const why = code ?? (err instanceof Error ? err.message : String(err));
   return new RegistryError('registry_error', `${req.describe}: ${why}`, { cause: err });

@@ -12,6 +12,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { discoveryDocument } from './kube-discovery.js';
 import { type Node, type Pod, readKubeFixture } from './kube-objects.js';
 
@@ -29,6 +30,8 @@ export interface KubeApiRequest {
   path: string;
   query: Record<string, string>;
   authorization?: string;
+  /** The CN of a client certificate the server's client CA verified, if one was sent. */
+  clientCertificate?: string;
 }
 
 export interface KubeApiServer {
@@ -61,12 +64,15 @@ export interface KubeApiServer {
 }
 
 export interface KubeApiServerOptions {
-  /** When set, requests need `Authorization: Bearer <token>` (else 401). */
-  token?: string;
+  /** When set, requests need `Authorization: Bearer <token>` (else 401); a function accepts
+   *  every token it returns true for (tokens an exec plugin hands out one after the other). */
+  token?: string | ((token: string) => boolean);
   /** The user RBAC refusals name; defaults to the exporter's service account. */
   user?: string;
-  /** Serve https with this certificate (e.g. `server-cert.pem` of makeDockerTlsCerts). */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Serve https with this certificate (e.g. `server-cert.pem` of makeDockerTlsCerts). With
+   *  `clientCa`, as kube-apiserver's --client-ca-file: a client certificate that CA signed
+   *  authenticates the request, and then is required unless a valid token is sent. */
+  tls?: { cert: string | Buffer; key: string | Buffer; clientCa?: string | Buffer };
   pods?: Pod[];
   nodes?: Node[];
   /** Milliseconds between BOOKMARK events on watches that allow them; default 1000. */
@@ -137,16 +143,28 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const query = Object.fromEntries(url.searchParams);
+    const socket = req.socket as TLSSocket;
+    const peer = opts.tls?.clientCa && socket.authorized ? socket.getPeerCertificate() : undefined;
+    const cn: string | string[] | undefined = peer?.subject?.CN;
+    const clientCertificate = Array.isArray(cn) ? cn[0] : cn;
     requests.push({
       method: req.method ?? 'GET',
       path: url.pathname,
       query,
       ...(req.headers.authorization !== undefined && { authorization: req.headers.authorization }),
+      ...(clientCertificate !== undefined && { clientCertificate }),
     });
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const tokenOk =
+      bearer !== undefined &&
+      (typeof opts.token === 'function' ? opts.token(bearer) : bearer === opts.token);
     // /version is readable anonymously (system:public-info-viewer), but a bad token is still 401.
     const anonymousOk = url.pathname === '/version' && req.headers.authorization === undefined;
-    if (opts.token !== undefined && bearer !== opts.token && !anonymousOk) {
+    const authRequired = opts.token !== undefined || opts.tls?.clientCa !== undefined;
+    // As kube-apiserver: a token that is sent must be good; else a verified certificate will do.
+    const authenticated =
+      req.headers.authorization !== undefined ? tokenOk : clientCertificate !== undefined;
+    if (authRequired && !authenticated && !anonymousOk) {
       return answer(res, 401, status(401, 'Unauthorized', 'Unauthorized'));
     }
     if (req.method !== 'GET') {
@@ -299,7 +317,18 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   };
 
   const server = opts.tls
-    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle)
+    ? createHttpsServer(
+        {
+          cert: opts.tls.cert,
+          key: opts.tls.key,
+          ...(opts.tls.clientCa !== undefined && {
+            ca: opts.tls.clientCa,
+            requestCert: true,
+            rejectUnauthorized: false,
+          }),
+        },
+        handle,
+      )
     : createHttpServer(handle);
   await new Promise<void>((done, fail) => {
     server.once('error', fail);

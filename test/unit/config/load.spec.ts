@@ -585,3 +585,45 @@ describe('resolveConfigPath', () => {
     expect(resolveConfigPath('', { DIUN_CONFIG: '' })).toBe('config/diun.yml');
   });
 });
+
+describe('Diun files that must load as they are', () => {
+  it('reads regopts[].timeout: 0s as Diun does: no timeout', () => {
+    const { config } = load('regopts:\n  - name: a\n    timeout: 0s\n  - name: b\n');
+    expect(config.regopts.map((regopt) => [regopt.name, regopt.timeout])).toEqual([
+      ['a', 0],
+      ['b', 10_000],
+    ]);
+    expect(
+      load('regopts:\n  - name: a\n', { DIUN_REGOPTS_0_TIMEOUT: '0' }).config.regopts[0],
+    ).toMatchObject({ timeout: 0 });
+  });
+
+  it.each([
+    ['nomad', { DIUN_PROVIDERS_NOMAD_NAMESPACE: 'legacy', DIUN_PROVIDERS_NOMAD_NAMESPACES: 'dev' }],
+    ['containerd', { DIUN_PROVIDERS_CONTAINERD_NAMESPACES: 'default,k8s.io' }],
+  ])('accepts DIUN_PROVIDERS_%s=true with its sub-keys, unread', (name, subKeys) => {
+    const env = { [`DIUN_PROVIDERS_${name.toUpperCase()}`]: 'true', ...subKeys };
+    const { config, warnings } = load('', env);
+    expect(config.providers).toEqual({});
+    expect(warnings).toEqual([`providers.${name}: not supported by diun-exporter, ignored`]);
+    // The same on top of the section in the file, and with the sub-keys alone.
+    expect(load(`providers:\n  ${name}: {}\n`, env).warnings).toEqual(warnings);
+    expect(load('', { ...subKeys }).warnings).toEqual(warnings);
+  });
+
+  it('drops a section accepted unread that a DIUN_* variable switches off', () => {
+    const { warnings } = load('providers:\n  nomad:\n    address: http://nomad:4646\n', {
+      DIUN_PROVIDERS_NOMAD: 'false',
+    });
+    expect(warnings).toEqual([]);
+  });
+
+  it('refuses watch.healthchecks without a check UUID, as Diun does', () => {
+    expect(problemsOf('watch:\n  healthchecks:\n    baseURL: https://hc-ping.com/\n')).toEqual([
+      'watch.healthchecks.uuid: required (or uuidFile)',
+    ]);
+    expect(
+      load('', { DIUN_WATCH_HEALTHCHECKS_UUIDFILE: '/run/secrets/hc' }).config.watch,
+    ).toMatchObject(DEFAULTS.watch);
+  });
+});

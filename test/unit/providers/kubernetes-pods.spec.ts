@@ -218,14 +218,14 @@ describe('resolveConnection', () => {
     const insecure = resolveConnection({ ...k8s, tlsInsecure: true }, env, '/nonexistent');
     expect(insecure.server.origin).toBe('https://[fd00::1]:6443');
     expect(insecure.mode).toBe('in-cluster');
-    expect(insecure.token()).toBeUndefined();
+    expect(insecure.authorization()).toBeUndefined();
     const named = resolveConnection(
       { ...k8s, tlsInsecure: true, endpoint: 'https://10.0.0.1:6443', token: 't' },
       env,
       '/nonexistent',
     );
     expect(named.server.origin).toBe('https://10.0.0.1:6443');
-    expect(named.token()).toBe('t');
+    expect(named.authorization()).toBe('Bearer t');
   });
 
   afterEach(() => {
@@ -240,11 +240,11 @@ describe('resolveConnection', () => {
     const env = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
     const conn = resolveConnection(k8s, env, dir);
     expect(conn.ca?.toString()).toBe('not checked here');
-    expect(conn.token()).toBe('first');
+    expect(conn.authorization()).toBe('Bearer first');
     writeFileSync(join(dir, 'token'), 'second\n');
     utimesSync(join(dir, 'token'), new Date(Date.now() + 5_000), new Date(Date.now() + 5_000));
-    expect(conn.token()).toBe('first'); // read at most once a minute
+    expect(conn.authorization()).toBe('Bearer first'); // read at most once a minute
     vi.setSystemTime(Date.now() + 61_000);
-    expect(conn.token()).toBe('second');
+    expect(conn.authorization()).toBe('Bearer second');
   });
 });
