@@ -80,6 +80,9 @@ const RegOptSchema = z
     passwordFile: optionalText(),
     timeout: duration(10_000, { ms: Number.MIN_VALUE, label: 'must be greater than 0' }),
     insecureTLS: bool(false),
+    // Our extension (not a Diun key): a PEM file of CAs trusted for this registry, for one
+    // behind a private CA; read when the registry is first asked.
+    caFile: optionalText(),
     // Our extension (not a Diun key): requests in flight to this registry at once. Optional
     // (the registry client's default applies); a string from DIUN_REGOPTS_N_MAXCONCURRENT counts.
     maxConcurrent: z.preprocess(
