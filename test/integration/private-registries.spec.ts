@@ -18,13 +18,13 @@ import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { configureLog, stderrSink } from '../../src/log.js';
 import { RegistryClient, type RegistryObserver } from '../../src/registry/client.js';
 import { DockerCredentials } from '../../src/registry/docker-credentials.js';
-import { RegistryError } from '../../src/registry/errors.js';
 import { parseReference } from '../../src/registry/reference.js';
 import type { RequestOptions } from '../../src/registry/types.js';
 import { writeCredentialHelper } from '../support/credential-helper.js';
 import { requireBinary } from '../support/exec.js';
 import { mediaTypes, putManifest, uploadBlob } from '../support/oci.js';
 import { startRegistry } from '../support/registry.js';
+import { rejection } from '../support/registry-error.js';
 import { suiteTeardown } from '../support/teardown.js';
 import { privateCaCertificate } from '../support/tls-certs.js';
 import { startTokenRegistry, type TokenRegistry } from '../support/token-service.js';
@@ -44,15 +44,6 @@ function newClient(opts: { observer?: RegistryObserver; dockerCredentials?: Dock
   const client = new RegistryClient({ userAgent: 'diun-exporter/test', lookup, ...opts });
   onTestFinished(() => client.close());
   return client;
-}
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (err instanceof RegistryError) return err;
-  throw new Error(`expected a RegistryError, got ${err === undefined ? 'success' : String(err)}`);
 }
 
 /** The log lines written while the test runs. */
