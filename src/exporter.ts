@@ -8,6 +8,7 @@ import { GotifyClient } from './notify/gotify.js';
 import { createProviders } from './providers/index.js';
 import type { Provider } from './providers/types.js';
 import { RegistryClient } from './registry/client.js';
+import { DockerCredentials } from './registry/docker-credentials.js';
 import { type AppOptions, createApp, listen } from './server/app.js';
 import { StateStore } from './state/store.js';
 import { Scheduler } from './watch/scheduler.js';
@@ -54,7 +55,11 @@ export function createExporter(
   );
   const registry =
     opts.registry ??
-    new RegistryClient({ observer: metrics.observer, userAgent: `diun-exporter/${version}` });
+    new RegistryClient({
+      observer: metrics.observer,
+      userAgent: `diun-exporter/${version}`,
+      dockerCredentials: new DockerCredentials(),
+    });
   const store = new StateStore(config.db.path, { readOnly: opts.persist === false });
   watcher = new Watcher({ config, providers, registry, store, hooks: metrics.hooks });
   const gotify = config.gotify ? new GotifyClient(config.gotify) : undefined;

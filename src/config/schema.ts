@@ -97,6 +97,9 @@ const RegOptSchema = z
     // a request to a registry that never answers).
     timeout: duration(10_000, { ms: 0, label: 'must not be negative' }),
     insecureTLS: bool(false),
+    // Our extension (not a Diun key): a PEM file of CAs trusted for this registry, for one
+    // behind a private CA; read when the registry is first asked.
+    caFile: optionalText(),
     // Our extension (not a Diun key): requests in flight to this registry at once. Optional
     // (the registry client's default applies); a string from DIUN_REGOPTS_N_MAXCONCURRENT counts.
     maxConcurrent: z.preprocess(

@@ -7,8 +7,8 @@
 import NodeCache from 'node-cache';
 import { parseWwwAuthenticate, pickChallenge, type RegistryChallenge } from './challenge.js';
 import { RegistryError } from './errors.js';
-import { registryApiUrl } from './reference.js';
-import { statusError, type Transport } from './transport.js';
+import { RegistrySchemes } from './schemes.js';
+import { statusError, type Transport, type TransportResponse } from './transport.js';
 import type { RequestOptions } from './types.js';
 
 /** The Authorization header for one request, and where it came from. */
@@ -138,9 +138,17 @@ export class Authenticator {
   /** Registries whose batch token came back too long: fewer scopes per request there. */
   private readonly maxScopes = new Map<string, number>();
 
-  constructor(private readonly transport: Transport) {
+  constructor(
+    private readonly transport: Transport,
+    private readonly schemes: RegistrySchemes = new RegistrySchemes(),
+  ) {
     // An expired token takes its mark with it. Not on 'del': `rejected` deletes, then reads it.
     this.tokens.on('expired', (key: string) => this.unverified.delete(key));
+  }
+
+  /** Resolves once `registry` was pinged: its challenge and scheme are known. */
+  async ready(registry: string, opts: RequestOptions): Promise<void> {
+    await this.challenge(registry, opts);
   }
 
   /** The Authorization to send for a pull from `repository`, pinging the registry if needed. */
@@ -294,18 +302,20 @@ export class Authenticator {
 
   private async ping(registry: string, opts: RequestOptions): Promise<RegistryChallenge> {
     const req = { describe: `GET ${registry}/v2/` };
-    const res = await this.transport.send({
-      ...req,
-      registry,
-      kind: 'ping',
-      method: 'GET',
-      url: registryApiUrl(registry, '/v2/'),
-      headers: {},
-      timeoutMs: opts.timeoutMs,
-      insecureTLS: opts.insecureTLS,
-      maxBytes: PING_BODY_CAP,
-      ...(opts.maxConcurrent !== undefined && { maxConcurrent: opts.maxConcurrent }),
-    });
+    const url = this.schemes.url(registry, '/v2/');
+    let res: TransportResponse;
+    try {
+      res = await this.pingAt(registry, url, opts);
+    } catch (err) {
+      // A TLS or connection failure of a registry allowed to be insecure: it may speak plain
+      // HTTP (a homelab registry on :5000), so ask that once, as containers/image does.
+      const network = err instanceof RegistryError && err.reason === 'registry_error';
+      if (!network || !this.schemes.mayFallBack(registry, url, opts.insecureTLS)) throw err;
+      const plain = new URL(url);
+      plain.protocol = 'http:';
+      res = await this.pingAt(registry, plain, opts).catch(() => Promise.reject(err));
+      this.schemes.usePlainHttp(registry);
+    }
     if (res.status === 401) {
       const picked = pickChallenge(parseWwwAuthenticate(res.headers['www-authenticate']));
       if (picked) return picked;
@@ -316,6 +326,22 @@ export class Authenticator {
     // Registries that answer the ping with anything but 401 or 5xx do not ask for credentials.
     if ((res.status >= 200 && res.status < 300) || res.status === 404) return { scheme: 'none' };
     throw statusError(req, res);
+  }
+
+  private pingAt(registry: string, url: URL, opts: RequestOptions): Promise<TransportResponse> {
+    return this.transport.send({
+      describe: `GET ${registry}/v2/`,
+      registry,
+      kind: 'ping',
+      method: 'GET',
+      url,
+      headers: {},
+      timeoutMs: opts.timeoutMs,
+      insecureTLS: opts.insecureTLS,
+      ...(opts.caFile !== undefined && { caFile: opts.caFile }),
+      maxBytes: PING_BODY_CAP,
+      ...(opts.maxConcurrent !== undefined && { maxConcurrent: opts.maxConcurrent }),
+    });
   }
 
   private async fetchToken(
@@ -370,6 +396,7 @@ export class Authenticator {
       headers,
       timeoutMs: opts.timeoutMs,
       insecureTLS: opts.insecureTLS,
+      ...(opts.caFile !== undefined && { caFile: opts.caFile }),
       maxBytes: TOKEN_BODY_CAP,
       ...(opts.maxConcurrent !== undefined && { maxConcurrent: opts.maxConcurrent }),
     });

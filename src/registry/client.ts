@@ -2,6 +2,8 @@
  * The registry client: HEAD and GET of manifests, blobs and tag lists over the distribution
  * API, authenticated as Docker would be. Every failure is a RegistryError with a `reason`.
  */
+
+import type { LookupFunction } from 'node:net';
 import { Authenticator } from './auth.js';
 import {
   contentType,
@@ -11,14 +13,10 @@ import {
   readManifest,
   verifyDigest,
 } from './content.js';
+import type { DockerCredentials, StoredCredentials } from './docker-credentials.js';
 import { RegistryError } from './errors.js';
-import {
-  formatReference,
-  type ImageReference,
-  isValidDigest,
-  registryApiUrl,
-  repositoryKey,
-} from './reference.js';
+import { formatReference, type ImageReference, isValidDigest, repositoryKey } from './reference.js';
+import { RegistrySchemes } from './schemes.js';
 import {
   headerValue,
   type RegistryObserver,
@@ -26,6 +24,7 @@ import {
   statusError,
   Transport,
   type TransportRequest,
+  type TransportResponse,
 } from './transport.js';
 import type { Manifest, ManifestHead, RequestOptions } from './types.js';
 
@@ -59,15 +58,31 @@ interface Exchange {
   describe: string;
 }
 
+export interface RegistryClientOptions {
+  observer?: RegistryObserver;
+  /** Defaults to `diun-exporter/<version>`, `version` to 'dev'. */
+  userAgent?: string;
+  version?: string;
+  /** Where credentials come from when the request options carry none (Docker's config.json). */
+  dockerCredentials?: DockerCredentials;
+  /** Resolves registry host names; the system resolver when unset. */
+  lookup?: LookupFunction;
+}
+
 export class RegistryClient {
   private readonly transport: Transport;
   private readonly auth: Authenticator;
+  private readonly schemes = new RegistrySchemes();
+  private readonly stored: DockerCredentials | undefined;
 
-  /** `userAgent` defaults to `diun-exporter/<version>`, `version` to 'dev'. */
-  constructor(opts: { observer?: RegistryObserver; userAgent?: string; version?: string } = {}) {
+  constructor(opts: RegistryClientOptions = {}) {
     const userAgent = opts.userAgent ?? `diun-exporter/${opts.version ?? 'dev'}`;
-    this.transport = new Transport(userAgent, opts.observer);
-    this.auth = new Authenticator(this.transport);
+    this.transport = new Transport(userAgent, {
+      ...(opts.observer && { observer: opts.observer }),
+      ...(opts.lookup && { lookup: opts.lookup }),
+    });
+    this.auth = new Authenticator(this.transport, this.schemes);
+    this.stored = opts.dockerCredentials;
   }
 
   /** The digest and media type the registry has for a tag (or digest), at the cost of one HEAD. */
@@ -120,7 +135,7 @@ export class RegistryClient {
       });
       if (res.status !== 200) throw statusError({ describe }, res);
       tags.push(...parseTagList(res.body, describe));
-      path = nextPage(headerValue(res.headers, 'link'), registryApiUrl(ref.registry, path));
+      path = nextPage(headerValue(res.headers, 'link'), this.schemes.url(ref.registry, path));
     }
     return tags;
   }
@@ -132,7 +147,9 @@ export class RegistryClient {
    */
   async prefetchTokens(targets: { ref: ImageReference; opts: RequestOptions }[]): Promise<void> {
     const groups = new Map<string, { registry: string; opts: RequestOptions; repos: string[] }>();
-    for (const { ref, opts } of targets) {
+    for (const target of targets) {
+      const { ref } = target;
+      const { opts } = await this.withStoredCredentials(ref.registry, target.opts);
       const { username, password } = opts.credentials ?? {};
       const key = JSON.stringify([ref.registry, username ?? '', password ?? '']);
       const group = groups.get(key);
@@ -166,11 +183,45 @@ export class RegistryClient {
   }
 
   /**
+   * One request to the registry. Credentials from Docker's config.json that the registry
+   * refuses are read again (a helper's token may have expired) and, when they changed, the
+   * request is sent once more with them.
+   */
+  private async send(ref: ImageReference, opts: RequestOptions, x: Exchange) {
+    const first = await this.withStoredCredentials(ref.registry, opts);
+    const attempt = (o: RequestOptions) => outcome(this.sendFollowing(ref, o, x));
+    let result = await attempt(first.opts);
+    let used = first.stored;
+    if (used && this.stored && refused(result)) {
+      const again = await this.stored.refresh(ref.registry, used);
+      if (again && (again.username !== used.username || again.password !== used.password)) {
+        used = again;
+        result = await attempt(withCredentials(opts, again));
+      }
+    }
+    if (used && refused(result)) throw refusedError(result, x.describe, used);
+    if ('error' in result) throw result.error;
+    return result.res;
+  }
+
+  // The options with the config.json credentials for `registry` when they carry none.
+  private async withStoredCredentials(
+    registry: string,
+    opts: RequestOptions,
+  ): Promise<{ opts: RequestOptions; stored?: StoredCredentials }> {
+    if (opts.credentials?.username || !this.stored) return { opts };
+    const stored = await this.stored.get(registry);
+    return stored ? { opts: withCredentials(opts, stored), stored } : { opts };
+  }
+
+  /**
    * One request to the registry, following redirects: the Authorization header goes only to
    * the registry's own host (same scheme), never to another host a redirect points at.
    */
-  private async send(ref: ImageReference, opts: RequestOptions, x: Exchange) {
-    let url = registryApiUrl(ref.registry, x.path);
+  private async sendFollowing(ref: ImageReference, opts: RequestOptions, x: Exchange) {
+    // The ping comes first: it tells whether the registry speaks HTTPS or plain HTTP.
+    await this.auth.ready(ref.registry, opts);
+    let url = this.schemes.url(ref.registry, x.path);
     let res = await this.sendAuthorized(ref, opts, x, url);
     for (let hop = 0; isRedirect(res.status); hop++) {
       const location = headerValue(res.headers, 'location');
@@ -216,9 +267,36 @@ export class RegistryClient {
       headers: x.accept ? { ...headers, accept: x.accept } : headers,
       timeoutMs: opts.timeoutMs,
       insecureTLS: opts.insecureTLS,
+      ...(opts.caFile !== undefined && { caFile: opts.caFile }),
       maxBytes: x.maxBytes,
       describe: x.describe,
       ...(opts.maxConcurrent !== undefined && { maxConcurrent: opts.maxConcurrent }),
     };
   }
+}
+
+type Outcome = { res: TransportResponse } | { error: unknown };
+
+function outcome(p: Promise<TransportResponse>): Promise<Outcome> {
+  return p.then(
+    (res) => ({ res }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+// Refused credentials: a 401 or 403 from the registry, or from its token service.
+function refused(o: Outcome): boolean {
+  if ('res' in o) return o.res.status === 401 || o.res.status === 403;
+  return o.error instanceof RegistryError && o.error.reason === 'auth';
+}
+
+// The failure, saying where the refused credentials came from (never what they are).
+function refusedError(o: Outcome, describe: string, used: StoredCredentials): RegistryError {
+  const base = 'res' in o ? statusError({ describe }, o.res) : (o.error as RegistryError);
+  const opts = base.status === undefined ? {} : { status: base.status };
+  return new RegistryError('auth', `${base.message} (credentials from ${used.origin})`, opts);
+}
+
+function withCredentials(opts: RequestOptions, stored: StoredCredentials): RequestOptions {
+  return { ...opts, credentials: { username: stored.username, password: stored.password } };
 }

@@ -4,7 +4,10 @@
  * and 429 back-off, and reports every request and rate-limit header to the observer. Nothing
  * here knows about authentication or manifests.
  */
+import { readFileSync } from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import { parseRetryAfter, RegistryError, reasonForStatus } from './errors.js';
 import { RegistryGate } from './limiter.js';
@@ -26,6 +29,8 @@ export interface TransportRequest {
   headers: Record<string, string>;
   timeoutMs: number;
   insecureTLS: boolean;
+  /** A PEM file of CAs trusted for this registry, beside the usual ones (regopt `caFile`). */
+  caFile?: string;
   /** Largest successful body accepted; beyond it the request fails as `invalid`. */
   maxBytes: number;
   /** Names the request in error messages, such as `HEAD 127.0.0.1:5000/team/app:1.0`. */
@@ -64,16 +69,38 @@ export function headerValue(
   return Array.isArray(v) ? v[0] : v;
 }
 
+// Codes Node gives when a certificate does not verify: the registry's CA is not trusted here.
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+]);
+// What a TLS client sees when the server answers its hello in plain HTTP.
+const NOT_TLS_CODES = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
+
+/** How connections are made; `lookup` resolves host names (tests point a name at 127.0.0.1). */
+export interface TransportOptions {
+  observer?: RegistryObserver;
+  gate?: RegistryGate;
+  lookup?: LookupFunction;
+}
+
 export class Transport {
-  private readonly agents = new Map<boolean, Agent>();
+  private readonly agents = new Map<string, Agent>();
   private readonly gate: RegistryGate;
+  private readonly observer: RegistryObserver | undefined;
+  private readonly lookup: LookupFunction | undefined;
 
   constructor(
     private readonly userAgent: string,
-    private readonly observer?: RegistryObserver,
-    gate?: RegistryGate,
+    opts: TransportOptions = {},
   ) {
-    this.gate = gate ?? new RegistryGate();
+    this.gate = opts.gate ?? new RegistryGate();
+    this.observer = opts.observer;
+    this.lookup = opts.lookup;
   }
 
   /**
@@ -119,7 +146,7 @@ export class Transport {
       const res = await request(req.url, {
         method: req.method,
         headers: { 'user-agent': this.userAgent, ...req.headers },
-        dispatcher: this.agent(req.insecureTLS),
+        dispatcher: this.agent(req),
         signal: controller.signal,
         // undici closes the connection after every HEAD unless told not to (in case a server
         // sends a body anyway); registries do not, and a steady run is all HEADs, so without
@@ -163,15 +190,19 @@ export class Transport {
     await Promise.all(agents.map((a) => a.close()));
   }
 
-  private agent(insecureTLS: boolean): Agent {
-    let agent = this.agents.get(insecureTLS);
+  // One agent (and so one connection pool) per way of checking certificates.
+  private agent(req: TransportRequest): Agent {
+    const caFile = req.insecureTLS ? undefined : req.caFile;
+    const key = JSON.stringify([req.insecureTLS, caFile ?? '']);
+    let agent = this.agents.get(key);
     if (!agent) {
-      agent = new Agent({
-        headersTimeout: IDLE_LIMIT_MS,
-        bodyTimeout: IDLE_LIMIT_MS,
-        ...(insecureTLS && { connect: { rejectUnauthorized: false } }),
-      });
-      this.agents.set(insecureTLS, agent);
+      const connect = {
+        ...(this.lookup && { lookup: this.lookup }),
+        ...(req.insecureTLS && { rejectUnauthorized: false }),
+        ...(caFile !== undefined && { ca: trustedWith(caFile, req) }),
+      };
+      agent = new Agent({ headersTimeout: IDLE_LIMIT_MS, bodyTimeout: IDLE_LIMIT_MS, connect });
+      this.agents.set(key, agent);
     }
     return agent;
   }
@@ -203,6 +234,28 @@ async function readCapped(body: AsyncIterable<Buffer>, cap: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+// `ca` replaces Node's trust store, so the usual roots (and NODE_EXTRA_CA_CERTS, which Node
+// reads only into its default store) are passed along with the extra file.
+function trustedWith(caFile: string, req: TransportRequest): string[] {
+  const read = (file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      const why = errorCode(err) ?? String(err);
+      throw new RegistryError('invalid', `${req.describe}: cannot read caFile "${file}": ${why}`);
+    }
+  };
+  const extra = read(caFile);
+  if (!extra.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new RegistryError(
+      'invalid',
+      `${req.describe}: caFile "${caFile}" holds no PEM certificate`,
+    );
+  }
+  const fromEnv = process.env.NODE_EXTRA_CA_CERTS;
+  return [...rootCertificates, ...(fromEnv ? [read(fromEnv)] : []), extra];
+}
+
 function tooLarge(req: TransportRequest, status: number): RegistryError {
   return new RegistryError('invalid', `${req.describe}: body larger than ${req.maxBytes} bytes`, {
     status,
@@ -230,7 +283,23 @@ function networkError(req: TransportRequest, err: unknown, aborted: boolean): Re
     return new RegistryError('timeout', `${req.describe}: ${limit}`);
   }
   const why = code ?? (err instanceof Error ? err.message : String(err));
-  return new RegistryError('registry_error', `${req.describe}: ${why}`, { cause: err });
+  return new RegistryError('registry_error', `${req.describe}: ${why}${hint(req, code)}`, {
+    cause: err,
+  });
+}
+
+// What to change when the failure is about TLS: said in the message a user reads.
+function hint(req: TransportRequest, code: string | undefined): string {
+  if (code === undefined || req.url.protocol !== 'https:') return '';
+  if (UNTRUSTED_CERTIFICATE_CODES.has(code)) {
+    return req.caFile
+      ? ` (the registry's TLS certificate is not signed by a CA in caFile "${req.caFile}")`
+      : " (the registry's TLS certificate is not signed by a trusted CA: name its CA in the regopt's caFile, or set insecureTLS)";
+  }
+  if (NOT_TLS_CODES.has(code) && !req.insecureTLS) {
+    return ' (the registry does not speak TLS here; plain HTTP is used only with insecureTLS: true on its regopt)';
+  }
+  return '';
 }
 
 /** The RegistryError for a response that was not what the caller needed. */

@@ -11,7 +11,10 @@ export interface RegistryCredentials {
 export interface RequestOptions {
   credentials?: RegistryCredentials;
   timeoutMs: number;
+  /** Accept any certificate, and plain HTTP when the registry answers only that. */
   insecureTLS: boolean;
+  /** A PEM file of CAs trusted for this registry, beside the usual ones (regopt `caFile`). */
+  caFile?: string;
   /** At most this many requests in flight to the registry (regopt `maxConcurrent`). */
   maxConcurrent?: number;
 }

@@ -17,12 +17,13 @@ import { TagLists, versionField, versionOf } from './newest-tag.js';
 import { selectRegopt } from './regopts.js';
 import type { CheckTarget } from './target.js';
 
-/** Requests options for a target: its regopt's credentials, timeout and cap, or the defaults. */
+/** Requests options for a target: its regopt's credentials, timeout, TLS and cap, or the defaults. */
 export function requestOptions(regopt: RegOpt | undefined): RequestOptions {
   return {
     credentials: regopt?.username ? { username: regopt.username, password: regopt.password } : {},
     timeoutMs: regopt?.timeout ?? 10_000,
     insecureTLS: regopt?.insecureTLS ?? false,
+    ...(regopt?.caFile !== undefined && { caFile: regopt.caFile }),
     ...(regopt?.maxConcurrent !== undefined && { maxConcurrent: regopt.maxConcurrent }),
   };
 }

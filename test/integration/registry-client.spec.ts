@@ -15,13 +15,13 @@ import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { RegistryClient, type RegistryObserver } from '../../src/registry/client.js';
-import { RegistryError } from '../../src/registry/errors.js';
 import { parseReference } from '../../src/registry/reference.js';
 import { Transport } from '../../src/registry/transport.js';
 import type { RequestOptions } from '../../src/registry/types.js';
 import { freePort, requireBinary, waitFor } from '../support/exec.js';
 import { digestOf, uploadBlob } from '../support/oci.js';
 import type { Registry } from '../support/registry.js';
+import { rejection } from '../support/registry-error.js';
 import { serveForTest, suiteTeardown } from '../support/teardown.js';
 import { selfSignedCertificate } from '../support/tls-certs.js';
 import {
@@ -75,15 +75,6 @@ function newClient(observer?: RegistryObserver): RegistryClient {
   });
   onTestFinished(() => client.close());
   return client;
-}
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (err instanceof RegistryError) return err;
-  throw new Error(`expected a RegistryError, got ${err === undefined ? 'success' : String(err)}`);
 }
 
 // ---- filling the registry through its own HTTP API, as a push user ----

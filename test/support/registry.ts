@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, requireBinary, stopWithProcess, terminate, waitFor } from './exec.js';
@@ -40,19 +41,24 @@ export interface Registry {
 }
 
 /** Starts Distribution's registry on a free port with storage in a fresh temporary folder. */
-export async function startRegistry(opts: { tokenAuth?: TokenAuth } = {}): Promise<Registry> {
+export async function startRegistry(
+  opts: { tokenAuth?: TokenAuth; tls?: { certFile: string; keyFile: string } } = {},
+): Promise<Registry> {
   const binary = requireBinary('docker-registry', 'docker-registry');
   const dir = await mkdtemp(join(tmpdir(), 'registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const url = `http://${host}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${host}`;
   const logFile = join(dir, 'registry.log');
   const { tokenAuth } = opts;
   const config = {
     version: '0.1',
     log: { level: 'info' },
     storage: { filesystem: { rootdirectory: join(dir, 'data') }, delete: { enabled: true } },
-    http: { addr: host },
+    http: {
+      addr: host,
+      ...(opts.tls && { tls: { certificate: opts.tls.certFile, key: opts.tls.keyFile } }),
+    },
     ...(tokenAuth && {
       auth: {
         token: {
@@ -84,6 +90,8 @@ export async function startRegistry(opts: { tokenAuth?: TokenAuth } = {}): Promi
             `docker-registry exited early: ${readFileSync(logFile, 'utf8').slice(-2000)}`,
           );
         }
+        // Up means listening; with TLS the certificate is for another name, so no HTTP here.
+        if (opts.tls) return canConnect(port);
         const res = await fetch(`${url}/v2/`).catch(() => undefined);
         return res?.status === 200 || res?.status === 401;
       },
@@ -126,4 +134,15 @@ function matches(line: RequestLine, filter: RequestFilter) {
     (filter.pathIncludes === undefined || line.path.includes(filter.pathIncludes)) &&
     (filter.userAgent === undefined || line.userAgent.includes(filter.userAgent))
   );
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

@@ -76,3 +76,40 @@ export async function selfSignedCertificate(
   ]);
   return { keyFile, certFile };
 }
+
+/**
+ * A throwaway CA (`ca.pem`) and a server certificate it signs for `altNames`
+ * (`DNS:registry.corp.lan`), as a registry behind a private CA has; made by `openssl` in `dir`.
+ */
+export async function privateCaCertificate(
+  dir: string,
+  altNames: string[],
+): Promise<{ caFile: string; certFile: string; keyFile: string }> {
+  const openssl = requireBinary('openssl', 'openssl');
+  const at = (name: string) => join(dir, name);
+  await selfSignedCertificate(dir, 'diun-exporter test private CA', [], {
+    key: 'ca-key.pem',
+    cert: 'ca.pem',
+  });
+  writeFileSync(
+    at('server.ext'),
+    `subjectAltName=${altNames.join(',')}\nextendedKeyUsage=serverAuth\n`,
+  );
+  await run(openssl, [
+    ...['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=registry'],
+    ...['-keyout', at('server-key.pem'), '-out', at('server.csr')],
+  ]);
+  await run(openssl, [
+    ...['x509', '-req', '-in', at('server.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca-key.pem')],
+    ...[
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      at('server.ext'),
+      '-out',
+      at('server-cert.pem'),
+    ],
+  ]);
+  return { caFile: at('ca.pem'), certFile: at('server-cert.pem'), keyFile: at('server-key.pem') };
+}

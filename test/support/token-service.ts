@@ -44,6 +44,11 @@ export interface TokenService {
   issuer: string;
   /** Path of the PEM certificate that signs the tokens: the registry's `rootcertbundle`. */
   rootCertBundle: string;
+  /**
+   * Gives `user` a new password, as a short-lived credential (an ECR token) expires: the old one
+   * is refused from now on.
+   */
+  setPassword(user: string, password: string): void;
   /** How many token requests were made so far (granted or not). */
   requests(): number;
   /** The `scope` parameters of each token request so far, in order. */
@@ -69,6 +74,7 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
   const x5c = [new X509Certificate(readFileSync(certFile)).raw.toString('base64')];
   let count = 0;
   const scopeLog: string[][] = [];
+  const users: Record<string, TokenUser> = { ...opts.users };
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://token-service');
@@ -79,7 +85,7 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
     // Docker's token spec: `scope` may be given several times, one token covers them all.
     const scopes = url.searchParams.getAll('scope');
     scopeLog.push(scopes);
-    const who = authenticate(req.headers.authorization, opts.users ?? {});
+    const who = authenticate(req.headers.authorization, users);
     if (who === false) return reply(res, 401, { details: 'incorrect username or password' });
     if (who === undefined && opts.anonymous === false) {
       return reply(res, 401, { details: 'anonymous access is not allowed' });
@@ -114,6 +120,9 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
     service,
     issuer,
     rootCertBundle: certFile,
+    setPassword: (user, password) => {
+      users[user] = { ...users[user], password };
+    },
     requests: () => count,
     scopesPerRequest: () => scopeLog.map((s) => [...s]),
     close: async () => {

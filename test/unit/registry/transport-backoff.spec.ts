@@ -18,7 +18,7 @@ describe('Transport on 429', () => {
       res.end('{}');
     });
     const { host } = await serveForTest(server);
-    const transport = new Transport('test', undefined, new RegistryGate({ firstBackoffMs: 20 }));
+    const transport = new Transport('test', { gate: new RegistryGate({ firstBackoffMs: 20 }) });
     onTestFinished(() => transport.close());
     const req = (registry: string, timeoutMs = 2_000): TransportRequest => ({
       registry,
