@@ -220,10 +220,12 @@ export class Watcher {
     this.current = next;
   }
 
-  private persist(): void {
+  /** Writes the state file; a failure is logged and counted, never thrown. */
+  persist(): void {
     try {
       this.save();
     } catch (err) {
+      this.deps.hooks.stateWriteFailed();
       log('error', 'could not write the state file', { path: this.deps.store.path, error: err });
     }
   }
