@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { log } from '../log.js';
+import { boundedContainer } from '../providers/common.js';
 import type { EndpointStatus, Provider, WatchedContainer } from '../providers/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { type CheckStatus, type ImageRecord, type RunSummary, statuses } from '../state/records.js';
@@ -199,7 +200,7 @@ export class Watcher {
     const downKeys = new Set(down.map((s) => `${s.provider}|${s.endpoint}`));
     const kept = this.containers.filter((c) => downKeys.has(`${c.provider}|${c.endpoint}`));
     const errors = down.map((s) => `${s.provider}/${s.endpoint}: ${s.error ?? 'down'}`);
-    this.containers = [...lists.flat(), ...kept];
+    this.containers = [...lists.flat().map(boundedContainer), ...kept];
     return errors;
   }
 
