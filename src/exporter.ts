@@ -140,11 +140,7 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
       scheduler.stop();
       server.close();
       server.closeAllConnections();
-      try {
-        watcher.save();
-      } catch (err) {
-        log('error', 'could not write the state file', { error: err });
-      }
+      watcher.persist();
       void exporter.close().finally(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -2,6 +2,8 @@
  * A small structured logger: one logfmt line per event on stderr, so `docker logs` stays readable
  * and a log shipper can parse it. Callers pass facts, never secrets: nothing here redacts.
  */
+import { bounded } from './bound.js';
+
 type Level = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -17,8 +19,11 @@ function parseLevel(value: string | undefined): Level {
   return v === 'debug' || v === 'warn' || v === 'error' ? v : 'info';
 }
 
+/** The longest field value a log line carries; a longer one is cut (see bound.ts). */
+const MAX_FIELD_LENGTH = 2048;
+
 function quote(value: unknown): string {
-  const s = value instanceof Error ? value.message : String(value);
+  const s = bounded(value instanceof Error ? value.message : String(value), MAX_FIELD_LENGTH);
   return /^[\w.:/@+-]+$/.test(s) ? s : JSON.stringify(s);
 }
 

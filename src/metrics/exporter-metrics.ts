@@ -71,10 +71,12 @@ function watchHooks(register: Registry, providers: string[]): WatchHooks {
     diun_image_check_failures_total: failures,
     diun_watch_runs_total: runs,
     diun_watch_skipped_runs_total: skipped,
+    diun_state_write_failures_total: stateWriteFailures,
   } = registerFamilies(register, watchFamilies);
   // Zero series up front, so rate() and absent() behave before the first failure.
   runs.inc(0);
   skipped.inc(0);
+  stateWriteFailures.inc(0);
   for (const provider of providers) {
     checks.inc({ provider }, 0);
     for (const reason of FAILURE_REASONS) failures.inc({ provider, reason }, 0);
@@ -88,6 +90,7 @@ function watchHooks(register: Registry, providers: string[]): WatchHooks {
     imagesGone: (gone) => {
       for (const g of gone) updates.remove({ provider: g.provider, image: g.image });
     },
+    stateWriteFailed: () => stateWriteFailures.inc(),
   };
 }
 

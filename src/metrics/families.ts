@@ -118,6 +118,10 @@ export const watchFamilies = {
     [],
     'Scheduled runs skipped because the previous one was still running.',
   ),
+  diun_state_write_failures_total: counter(
+    [],
+    'State file writes that failed (the exporter log has the error).',
+  ),
 } as const satisfies Declarations;
 
 /** Fed by the registry client's observer, per HTTP request. */

@@ -1,5 +1,6 @@
 // What every provider does the same way: read a container's image reference, say a label
 // problem once, and name the command that updates it.
+import { bounded } from '../bound.js';
 import { log } from '../log.js';
 import { formatReference, type ImageReference, parseReference } from '../registry/reference.js';
 import type { Presentation, WatchedContainer } from './types.js';
@@ -110,5 +111,29 @@ export function composePresentation(
       project && service
         ? `docker compose -p ${p} pull ${s} && docker compose -p ${p} up -d ${s}`
         : pullCommand(c.image),
+  };
+}
+
+/**
+ * `c` with every value it shows (labels, API, state file, page) within bounds: a name, label or
+ * error of any size from a provider is cut, with its length, rather than exported whole.
+ */
+export function boundedContainer(c: WatchedContainer): WatchedContainer {
+  const boundAll = (o: Record<string, string>) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, bounded(v)]));
+  return {
+    ...c,
+    id: bounded(c.id),
+    name: bounded(c.name),
+    image: bounded(c.image),
+    state: bounded(c.state),
+    errors: c.errors.map((e) => bounded(e)),
+    seriesLabels: boundAll(c.seriesLabels),
+    place: {
+      host: bounded(c.place.host),
+      group: bounded(c.place.group),
+      path: bounded(c.place.path),
+    },
+    updateCommand: bounded(c.updateCommand),
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   fsyncSync,
@@ -5,6 +6,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
@@ -32,13 +34,24 @@ export interface State {
 }
 
 /**
+ * A state file the exporter may not read (EACCES, EPERM). Starting afresh would hide the
+ * permissions mistake and drop every first-seen time, so the exporter refuses to start instead.
+ */
+export class StateUnreadableError extends Error {}
+
+/** A temporary file name beside the state file that no other process can guess. */
+function randomTempName(path: string): string {
+  return `${path}.tmp-${randomBytes(8).toString('hex')}`;
+}
+
+/**
  * The state file (`db.path`): versioned JSON, written atomically (temporary file, fsync,
  * rename, fsync of the folder) so a kill at any moment leaves the old or the new file whole.
  */
 export class StateStore {
   constructor(
     readonly path: string,
-    private readonly opts: { readOnly?: boolean } = {},
+    private readonly opts: { readOnly?: boolean; tempName?: (path: string) => string } = {},
   ) {}
 
   /** The saved state, or undefined when there is none or it is unusable (then kept aside). */
@@ -51,6 +64,14 @@ export class StateStore {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return undefined;
+      if (code === 'EACCES' || code === 'EPERM') {
+        throw new StateUnreadableError(
+          `cannot read the state file ${this.path} (${code}: permission denied). Refusing to ` +
+            'start afresh, which would lose when each update was first seen: give the user the ' +
+            `exporter runs as${uidText()} read and write access to it and its folder, or move it ` +
+            'away to start afresh.',
+        );
+      }
       // A folder (EISDIR) or an unreadable file is set aside as a bad file is: never fatal.
       problem = `cannot read it (${code ?? String(err)})`;
     }
@@ -73,20 +94,29 @@ export class StateStore {
     return undefined;
   }
 
-  /** Writes `state` atomically. Synchronous, so concurrent callers cannot interleave. */
+  /**
+   * Writes `state` atomically. Synchronous, so concurrent callers cannot interleave. The
+   * temporary file has a random name and is created exclusively ('wx': O_CREAT|O_EXCL, which
+   * also refuses a symlink planted at that name), and it is removed when the write fails.
+   */
   save(state: Omit<State, 'version' | 'savedAt'>): void {
     if (this.opts.readOnly) return;
     mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.tmp-${process.pid}`;
+    const tmp = (this.opts.tempName ?? randomTempName)(this.path);
     const body = JSON.stringify({ version: stateVersion, savedAt: Date.now() / 1000, ...state });
-    const fd = openSync(tmp, 'w', 0o600);
+    const fd = openSync(tmp, 'wx', 0o600);
     try {
-      writeSync(fd, body);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      try {
+        writeSync(fd, body);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.path);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
     }
-    renameSync(tmp, this.path);
     const dir = openSync(dirname(this.path), 'r');
     try {
       fsyncSync(dir);
@@ -94,6 +124,10 @@ export class StateStore {
       closeSync(dir);
     }
   }
+}
+
+function uidText(): string {
+  return typeof process.getuid === 'function' ? ` (uid ${process.getuid()})` : '';
 }
 
 // What restoring and rendering the state dereference; the rest is left to the writer.

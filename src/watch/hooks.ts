@@ -12,6 +12,8 @@ export interface WatchHooks {
   /** Called with rose=false for every image in the snapshot, so its counter starts at 0. */
   updateDetected(provider: string, image: string, rose: boolean): void;
   imagesGone(gone: Array<{ provider: string; image: string }>): void;
+  /** The state file could not be written (the error is logged). */
+  stateWriteFailed(): void;
 }
 
 /**
@@ -25,4 +27,5 @@ export const noHooks: WatchHooks = {
   runSkipped() {},
   updateDetected() {},
   imagesGone() {},
+  stateWriteFailed() {},
 };

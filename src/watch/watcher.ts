@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { log } from '../log.js';
+import { boundedContainer } from '../providers/common.js';
 import type { EndpointStatus, Provider, WatchedContainer } from '../providers/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { type CheckStatus, type ImageRecord, type RunSummary, statuses } from '../state/records.js';
@@ -199,7 +200,7 @@ export class Watcher {
     const downKeys = new Set(down.map((s) => `${s.provider}|${s.endpoint}`));
     const kept = this.containers.filter((c) => downKeys.has(`${c.provider}|${c.endpoint}`));
     const errors = down.map((s) => `${s.provider}/${s.endpoint}: ${s.error ?? 'down'}`);
-    this.containers = [...lists.flat(), ...kept];
+    this.containers = [...lists.flat().map(boundedContainer), ...kept];
     return errors;
   }
 
@@ -220,10 +221,12 @@ export class Watcher {
     this.current = next;
   }
 
-  private persist(): void {
+  /** Writes the state file; a failure is logged and counted, never thrown. */
+  persist(): void {
     try {
       this.save();
     } catch (err) {
+      this.deps.hooks.stateWriteFailed();
       log('error', 'could not write the state file', { path: this.deps.store.path, error: err });
     }
   }

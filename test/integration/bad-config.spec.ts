@@ -2,6 +2,7 @@
 // named by key path; `validate` lists the same; a bad state file does not stop it.
 import { spawn } from 'node:child_process';
 import {
+  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -31,12 +32,16 @@ interface Exit {
   ms: number;
 }
 
-/** Runs `node dist/cli.js ARGS` to its end (killed after 15 s, which fails the test). */
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Exit> {
+/**
+ * Runs `node dist/cli.js ARGS` to its end (killed after 15 s, which fails the test), under the
+ * command `wrap` when given.
+ */
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}, wrap: string[] = []): Promise<Exit> {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
   const started = Date.now();
+  const [program = process.execPath, ...before] = [...wrap, process.execPath];
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [cli, ...args], {
+    const child = spawn(program, [...before, cli, ...args], {
       env: { PATH: process.env.PATH, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -234,4 +239,30 @@ describe('serve with a bad state file', () => {
       }
     },
   );
+});
+
+describe('serve with a state file it may not read', () => {
+  it('refuses to start, naming the file and the fix, and leaves the file where it is', async () => {
+    const stateDir = mkdtempSync(join(dir, 'state-'));
+    const statePath = join(stateDir, 'state.json');
+    writeFileSync(statePath, '{"version": 2, "images": [], "containers": []}', { mode: 0o600 });
+    // Owned by another user: root reads it anyway, so the exporter runs as root without the
+    // capabilities that bypass file permissions, as an unprivileged user would be.
+    chownSync(statePath, 65534, 65534);
+    const port = await freePort();
+    const config = write(`db:\n  path: ${statePath}\nmetrics:\n  addr: 127.0.0.1:${port}\n`);
+    const result = await runCli(['serve', '--config', config], {}, [
+      'setpriv',
+      '--bounding-set=-dac_override,-dac_read_search',
+      '--',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `diun-exporter: cannot read the state file ${statePath} (EACCES: permission denied). ` +
+        'Refusing to start afresh',
+    );
+    expect(result.stderr).toMatch(/give the user the exporter runs as \(uid 0\) read and write/);
+    expect(await accepts(port)).toBe(false);
+    expect(readdirSync(stateDir)).toEqual(['state.json']);
+  });
 });

@@ -236,3 +236,26 @@ describe('what a client never gets', () => {
     expect(lines.join('\n')).toContain('collector exploded');
   });
 });
+
+describe('every token-guarded answer', () => {
+  // A shared proxy or the browser's cache must not keep what the token guarded, and no answer
+  // may be sniffed into another type: with or without a token, refused or served.
+  const guarded: Array<[string, 'get' | 'post', string]> = [
+    ['metrics', 'get', '/metrics'],
+    ['the images API', 'get', '/api/v1/images'],
+    ['the status page', 'get', '/'],
+    ['a triggered check', 'post', '/api/v1/check'],
+  ];
+  it.each(guarded)('%s is not stored and not sniffed', async (_what, method, path) => {
+    for (const token of [undefined, 's3cret']) {
+      const { app } = exporterApp({ token });
+      const answers = [await request(app)[method](path).set('Authorization', 'Bearer s3cret')];
+      if (token) answers.push(await request(app)[method](path));
+      for (const res of answers) {
+        expect([200, 401]).toContain(res.status);
+        expect(res.headers['cache-control']).toBe('no-store');
+        expect(res.headers['x-content-type-options']).toBe('nosniff');
+      }
+    }
+  });
+});

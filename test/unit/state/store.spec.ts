@@ -1,9 +1,12 @@
 import {
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -70,13 +73,49 @@ describe('StateStore', () => {
   });
 
   it('keeps the previous file whole when a write cannot complete', () => {
-    const store = new StateStore(path);
+    const tmp = `${path}.tmp-taken`;
+    const store = new StateStore(path, { tempName: () => tmp });
     store.save(saved);
     const before = readFileSync(path, 'utf8');
     // The temporary file cannot be created: the rename that replaces the file never happens.
-    mkdirSync(`${path}.tmp-${process.pid}`);
-    expect(() => store.save({ images: [], containers: [] })).toThrow(/EISDIR/);
+    mkdirSync(tmp);
+    expect(() => store.save({ images: [], containers: [] })).toThrow(/EEXIST/);
     expect(readFileSync(path, 'utf8')).toBe(before);
+  });
+
+  it('never follows a link planted at the temporary name, nor at the name it used to have', () => {
+    mkdirSync(join(dir, 'data'));
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'precious');
+    // The old predictable name (state path + pid) is planted: the save picks another name.
+    symlinkSync(victim, `${path}.tmp-${process.pid}`);
+    new StateStore(path).save(saved);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(lstatSync(path).isFile()).toBe(true);
+    // Even a link at the very name chosen is refused (exclusive create), not written through.
+    const planted = `${path}.tmp-planted`;
+    symlinkSync(victim, planted);
+    const store = new StateStore(path, { tempName: () => planted });
+    expect(() => store.save(saved)).toThrow(/EEXIST/);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(lstatSync(path).isFile()).toBe(true);
+  });
+
+  it('asks for a new temporary name each time, and removes the file when the write fails', () => {
+    const names: string[] = [];
+    const store = new StateStore(path, {
+      tempName: (p) => {
+        names.push(`${p}.tmp-${names.length}`);
+        return names.at(-1)!;
+      },
+    });
+    store.save(saved);
+    // A folder at the state path: the rename fails after the temporary file was written.
+    rmSync(path);
+    mkdirSync(join(path, 'inside'), { recursive: true });
+    expect(() => store.save(saved)).toThrow(/EISDIR|ENOTEMPTY|EEXIST/);
+    expect(readdirSync(join(dir, 'data'))).toEqual(['state.json']);
+    expect(names).toEqual([`${path}.tmp-0`, `${path}.tmp-1`]);
   });
 
   it.each([
@@ -218,6 +257,24 @@ describe('a restart with the state file', () => {
     expect(watcher.snapshot().images[0]!.record.status).toBe('update');
     expect(new StateStore(path).load()?.images).toHaveLength(1);
     expect(readdirSync(join(dir, 'data')).filter((f) => f.includes('.bad-'))).toHaveLength(1);
+  });
+
+  it('counts and logs a state file it cannot write, and the run still ends with its answer', async () => {
+    // A folder where the file goes: every save fails (as a full disk or a read-only mount would).
+    mkdirSync(join(path, 'inside'), { recursive: true });
+    let failures = 0;
+    const watcher = new Watcher({
+      config: config(),
+      providers: [fakeProvider(() => [container()])],
+      registry: fakeRegistry(() => digest('b')).registry,
+      store: new StateStore(path, { tempName: (p) => `${p}.tmp-x` }),
+      hooks: { ...noHooks, stateWriteFailed: () => failures++ },
+    });
+    const summary = await watcher.run();
+    expect(summary.images).toMatchObject({ update: 1 });
+    expect(failures).toBe(1);
+    expect(logged('could not write the state file')).toMatchObject({ path });
+    expect(readdirSync(join(dir, 'data'))).toEqual(['state.json']);
   });
 
   it('keeps when each digest was first seen, and is ready before any registry answer', async () => {
