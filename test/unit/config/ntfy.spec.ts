@@ -73,8 +73,8 @@ ntfy:
     expect(config.ntfy?.auth).toEqual({ kind: 'none' });
   });
 
-  it('is set entirely from DIUN_NTFY_* variables, ${VAR} expanded in the file', () => {
-    const { config } = load('ntfy:\n  topic: ${TOPIC}\n', {
+  it(`is set entirely from DIUN_NTFY_* variables, \${VAR} expanded in the file`, () => {
+    const { config } = load(`ntfy:\n  topic: \${TOPIC}\n`, {
       TOPIC: 'from-var',
       DIUN_NTFY_ENDPOINT: 'https://push.example.org',
       DIUN_NTFY_TOKENFILE: tokenFile,

@@ -47,7 +47,7 @@ describe('one alert as an ntfy message', () => {
     expect(message).toEqual({
       topic: 'diun',
       title: 'A newer digest',
-      message: 'web is outdated\n\n- Image: `nginx:1`\n- What changed: ' + RELEASE,
+      message: `web is outdated\n\n- Image: \`nginx:1\`\n- What changed: ${RELEASE}`,
       priority: 4,
       tags: ['warning', 'firing', 'homelab'],
       click: RELEASE,
