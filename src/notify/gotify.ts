@@ -1,21 +1,17 @@
 // Gotify, a channel of the Alertmanager bridge (bridge.ts): the shared push text as Gotify's
 // `POST /message` body, Markdown, with the release notes opened when a message of one alert is
 // tapped.
-import { Agent, request } from 'undici';
 import type { GotifyConfig } from '../config/gotify.js';
 import type { NotificationCounters } from '../metrics/exporter-metrics.js';
 import {
   type Alert,
   type AlertmanagerWebhook,
-  type Attempt,
   type Delivery,
   type DeliverySummary,
   deliverThrough,
   type MessagesPer,
-  networkError,
-  retryable,
-  withRetries,
 } from './bridge.js';
+import { jsonReason, PushClient } from './push-client.js';
 import {
   alertText,
   groupPriority,
@@ -81,64 +77,18 @@ function markdown({ title, message }: PushText, priority: number): GotifyMessage
   };
 }
 
-/** Posts messages to one Gotify server with a timeout per request and bounded retries. */
-export class GotifyClient {
-  readonly #config: GotifyConfig;
-  readonly #agent: Agent;
-
+/** Posts messages to one Gotify server (`POST /message`, the application token in a header). */
+export class GotifyClient extends PushClient<GotifyMessage> {
   constructor(config: GotifyConfig) {
-    this.#config = config;
-    this.#agent = new Agent({
-      connect: { timeout: config.timeout },
-      headersTimeout: config.timeout,
-      bodyTimeout: config.timeout,
+    super({
+      service: 'Gotify',
+      url: `${config.endpoint}/message`,
+      headers: { 'x-gotify-key': config.token },
+      timeout: config.timeout,
+      retries: config.retries,
+      // Gotify's errors are {"error": "...", "errorCode": N, "errorDescription": "..."}.
+      reason: (_status, body) => jsonReason(body, 'errorDescription'),
     });
-  }
-
-  /** Delivers one message, retrying network errors, timeouts, 429 and 5xx with back-off. */
-  deliver(message: GotifyMessage): Promise<Delivery> {
-    return withRetries(this.#config.retries, () => this.#post(message));
-  }
-
-  async #post(message: GotifyMessage): Promise<Attempt> {
-    const signal = AbortSignal.timeout(this.#config.timeout);
-    try {
-      const res = await request(`${this.#config.endpoint}/message`, {
-        method: 'POST',
-        dispatcher: this.#agent,
-        signal,
-        headers: { 'content-type': 'application/json', 'x-gotify-key': this.#config.token },
-        body: JSON.stringify(message),
-      });
-      const body = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true };
-      return {
-        ok: false,
-        retry: retryable(res.statusCode),
-        error: `Gotify answered ${res.statusCode}${gotifyReason(body)}`,
-      };
-    } catch (err) {
-      const error = signal.aborted
-        ? `no answer within ${this.#config.timeout / 1000}s`
-        : networkError('Gotify', err);
-      return { ok: false, retry: true, error };
-    }
-  }
-
-  /** Lets deliveries in flight end, then closes the connections. */
-  close(): Promise<void> {
-    return this.#agent.close();
-  }
-}
-
-// Gotify's errors are {"error": "...", "errorCode": N, "errorDescription": "..."}.
-function gotifyReason(body: string): string {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    const description = (parsed as { errorDescription?: unknown }).errorDescription;
-    return typeof description === 'string' ? `: ${description.slice(0, 200)}` : '';
-  } catch {
-    return '';
   }
 }
 

@@ -2,21 +2,17 @@
 // JSON to the server's root (https://docs.ntfy.sh/publish/#publish-as-json), Markdown on, with a
 // priority from the severity, tags from the status and severity, and the release notes opened
 // when the notification is tapped.
-import { Agent, request } from 'undici';
 import type { NtfyAuth, NtfyConfig } from '../config/ntfy.js';
 import type { NotificationCounters } from '../metrics/exporter-metrics.js';
 import {
   type Alert,
   type AlertmanagerWebhook,
-  type Attempt,
   type Delivery,
   type DeliverySummary,
   deliverThrough,
   type MessagesPer,
-  networkError,
-  retryable,
-  withRetries,
 } from './bridge.js';
+import { jsonReason, PushClient } from './push-client.js';
 import {
   alertText,
   groupPriority,
@@ -114,53 +110,18 @@ function tags(status: 'firing' | 'resolved', alert: Alert | undefined, style: Nt
   return [...new Set([emoji, status, ...(severity ? [severity] : []), ...style.tags])];
 }
 
-/** Publishes messages to one ntfy server with a timeout per request and bounded retries. */
-export class NtfyClient {
-  readonly #config: NtfyConfig;
-  readonly #agent: Agent;
-
+/** Publishes messages to one ntfy server: JSON to its root URL, signed in as configured. */
+export class NtfyClient extends PushClient<NtfyMessage> {
   constructor(config: NtfyConfig) {
-    this.#config = config;
-    this.#agent = new Agent({
-      connect: { timeout: config.timeout },
-      headersTimeout: config.timeout,
-      bodyTimeout: config.timeout,
+    super({
+      service: 'ntfy',
+      url: `${config.endpoint}/`,
+      headers: authorization(config.auth),
+      timeout: config.timeout,
+      retries: config.retries,
+      // ntfy's errors are {"code": 40101, "http": 401, "error": "unauthorized", "link": "..."}.
+      reason: (status, body) => `${jsonReason(body, 'error')}${hint(status, config)}`,
     });
-  }
-
-  /** Delivers one message, retrying network errors, timeouts, 429 and 5xx with back-off. */
-  deliver(message: NtfyMessage): Promise<Delivery> {
-    return withRetries(this.#config.retries, () => this.#post(message));
-  }
-
-  async #post(message: NtfyMessage): Promise<Attempt> {
-    const signal = AbortSignal.timeout(this.#config.timeout);
-    try {
-      const res = await request(`${this.#config.endpoint}/`, {
-        method: 'POST',
-        dispatcher: this.#agent,
-        signal,
-        headers: { 'content-type': 'application/json', ...authorization(this.#config.auth) },
-        body: JSON.stringify(message),
-      });
-      const body = await res.body.text();
-      if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true };
-      return {
-        ok: false,
-        retry: retryable(res.statusCode),
-        error: `ntfy answered ${res.statusCode}${ntfyReason(body)}${hint(res.statusCode, this.#config)}`,
-      };
-    } catch (err) {
-      const error = signal.aborted
-        ? `no answer within ${this.#config.timeout / 1000}s`
-        : networkError('ntfy', err);
-      return { ok: false, retry: true, error };
-    }
-  }
-
-  /** Lets deliveries in flight end, then closes the connections. */
-  close(): Promise<void> {
-    return this.#agent.close();
   }
 }
 
@@ -171,17 +132,6 @@ function authorization(auth: NtfyAuth): Record<string, string> {
     return { authorization: `Basic ${pair}` };
   }
   return {};
-}
-
-// ntfy's errors are {"code": 40101, "http": 401, "error": "unauthorized", "link": "..."}.
-function ntfyReason(body: string): string {
-  try {
-    const parsed: unknown = JSON.parse(body);
-    const error = (parsed as { error?: unknown }).error;
-    return typeof error === 'string' ? `: ${error.slice(0, 200)}` : '';
-  } catch {
-    return '';
-  }
 }
 
 // What to look at after a refusal: the credentials (401), or the user's rights on the topic (403).
