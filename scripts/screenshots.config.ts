@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm run screenshot:dashboard`: scripts that drive the real rig (dockerd, registry, exporter,
+// `npm run screenshot:dashboard`, `npm run screenshot:email`: scripts that drive the real rig (dockerd, registry, exporter,
 // Prometheus, chromium) to write the README's pictures; not tests, never part of `npm test`.
 export default defineConfig({
   test: {

@@ -5,6 +5,7 @@ import type { Config } from './config/schema.js';
 import { log } from './log.js';
 import { createMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
 import { GotifyClient } from './notify/gotify.js';
+import { NtfyClient } from './notify/ntfy.js';
 import { createProviders } from './providers/index.js';
 import type { Provider } from './providers/types.js';
 import { RegistryClient } from './registry/client.js';
@@ -21,6 +22,8 @@ export interface Exporter {
   registry: RegistryClient;
   /** Delivers the bridge's messages; absent when the gotify section is not set. */
   gotify: GotifyClient | undefined;
+  /** Publishes the ntfy bridge's messages; absent when the ntfy section is not set. */
+  ntfy: NtfyClient | undefined;
   close(): Promise<void>;
 }
 
@@ -51,7 +54,7 @@ export function createExporter(
       lastSuccess: () => watcher!.lastSuccess,
     },
     providers.map((p) => p.name),
-    config.gotify ? ['gotify'] : [],
+    [...(config.gotify ? ['gotify'] : []), ...(config.ntfy ? ['ntfy'] : [])],
   );
   const registry =
     opts.registry ??
@@ -63,20 +66,23 @@ export function createExporter(
   const store = new StateStore(config.db.path, { readOnly: opts.persist === false });
   watcher = new Watcher({ config, providers, registry, store, hooks: metrics.hooks });
   const gotify = config.gotify ? new GotifyClient(config.gotify) : undefined;
+  const ntfy = config.ntfy ? new NtfyClient(config.ntfy) : undefined;
   return {
     watcher,
     metrics,
     registry,
     gotify,
+    ntfy,
     async close() {
       await Promise.all(providers.map((p) => p.close()));
       await registry.close();
       await gotify?.close();
+      await ntfy?.close();
     },
   };
 }
 
-/** The HTTP app `serve` runs over an exporter: metrics, API, status page and the Gotify bridge. */
+/** The HTTP app `serve` runs over an exporter: metrics, API, status page and the push bridges. */
 export function createExporterApp(
   exporter: Exporter,
   config: Config,
@@ -92,6 +98,14 @@ export function createExporterApp(
         ? {
             config: config.gotify,
             client: exporter.gotify,
+            notifications: exporter.metrics.notifications,
+          }
+        : undefined,
+    ntfy:
+      config.ntfy && exporter.ntfy
+        ? {
+            config: config.ntfy,
+            client: exporter.ntfy,
             notifications: exporter.metrics.notifications,
           }
         : undefined,
@@ -117,6 +131,7 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
   const server = await listen(app, port, host);
   log('info', 'listening', { addr: config.metrics.addr, path: config.metrics.path, version });
   if (config.gotify) log('info', 'gotify bridge on: POST /api/v1/alertmanager/gotify');
+  if (config.ntfy) log('info', 'ntfy bridge on: POST /api/v1/alertmanager/ntfy');
   // An empty token (or token file) reads as no token: say so, rather than serve open unnoticed.
   if (!config.metrics.token) {
     log('warn', 'metrics.token is not set: /metrics and the API are open to whoever reaches them', {

@@ -3,13 +3,14 @@
 // notif.gotify stays ignored, as the rest of `notif`.
 import { z } from 'zod';
 import {
-  duration,
-  evenWithOtherProblems,
-  int,
-  isUnset,
-  optionalSection,
-  optionalText,
-} from './fields.js';
+  notBoth,
+  priorities,
+  priority,
+  requiredEndpoint,
+  requiredSecret,
+  serverUrl,
+} from './bridge-fields.js';
+import { duration, int, optionalSection, optionalText } from './fields.js';
 
 /** Gotify priorities by Alertmanager `severity` label; a severity not listed gets `info`'s. */
 export const DEFAULT_PRIORITIES: Readonly<Record<string, number>> = {
@@ -18,84 +19,24 @@ export const DEFAULT_PRIORITIES: Readonly<Record<string, number>> = {
   info: 2,
 };
 
-const URL_ERROR = 'expected an http:// or https:// URL of the Gotify server';
-
-// The value is never quoted back: a URL may carry credentials.
-const endpointUrl = optionalText().refine((value) => value === undefined || isHttpUrl(value), {
-  error: URL_ERROR,
-});
-
-function isHttpUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '';
-}
-
-const priority = z.preprocess(
-  (value) => (typeof value === 'string' && /^[+-]?\d+$/.test(value) ? Number(value) : value),
-  z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, {
-    error: 'expected integer >= 0',
-  }),
-);
-
-// Both the plain and the *File key given: the loader reads neither file, this reports it.
-function notBoth(plain: 'token' | 'webhookToken') {
-  const file = `${plain}File` as const;
-  return z.superRefine((gotify: Record<string, unknown>, ctx) => {
-    if (gotify[plain] !== undefined && gotify[file] !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [file],
-        message: `cannot be used together with ${plain}`,
-      });
-    }
-  }, evenWithOtherProblems);
-}
-
-// A required secret reports its missing value under its plain key, naming both ways to give it.
-function required(plain: 'token' | 'webhookToken', what: string) {
-  return z.superRefine((gotify: Record<string, unknown>, ctx) => {
-    const file = `${plain}File`;
-    if (isUnset(gotify[plain]) && isUnset(gotify[file])) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [plain],
-        message: `required: ${what}; set ${plain} or ${file}`,
-      });
-    }
-  }, evenWithOtherProblems);
-}
-
 /** The `gotify` section; absent means the bridge is off. */
 export const GotifySchema = optionalSection(
   z
     .strictObject({
-      endpoint: endpointUrl,
+      endpoint: serverUrl('Gotify'),
       token: optionalText(),
       // Read into `token` (and `webhookToken`) by the loader.
       tokenFile: optionalText(),
       webhookToken: optionalText(),
       webhookTokenFile: optionalText(),
-      priorities: z.preprocess(
-        (value) => (value === null ? undefined : value),
-        z.record(z.string().min(1), priority).default({}),
-      ),
+      priorities: priorities(priority(0)),
       timeout: duration(10_000, { ms: Number.MIN_VALUE, label: 'must be greater than 0' }),
       retries: int(0, 3),
     })
     .check(
-      z.superRefine((gotify, ctx) => {
-        if (gotify.endpoint === undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['endpoint'],
-            message:
-              'required: the http:// or https:// URL of the Gotify server, e.g. "https://gotify.example.org"',
-          });
-        }
-      }, evenWithOtherProblems),
-      required('token', 'the token of a Gotify application'),
-      required('webhookToken', 'the Bearer token Alertmanager sends to the bridge'),
+      requiredEndpoint('Gotify', 'https://gotify.example.org'),
+      requiredSecret('token', 'the token of a Gotify application'),
+      requiredSecret('webhookToken', 'the Bearer token Alertmanager sends to the bridge'),
       notBoth('token'),
       notBoth('webhookToken'),
     )

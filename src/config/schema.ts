@@ -21,9 +21,11 @@ import {
 } from './fields.js';
 import { GotifySchema } from './gotify.js';
 import { METADATA_KEY, METADATA_KEY_PROBLEM } from './metadata-keys.js';
+import { NtfySchema } from './ntfy.js';
 import { ProvidersSchema } from './providers.js';
 
 export type { GotifyConfig } from './gotify.js';
+export type { NtfyConfig } from './ntfy.js';
 export type { DockerEndpoint, DockerProvider } from './providers.js';
 
 const WatchSchema = section(
@@ -158,6 +160,8 @@ export const ConfigSchema = section(
     metrics: MetricsSchema,
     // The Alertmanager -> Gotify bridge (not a Diun key); absent means the bridge is off.
     gotify: GotifySchema,
+    // The Alertmanager -> ntfy bridge (not a Diun key); absent means it is off.
+    ntfy: NtfySchema,
     // Diun's notifiers; accepted and ignored (alerts go through Alertmanager).
     notif: z.unknown().optional(),
   }),

@@ -1,5 +1,6 @@
-// Diun's *File keys (usernameFile, passwordFile, tokenFile): the secret is read from a file,
-// as Docker and Kubernetes secrets are mounted. Problems name the file, never its content.
+// Diun's *File keys (usernameFile, passwordFile, tokenFile) and the bridges' webhookTokenFile:
+// the secret is read from a file, as Docker and Kubernetes secrets are mounted. Problems name
+// the file, never its content.
 import { readFileSync } from 'node:fs';
 import { isMapping, isUnset } from './fields.js';
 import { describeReadError, formatKeyPath, type Problem } from './problems.js';
@@ -12,6 +13,11 @@ const PAIRS = {
   token: [['token', 'tokenFile']],
   gotify: [
     ['token', 'tokenFile'],
+    ['webhookToken', 'webhookTokenFile'],
+  ],
+  ntfy: [
+    ['token', 'tokenFile'],
+    ['password', 'passwordFile'],
     ['webhookToken', 'webhookTokenFile'],
   ],
 } as const;
@@ -30,6 +36,7 @@ export function resolveSecretFiles(tree: Record<string, unknown>, problems: Prob
   }
   readPairs(tree.metrics, ['metrics'], PAIRS.token, problems);
   readPairs(tree.gotify, ['gotify'], PAIRS.gotify, problems);
+  readPairs(tree.ntfy, ['ntfy'], PAIRS.ntfy, problems);
 }
 
 function readPairs(

@@ -15,7 +15,7 @@ import { SnapshotRegistry } from './snapshot-text.js';
 
 export type { MetricsSource } from './snapshot-gauges.js';
 
-/** Counts of notifications the exporter itself delivers (the Gotify bridge), by channel. */
+/** Counts of notifications the exporter itself delivers (the Gotify and ntfy bridges), by channel. */
 export interface NotificationCounters {
   sent(channel: string): void;
   failed(channel: string): void;
@@ -114,7 +114,7 @@ function registryObserver(register: Registry): RegistryObserver {
   };
 }
 
-/** The Gotify bridge's deliveries, each configured channel at 0 from the start. */
+/** The push bridges' deliveries, each configured channel at 0 from the start. */
 function notificationCounters(register: Registry, channels: string[]): NotificationCounters {
   const { diun_notifications_sent_total: sent, diun_notifications_failed_total: notSent } =
     registerFamilies(register, notificationFamilies);

@@ -146,11 +146,11 @@ export const registryFamilies = {
   ),
 } as const satisfies Declarations;
 
-/** Fed by the Alertmanager to Gotify bridge, per message. */
+/** Fed by the Alertmanager to Gotify and ntfy bridges, per message. */
 export const notificationFamilies = {
   diun_notifications_sent_total: counter(
     ['channel'],
-    'Notifications delivered, by channel (the Alertmanager to Gotify bridge).',
+    'Notifications delivered, by channel (the Alertmanager to Gotify and ntfy bridges).',
   ),
   diun_notifications_failed_total: counter(
     ['channel'],

@@ -3,10 +3,12 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import { log } from '../log.js';
 import type { SnapshotRegistry } from '../metrics/snapshot-text.js';
 import type { GotifyBridge } from '../notify/gotify.js';
+import type { NtfyBridge } from '../notify/ntfy.js';
 import { imagesView, runView } from '../view/images.js';
 import type { Watcher } from '../watch/watcher.js';
 import { requireBearer } from './auth.js';
 import { gotifyNotConfigured, gotifyRoute } from './gotify-route.js';
+import { ntfyNotConfigured, ntfyRoute } from './ntfy-route.js';
 import { PAGE_HEADERS, parseFilter, renderStatusPage } from './page.js';
 import { SlidingWindowLimit } from './rate-limit.js';
 
@@ -19,6 +21,8 @@ export interface AppOptions {
   checksPerMinute?: number;
   /** The Alertmanager -> Gotify bridge, when the gotify section is set. */
   gotify?: GotifyBridge;
+  /** The Alertmanager -> ntfy bridge, when the ntfy section is set. */
+  ntfy?: NtfyBridge;
 }
 
 /** The HTTP face: metrics, health, the status page, the images API and on-demand checks. No business logic here. */
@@ -94,6 +98,10 @@ export function createApp(opts: AppOptions): Express {
     '/api/v1/alertmanager/gotify',
     ...(opts.gotify ? gotifyRoute(opts.gotify) : [gotifyNotConfigured]),
   );
+  app.post(
+    '/api/v1/alertmanager/ntfy',
+    ...(opts.ntfy ? ntfyRoute(opts.ntfy) : [ntfyNotConfigured]),
+  );
   const allowed: Record<string, string> = {
     '/': 'GET, HEAD',
     '/-/healthy': 'GET, HEAD',
@@ -102,6 +110,7 @@ export function createApp(opts: AppOptions): Express {
     '/api/v1/images': 'GET, HEAD',
     '/api/v1/check': 'POST',
     '/api/v1/alertmanager/gotify': 'POST',
+    '/api/v1/alertmanager/ntfy': 'POST',
   };
   for (const [path, methods] of Object.entries(allowed)) {
     app.all(path, (_req, res) => {

@@ -1,57 +1,16 @@
 // POST /api/v1/alertmanager/gotify: Alertmanager's webhook into the Gotify bridge (notify/gotify.ts).
-// A 502 when any message could not be delivered makes Alertmanager send the whole group again later.
 // `?per=group` makes one message of the whole webhook (an Alertmanager group), as its email does;
 // without it (or `?per=alert`) each alert is one message.
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
-import { humanMessage, issueProblems } from '../config/problems.js';
-import {
-  AlertmanagerWebhookSchema,
-  deliverAlerts,
-  type GotifyBridge,
-  MESSAGES_PER,
-  type MessagesPer,
-} from '../notify/gotify.js';
-import { requireBearer } from './auth.js';
-
-// A webhook of a few hundred alerts is well under this; Alertmanager truncates larger groups.
-const BODY_LIMIT = '1mb';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { deliverAlerts, type GotifyBridge } from '../notify/gotify.js';
+import { bridgeNotConfigured, bridgeRoute } from './bridge-route.js';
 
 /** The handlers of POST /api/v1/alertmanager/gotify: Bearer check, JSON, validation, delivery. */
 export function gotifyRoute(bridge: GotifyBridge): (RequestHandler | ErrorRequestHandler)[] {
-  const deliverAll: RequestHandler = async (req, res) => {
-    const per = req.query.per ?? 'alert';
-    if (!MESSAGES_PER.includes(per as MessagesPer)) {
-      res.status(400).json({ error: `per: expected ${MESSAGES_PER.join(' or ')}` });
-      return;
-    }
-    const parsed = AlertmanagerWebhookSchema.safeParse(req.body, { error: humanMessage });
-    if (!parsed.success) {
-      const problems = issueProblems(parsed.error.issues).map((p) => `${p.key}: ${p.message}`);
-      res.status(400).json({ error: 'not an Alertmanager webhook (version 4) body', problems });
-      return;
-    }
-    const summary = await deliverAlerts(parsed.data, bridge, per as MessagesPer);
-    res.status(summary.failed === 0 ? 200 : 502).json(summary);
-  };
-  const badBody: ErrorRequestHandler = (err, _req, res, next) => {
-    const type = (err as { type?: unknown }).type;
-    if (type === 'entity.parse.failed') res.status(400).json({ error: 'body is not valid JSON' });
-    else if (type === 'entity.too.large') res.status(413).json({ error: 'body too large' });
-    else next(err);
-  };
-  return [
-    requireBearer(bridge.config.webhookToken),
-    // Alertmanager sends application/json; the body is read as JSON whatever the header says.
-    express.json({ limit: BODY_LIMIT, type: () => true }),
-    deliverAll,
-    badBody,
-  ];
+  return bridgeRoute(bridge.config.webhookToken, (webhook, per) =>
+    deliverAlerts(webhook, bridge, per),
+  );
 }
 
 /** The answer of the route when the bridge is off. */
-export const gotifyNotConfigured: RequestHandler = (_req, res) => {
-  res.status(404).json({
-    error:
-      'the gotify section is not set in the configuration: the Alertmanager to Gotify bridge is off',
-  });
-};
+export const gotifyNotConfigured = bridgeNotConfigured('gotify', 'Gotify');

@@ -72,6 +72,7 @@ const secretValues = {
   'telegram-bot-token': '123456:telegram-token-ABC',
   'slack-webhook-url': 'https://hooks.slack.com/services/T000/B000/slack-token',
   'teams-webhook-url': 'https://example.webhook.office.com/workflows/teams-token',
+  'ntfy-bridge-token': 'ntfy-bridge-secret',
   'smtp-password': 'smtp-secret',
 };
 
@@ -86,7 +87,7 @@ async function writeFiles(dir: string, secrets: Record<string, string>): Promise
 }
 
 const updateLabels = ['alertname=DiunContainerUpdateAvailable', 'severity=warning'];
-const channels = ['discord', 'telegram', 'slack', 'homeassistant'];
+const channels = ['discord', 'telegram', 'slack', 'homeassistant', 'ntfy'];
 
 describe('channel snippets (amtool 0.25)', () => {
   const amtool = requireBinary('amtool', 'prometheus-alertmanager');
@@ -148,6 +149,12 @@ describe('channel snippets (amtool 0.25)', () => {
       >;
       expect(integration?.[0]?.[field], channel).toMatch(/^\/run\/secrets\/[a-z-]+$/);
     }
+    // ntfy goes through the exporter's bridge: its Bearer token is the webhook's credentials_file.
+    const [ntfy] = snippet('ntfy').receivers;
+    const [hook] = ntfy!.webhook_configs as Array<{
+      http_config: { authorization: { credentials_file: string } };
+    }>;
+    expect(hook!.http_config.authorization.credentials_file).toBe('/run/secrets/ntfy-bridge-token');
   });
 
   it('names only templates diun.tmpl defines', () => {

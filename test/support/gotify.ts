@@ -205,7 +205,8 @@ function error(res: ServerResponse, status: number, description: string): void {
   );
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** A request's whole body, as text. */
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));

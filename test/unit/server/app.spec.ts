@@ -187,6 +187,7 @@ describe('what a client never gets', () => {
       ['delete', '/api/v1/images', 'GET, HEAD'],
       ['get', '/api/v1/check', 'POST'],
       ['put', '/api/v1/alertmanager/gotify', 'POST'],
+      ['get', '/api/v1/alertmanager/ntfy', 'POST'],
       ['options', '/metrics', 'GET, HEAD'],
     ] as const) {
       const res = await request(app)[method](path);

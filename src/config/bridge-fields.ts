@@ -1,0 +1,77 @@
+// Keys the bridge sections (`gotify:`, `ntfy:`) share: the push server's URL, a priority per
+// severity, and secrets given either plain or as a *File key.
+import { z } from 'zod';
+import { evenWithOtherProblems, isUnset, optionalText } from './fields.js';
+
+/** An optional http(s) URL with no query string; the value is never quoted back (credentials). */
+export function serverUrl(service: string) {
+  return optionalText().refine((value) => value === undefined || isHttpUrl(value), {
+    error: `expected an http:// or https:// URL of the ${service} server`,
+  });
+}
+
+function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '';
+}
+
+/** Reports an absent `endpoint`, naming what it must be. */
+export function requiredEndpoint(service: string, example: string) {
+  return z.superRefine((section: { endpoint?: string | undefined }, ctx) => {
+    if (section.endpoint === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoint'],
+        message: `required: the http:// or https:// URL of the ${service} server, e.g. "${example}"`,
+      });
+    }
+  }, evenWithOtherProblems);
+}
+
+/** An integer priority from min to max (a numeric string too, as from a variable). */
+export function priority(min: number, max = Number.POSITIVE_INFINITY) {
+  const error =
+    max === Number.POSITIVE_INFINITY
+      ? `expected integer >= ${min}`
+      : `expected integer ${min} to ${max}`;
+  return z.preprocess(
+    (value) => (typeof value === 'string' && /^[+-]?\d+$/.test(value) ? Number(value) : value),
+    z.number({ error }).int({ error }).min(min, { error }).max(max, { error }),
+  );
+}
+
+/** Priorities by severity label: the entries given, over `defaults`. */
+export function priorities(item: z.ZodType<number>) {
+  return z.preprocess(
+    (value) => (value === null ? undefined : value),
+    z.record(z.string().min(1), item).default({}),
+  );
+}
+
+/** Both the plain and the *File key given: the loader reads neither file, this reports it. */
+export function notBoth(plain: string, other = `${plain}File`) {
+  return z.superRefine((section: Record<string, unknown>, ctx) => {
+    if (section[plain] !== undefined && section[other] !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [other],
+        message: `cannot be used together with ${plain}`,
+      });
+    }
+  }, evenWithOtherProblems);
+}
+
+/** A required secret reports its missing value under its plain key, naming both ways to give it. */
+export function requiredSecret(plain: string, what: string) {
+  return z.superRefine((section: Record<string, unknown>, ctx) => {
+    const file = `${plain}File`;
+    if (isUnset(section[plain]) && isUnset(section[file])) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [plain],
+        message: `required: ${what}; set ${plain} or ${file}`,
+      });
+    }
+  }, evenWithOtherProblems);
+}

@@ -1,0 +1,149 @@
+// The words of a push message, the same for every channel of the bridge (Gotify, ntfy): a title
+// and a Markdown body per alert or per Alertmanager group. They carry the facts the email and
+// the chat templates (alertmanager/templates/diun.tmpl) show for the same alerts: per image, the
+// image, its container, versions or digests, the update command and where to read what changed.
+import type { Alert, AlertmanagerWebhook } from './bridge.js';
+
+/** A push message's title and Markdown body. */
+export interface PushText {
+  title: string;
+  message: string;
+}
+
+/** One alert: its summary (else alertname) as title, its description, facts and update command. */
+export function alertText(alert: Alert): PushText {
+  const headline =
+    alert.annotations.summary?.trim() || alert.labels.alertname || 'Alertmanager alert';
+  return {
+    title: `${alert.status === 'resolved' ? '[RESOLVED] ' : ''}${headline}`,
+    message: alertBody(alert, headline, true),
+  };
+}
+
+/**
+ * A whole webhook (one Alertmanager group): a group of one alert reads as that alert; a larger
+ * one is titled by the common summary (or the group's alertname) and the counts, and lists the
+ * firing alerts, then the resolved ones, as the email does.
+ */
+export function groupText(webhook: AlertmanagerWebhook): PushText {
+  const [only, ...more] = webhook.alerts;
+  if (only && more.length === 0) return alertText(only);
+  const firing = webhook.alerts.filter((a) => a.status === 'firing');
+  const resolved = webhook.alerts.filter((a) => a.status === 'resolved');
+  const headline =
+    webhook.commonAnnotations?.summary?.trim() ||
+    webhook.groupLabels?.alertname ||
+    webhook.commonLabels?.alertname ||
+    'Alertmanager alerts';
+  const title =
+    firing.length === 0
+      ? `[RESOLVED] ${headline} (${resolved.length})`
+      : `${headline} (${firing.length} firing${resolved.length > 0 ? `, ${resolved.length} resolved` : ''})`;
+  const sections = [
+    ...firing.map((a) => alertBody(a, a.labels.alertname ?? headline, true)),
+    ...resolved.map((a) => `**[RESOLVED]** ${alertBody(a, a.labels.alertname ?? headline, false)}`),
+  ];
+  return { title, message: sections.join('\n\n---\n\n') || headline };
+}
+
+/** The alerts a group message is ranked by: the firing ones, else the resolved ones. */
+export function rankedAlerts(webhook: AlertmanagerWebhook): Alert[] {
+  const firing = webhook.alerts.filter((a) => a.status === 'firing');
+  return firing.length > 0 ? firing : webhook.alerts;
+}
+
+/**
+ * The priority of the alert's `severity` label in `priorities`, else `info`'s, else `fallback`.
+ * Own properties only: a severity such as `__proto__` or `constructor` is no priority name.
+ */
+export function severityPriority(
+  alert: Alert,
+  priorities: Record<string, number>,
+  fallback: number,
+): number {
+  const severity = alert.labels.severity ?? '';
+  const named = Object.hasOwn(priorities, severity) ? priorities[severity] : undefined;
+  return named ?? (Object.hasOwn(priorities, 'info') ? priorities.info : undefined) ?? fallback;
+}
+
+/** The highest priority of the alerts a group is ranked by (`info`'s, else `fallback`, for none). */
+export function groupPriority(
+  webhook: AlertmanagerWebhook,
+  priorities: Record<string, number>,
+  fallback: number,
+): number {
+  const ranked = rankedAlerts(webhook);
+  if (ranked.length === 0) {
+    return (Object.hasOwn(priorities, 'info') ? priorities.info : undefined) ?? fallback;
+  }
+  return Math.max(...ranked.map((a) => severityPriority(a, priorities, fallback)));
+}
+
+/** The alert's `release_url` annotation when it is a web link (opened when a push is tapped). */
+export function releaseLink(alert: Alert): string | undefined {
+  const release = alert.annotations.release_url?.trim();
+  return release && /^https?:\/\//i.test(release) ? release : undefined;
+}
+
+// A fact from an annotation, else the label of that name (the rules put digests in either).
+const fact = (alert: Alert, name: string): string | undefined =>
+  (alert.annotations[name] ?? alert.labels[name])?.trim() || undefined;
+
+// What the email's table and the chat text show of an alert, as [name, values, shown as code].
+function facts(alert: Alert): [string, string[], boolean][] {
+  const current = fact(alert, 'current_version');
+  const latest = fact(alert, 'latest_version');
+  const version = [current, latest].filter((v) => v !== undefined);
+  const entries: [string, string | undefined, boolean][] = [
+    ['Image', alert.labels.image, true],
+    ['Container', alert.labels.container, true],
+    ['Running digest', fact(alert, 'local_digest'), true],
+    ['Registry digest', fact(alert, 'remote_digest'), true],
+    ['What changed', releaseLink(alert), false],
+  ];
+  const listed = entries
+    .filter((entry): entry is [string, string, boolean] => Boolean(entry[1]))
+    .map(([name, value, code]): [string, string[], boolean] => [name, [value], code]);
+  if (version.length > 0) listed.splice(2, 0, ['Version', version, true]);
+  return listed;
+}
+
+// The description, then each fact it does not already say, then (if `command`) the update
+// command; the labels when the alert has no description and no command, for a push service may
+// refuse a message without text.
+function alertBody(alert: Alert, fallback: string, command: boolean): string {
+  const { annotations, labels } = alert;
+  const description = annotations.description?.trim();
+  const update = command ? annotations.update_command?.trim() : undefined;
+  const lead =
+    description ||
+    (update
+      ? ''
+      : Object.entries(labels)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(', ') || fallback);
+  const unsaid = facts(alert)
+    .filter(([, values]) => values.some((value) => !lead.includes(value)))
+    .map(([name, values, code]) => {
+      const shown = values.map((value) => (code ? inlineCode(value) : value));
+      return `- ${name}: ${shown.join(' → ')}`;
+    });
+  const parts = [lead, unsaid.join('\n'), update ? `Update with:\n\n${codeBlock(update)}` : ''];
+  return parts.filter((part) => part !== '').join('\n\n');
+}
+
+// Backticks around a value, more of them than any run inside it, as Markdown wants.
+function inlineCode(text: string): string {
+  const fence = '`'.repeat(longestBacktickRun(text) + 1);
+  return fence.length > 1 ? `${fence} ${text} ${fence}` : `${fence}${text}${fence}`;
+}
+
+// A fence longer than any run of backticks inside, so the command cannot end the block.
+function codeBlock(text: string): string {
+  const fence = '`'.repeat(Math.max(3, longestBacktickRun(text) + 1));
+  return `${fence}sh\n${text}\n${fence}`;
+}
+
+function longestBacktickRun(text: string): number {
+  return Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+}
