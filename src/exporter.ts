@@ -9,6 +9,8 @@ import { createProviders } from './providers/index.js';
 import type { Provider } from './providers/types.js';
 import { RegistryClient } from './registry/client.js';
 import { type AppOptions, createApp, listen } from './server/app.js';
+import { SilenceClient } from './snooze/client.js';
+import { Snoozer } from './snooze/snoozer.js';
 import { StateStore } from './state/store.js';
 import { Scheduler } from './watch/scheduler.js';
 import { Watcher } from './watch/watcher.js';
@@ -20,6 +22,8 @@ export interface Exporter {
   registry: RegistryClient;
   /** Delivers the bridge's messages; absent when the gotify section is not set. */
   gotify: GotifyClient | undefined;
+  /** Snoozes through Alertmanager; absent when the alertmanager section is not set. */
+  snoozer: Snoozer | undefined;
   close(): Promise<void>;
 }
 
@@ -58,12 +62,23 @@ export function createExporter(
   const store = new StateStore(config.db.path, { readOnly: opts.persist === false });
   watcher = new Watcher({ config, providers, registry, store, hooks: metrics.hooks });
   const gotify = config.gotify ? new GotifyClient(config.gotify) : undefined;
+  const snoozer =
+    config.alertmanager &&
+    new Snoozer(new SilenceClient(config.alertmanager), () =>
+      watcher.snapshot().images.map(({ record: r }) => ({
+        provider: r.provider,
+        image: r.image,
+        remoteDigest: r.remoteDigest ?? null,
+      })),
+    );
   return {
     watcher,
     metrics,
     registry,
     gotify,
+    snoozer,
     async close() {
+      snoozer?.stop();
       await Promise.all(providers.map((p) => p.close()));
       await registry.close();
       await gotify?.close();
@@ -90,6 +105,7 @@ export function createExporterApp(
             notifications: exporter.metrics.notifications,
           }
         : undefined,
+    snoozer: exporter.snoozer,
     ...opts,
   });
 }
@@ -112,6 +128,12 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
   const server = await listen(app, port, host);
   log('info', 'listening', { addr: config.metrics.addr, path: config.metrics.path, version });
   if (config.gotify) log('info', 'gotify bridge on: POST /api/v1/alertmanager/gotify');
+  if (exporter.snoozer) {
+    log('info', 'snooze on: the status page makes silences in Alertmanager', {
+      alertmanager: new URL(config.alertmanager?.url ?? '').origin,
+    });
+    exporter.snoozer.start();
+  }
   // An empty token (or token file) reads as no token: say so, rather than serve open unnoticed.
   if (!config.metrics.token) {
     log('warn', 'metrics.token is not set: /metrics and the API are open to whoever reaches them', {

@@ -199,6 +199,27 @@ export const evenWithOtherProblems = {
   when: (payload: { value: unknown }) => isMapping(payload.value),
 };
 
+/** Whether `value` is an http:// or https:// URL with no query string. */
+export function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '';
+}
+
+/** Reports `<plain>File` when `<plain>` is given too: the loader reads neither file. */
+export function notBoth(plain: string) {
+  const file = `${plain}File`;
+  return z.superRefine((mapping: Record<string, unknown>, ctx) => {
+    if (mapping[plain] !== undefined && mapping[file] !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [file],
+        message: `cannot be used together with ${plain}`,
+      });
+    }
+  }, evenWithOtherProblems);
+}
+
 /** Whether a raw value is a YAML mapping (a plain object). */
 export function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -6,7 +6,9 @@ import {
   duration,
   evenWithOtherProblems,
   int,
+  isHttpUrl,
   isUnset,
+  notBoth,
   optionalSection,
   optionalText,
 } from './fields.js';
@@ -25,32 +27,12 @@ const endpointUrl = optionalText().refine((value) => value === undefined || isHt
   error: URL_ERROR,
 });
 
-function isHttpUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '';
-}
-
 const priority = z.preprocess(
   (value) => (typeof value === 'string' && /^[+-]?\d+$/.test(value) ? Number(value) : value),
   z.number({ error: 'expected integer >= 0' }).int({ error: 'expected integer >= 0' }).min(0, {
     error: 'expected integer >= 0',
   }),
 );
-
-// Both the plain and the *File key given: the loader reads neither file, this reports it.
-function notBoth(plain: 'token' | 'webhookToken') {
-  const file = `${plain}File` as const;
-  return z.superRefine((gotify: Record<string, unknown>, ctx) => {
-    if (gotify[plain] !== undefined && gotify[file] !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [file],
-        message: `cannot be used together with ${plain}`,
-      });
-    }
-  }, evenWithOtherProblems);
-}
 
 // A required secret reports its missing value under its plain key, naming both ways to give it.
 function required(plain: 'token' | 'webhookToken', what: string) {

@@ -1,6 +1,7 @@
 // The diun.yml schema: Diun's sections and keys, strict (an unknown key is an error), every
 // section optional (an empty file is a valid config). Durations come out in milliseconds.
 import { z } from 'zod';
+import { AlertmanagerSchema } from './alertmanager.js';
 import {
   bool,
   cron,
@@ -21,6 +22,7 @@ import { GotifySchema } from './gotify.js';
 import { METADATA_KEY, METADATA_KEY_PROBLEM } from './metadata-keys.js';
 import { ProvidersSchema } from './providers.js';
 
+export type { AlertmanagerConfig } from './alertmanager.js';
 export type { GotifyConfig } from './gotify.js';
 export type { DockerEndpoint, DockerProvider } from './providers.js';
 
@@ -138,6 +140,8 @@ export const ConfigSchema = section(
     metrics: MetricsSchema,
     // The Alertmanager -> Gotify bridge (not a Diun key); absent means the bridge is off.
     gotify: GotifySchema,
+    // The Alertmanager the status page snoozes alerts in (not a Diun key); absent, no snooze.
+    alertmanager: AlertmanagerSchema,
     // Diun's notifiers; accepted and ignored (alerts go through Alertmanager).
     notif: z.unknown().optional(),
   }),

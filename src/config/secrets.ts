@@ -14,6 +14,10 @@ const PAIRS = {
     ['token', 'tokenFile'],
     ['webhookToken', 'webhookTokenFile'],
   ],
+  alertmanager: [
+    ['password', 'passwordFile'],
+    ['token', 'tokenFile'],
+  ],
 } as const;
 
 /** Reads every *File key into its plain key, in place; the *File key is removed. */
@@ -30,6 +34,7 @@ export function resolveSecretFiles(tree: Record<string, unknown>, problems: Prob
   }
   readPairs(tree.metrics, ['metrics'], PAIRS.token, problems);
   readPairs(tree.gotify, ['gotify'], PAIRS.gotify, problems);
+  readPairs(tree.alertmanager, ['alertmanager'], PAIRS.alertmanager, problems);
 }
 
 function readPairs(
