@@ -48,8 +48,10 @@ export class CsrfGuard {
     if (site !== undefined && site !== 'same-origin') {
       return `refused: the form was sent from another site (Sec-Fetch-Site: ${site.slice(0, 30)})`;
     }
+    // The page's Referrer-Policy (no-referrer) makes browsers send `Origin: null` with its forms:
+    // only an Origin that names another site says anything.
     const origin = req.get('origin');
-    if (origin !== undefined && !sameHost(origin, req)) {
+    if (site === undefined && origin !== undefined && origin !== 'null' && !sameHost(origin, req)) {
       return 'refused: the form was sent from another origin (Origin does not match Host)';
     }
     const session = cookie(req, CSRF_COOKIE);
