@@ -9,6 +9,7 @@ import {
   notBoth,
   optionalSection,
   optionalText,
+  requiredKey,
 } from './fields.js';
 
 // The value is never quoted back: a URL may carry credentials.
@@ -31,15 +32,11 @@ export const AlertmanagerSchema = optionalSection(
       timeout: duration(5_000, { ms: Number.MIN_VALUE, label: 'must be greater than 0' }),
     })
     .check(
+      requiredKey(
+        'url',
+        'the http:// or https:// URL of Alertmanager, e.g. "http://alertmanager:9093"',
+      ),
       z.superRefine((am, ctx) => {
-        if (am.url === undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['url'],
-            message:
-              'required: the http:// or https:// URL of Alertmanager, e.g. "http://alertmanager:9093"',
-          });
-        }
         const basic = !isUnset(am.password) || !isUnset(am.passwordFile);
         if (basic && isUnset(am.username)) {
           ctx.addIssue({

@@ -206,6 +206,15 @@ export function isHttpUrl(value: string): boolean {
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '';
 }
 
+/** Reports `key` as required (with `what` it should hold) when the mapping lacks it. */
+export function requiredKey(key: string, what: string) {
+  return z.superRefine((mapping: Record<string, unknown>, ctx) => {
+    if (mapping[key] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `required: ${what}` });
+    }
+  }, evenWithOtherProblems);
+}
+
 /** Reports `<plain>File` when `<plain>` is given too: the loader reads neither file. */
 export function notBoth(plain: string) {
   const file = `${plain}File`;

@@ -11,6 +11,7 @@ import {
   notBoth,
   optionalSection,
   optionalText,
+  requiredKey,
 } from './fields.js';
 
 /** Gotify priorities by Alertmanager `severity` label; a severity not listed gets `info`'s. */
@@ -66,16 +67,10 @@ export const GotifySchema = optionalSection(
       retries: int(0, 3),
     })
     .check(
-      z.superRefine((gotify, ctx) => {
-        if (gotify.endpoint === undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['endpoint'],
-            message:
-              'required: the http:// or https:// URL of the Gotify server, e.g. "https://gotify.example.org"',
-          });
-        }
-      }, evenWithOtherProblems),
+      requiredKey(
+        'endpoint',
+        'the http:// or https:// URL of the Gotify server, e.g. "https://gotify.example.org"',
+      ),
       required('token', 'the token of a Gotify application'),
       required('webhookToken', 'the Bearer token Alertmanager sends to the bridge'),
       notBoth('token'),
