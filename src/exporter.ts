@@ -11,6 +11,8 @@ import type { Provider } from './providers/types.js';
 import { RegistryClient } from './registry/client.js';
 import { DockerCredentials } from './registry/docker-credentials.js';
 import { type AppOptions, createApp, listen } from './server/app.js';
+import { SilenceClient } from './snooze/client.js';
+import { Snoozer } from './snooze/snoozer.js';
 import { StateStore } from './state/store.js';
 import { Scheduler } from './watch/scheduler.js';
 import { Watcher } from './watch/watcher.js';
@@ -24,6 +26,8 @@ export interface Exporter {
   gotify: GotifyClient | undefined;
   /** Publishes the ntfy bridge's messages; absent when the ntfy section is not set. */
   ntfy: NtfyClient | undefined;
+  /** Snoozes through Alertmanager; absent when the alertmanager section is not set. */
+  snoozer: Snoozer | undefined;
   close(): Promise<void>;
 }
 
@@ -67,13 +71,24 @@ export function createExporter(
   watcher = new Watcher({ config, providers, registry, store, hooks: metrics.hooks });
   const gotify = config.gotify ? new GotifyClient(config.gotify) : undefined;
   const ntfy = config.ntfy ? new NtfyClient(config.ntfy) : undefined;
+  const snoozer =
+    config.alertmanager &&
+    new Snoozer(new SilenceClient(config.alertmanager), () =>
+      watcher.snapshot().images.map(({ record: r }) => ({
+        provider: r.provider,
+        image: r.image,
+        remoteDigest: r.remoteDigest ?? null,
+      })),
+    );
   return {
     watcher,
     metrics,
     registry,
     gotify,
     ntfy,
+    snoozer,
     async close() {
+      snoozer?.stop();
       await Promise.all(providers.map((p) => p.close()));
       await registry.close();
       await gotify?.close();
@@ -109,6 +124,7 @@ export function createExporterApp(
             notifications: exporter.metrics.notifications,
           }
         : undefined,
+    snoozer: exporter.snoozer,
     ...opts,
   });
 }
@@ -132,6 +148,12 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
   log('info', 'listening', { addr: config.metrics.addr, path: config.metrics.path, version });
   if (config.gotify) log('info', 'gotify bridge on: POST /api/v1/alertmanager/gotify');
   if (config.ntfy) log('info', 'ntfy bridge on: POST /api/v1/alertmanager/ntfy');
+  if (exporter.snoozer) {
+    log('info', 'snooze on: the status page makes silences in Alertmanager', {
+      alertmanager: new URL(config.alertmanager?.url ?? '').origin,
+    });
+    exporter.snoozer.start();
+  }
   // An empty token (or token file) reads as no token: say so, rather than serve open unnoticed.
   if (!config.metrics.token) {
     log('warn', 'metrics.token is not set: /metrics and the API are open to whoever reaches them', {

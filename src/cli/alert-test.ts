@@ -16,7 +16,7 @@ export class AlertTestError extends Error {}
 
 /**
  * The Alertmanager base URL: `--alertmanager`, else `ALERTMANAGER_URL`, else the default.
- * diun.yml has no Alertmanager key (Diun's `notif` is ignored), so the config is not asked.
+ * The config is not read: the command tries a route, whatever the exporter is set up with.
  */
 export function alertmanagerUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   const raw = flag || env.ALERTMANAGER_URL || DEFAULT_ALERTMANAGER_URL;

@@ -1,7 +1,9 @@
 // Keys the bridge sections (`gotify:`, `ntfy:`) share: the push server's URL, a priority per
 // severity, and secrets given either plain or as a *File key.
 import { z } from 'zod';
-import { evenWithOtherProblems, isUnset, optionalText } from './fields.js';
+import { evenWithOtherProblems, isHttpUrl, isUnset, optionalText, requiredKey } from './fields.js';
+
+export { notBoth } from './fields.js';
 
 /** An optional http(s) URL with no query string; the value is never quoted back (credentials). */
 export function serverUrl(service: string) {
@@ -10,23 +12,12 @@ export function serverUrl(service: string) {
   });
 }
 
-function isHttpUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '';
-}
-
 /** Reports an absent `endpoint`, naming what it must be. */
 export function requiredEndpoint(service: string, example: string) {
-  return z.superRefine((section: { endpoint?: string | undefined }, ctx) => {
-    if (section.endpoint === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['endpoint'],
-        message: `required: the http:// or https:// URL of the ${service} server, e.g. "${example}"`,
-      });
-    }
-  }, evenWithOtherProblems);
+  return requiredKey(
+    'endpoint',
+    `the http:// or https:// URL of the ${service} server, e.g. "${example}"`,
+  );
 }
 
 /** An integer priority from min to max (a numeric string too, as from a variable). */
@@ -47,19 +38,6 @@ export function priorities(item: z.ZodType<number>) {
     (value) => (value === null ? undefined : value),
     z.record(z.string().min(1), item).default({}),
   );
-}
-
-/** Both the plain and the *File key given: the loader reads neither file, this reports it. */
-export function notBoth(plain: string, other = `${plain}File`) {
-  return z.superRefine((section: Record<string, unknown>, ctx) => {
-    if (section[plain] !== undefined && section[other] !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [other],
-        message: `cannot be used together with ${plain}`,
-      });
-    }
-  }, evenWithOtherProblems);
 }
 
 /** A required secret reports its missing value under its plain key, naming both ways to give it. */

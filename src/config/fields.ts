@@ -199,6 +199,38 @@ export const evenWithOtherProblems = {
   when: (payload: { value: unknown }) => isMapping(payload.value),
 };
 
+/** Whether `value` is an http:// or https:// URL with no query string. */
+export function isHttpUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '';
+}
+
+/** Reports `key` as required (with `what` it should hold) when the mapping lacks it. */
+export function requiredKey(key: string, what: string) {
+  return z.superRefine((mapping: Record<string, unknown>, ctx) => {
+    if (mapping[key] === undefined) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `required: ${what}` });
+    }
+  }, evenWithOtherProblems);
+}
+
+/**
+ * Reports `other` (by default `<plain>File`) when `plain` is given too: for a secret and its
+ * file, the loader reads neither.
+ */
+export function notBoth(plain: string, other = `${plain}File`) {
+  return z.superRefine((mapping: Record<string, unknown>, ctx) => {
+    if (mapping[plain] !== undefined && mapping[other] !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [other],
+        message: `cannot be used together with ${plain}`,
+      });
+    }
+  }, evenWithOtherProblems);
+}
+
 /** Whether a raw value is a YAML mapping (a plain object). */
 export function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

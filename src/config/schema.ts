@@ -1,6 +1,7 @@
 // The diun.yml schema: Diun's sections and keys, strict (an unknown key is an error), every
 // section optional (an empty file is a valid config). Durations come out in milliseconds.
 import { z } from 'zod';
+import { AlertmanagerSchema } from './alertmanager.js';
 import {
   bool,
   cron,
@@ -24,6 +25,7 @@ import { METADATA_KEY, METADATA_KEY_PROBLEM } from './metadata-keys.js';
 import { NtfySchema } from './ntfy.js';
 import { ProvidersSchema } from './providers.js';
 
+export type { AlertmanagerConfig } from './alertmanager.js';
 export type { GotifyConfig } from './gotify.js';
 export type { NtfyConfig } from './ntfy.js';
 export type { DockerEndpoint, DockerProvider } from './providers.js';
@@ -162,6 +164,8 @@ export const ConfigSchema = section(
     gotify: GotifySchema,
     // The Alertmanager -> ntfy bridge (not a Diun key); absent means it is off.
     ntfy: NtfySchema,
+    // The Alertmanager the status page snoozes alerts in (not a Diun key); absent, no snooze.
+    alertmanager: AlertmanagerSchema,
     // Diun's notifiers; accepted and ignored (alerts go through Alertmanager).
     notif: z.unknown().optional(),
   }),

@@ -20,6 +20,10 @@ const PAIRS = {
     ['password', 'passwordFile'],
     ['webhookToken', 'webhookTokenFile'],
   ],
+  alertmanager: [
+    ['password', 'passwordFile'],
+    ['token', 'tokenFile'],
+  ],
 } as const;
 
 /** Reads every *File key into its plain key, in place; the *File key is removed. */
@@ -37,6 +41,7 @@ export function resolveSecretFiles(tree: Record<string, unknown>, problems: Prob
   readPairs(tree.metrics, ['metrics'], PAIRS.token, problems);
   readPairs(tree.gotify, ['gotify'], PAIRS.gotify, problems);
   readPairs(tree.ntfy, ['ntfy'], PAIRS.ntfy, problems);
+  readPairs(tree.alertmanager, ['alertmanager'], PAIRS.alertmanager, problems);
 }
 
 function readPairs(

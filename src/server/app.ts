@@ -4,13 +4,16 @@ import { log } from '../log.js';
 import type { SnapshotRegistry } from '../metrics/snapshot-text.js';
 import type { GotifyBridge } from '../notify/gotify.js';
 import type { NtfyBridge } from '../notify/ntfy.js';
+import type { Snoozer } from '../snooze/snoozer.js';
 import { imagesView, runView } from '../view/images.js';
 import type { Watcher } from '../watch/watcher.js';
 import { requireBearer } from './auth.js';
+import { CsrfGuard } from './csrf.js';
 import { gotifyNotConfigured, gotifyRoute } from './gotify-route.js';
 import { ntfyNotConfigured, ntfyRoute } from './ntfy-route.js';
 import { PAGE_HEADERS, parseFilter, renderStatusPage } from './page.js';
 import { SlidingWindowLimit } from './rate-limit.js';
+import { SNOOZE_PATHS, snoozeNotConfigured, snoozeRoutes } from './snooze-route.js';
 
 export interface AppOptions {
   watcher: Watcher;
@@ -23,6 +26,8 @@ export interface AppOptions {
   gotify?: GotifyBridge;
   /** The Alertmanager -> ntfy bridge, when the ntfy section is set. */
   ntfy?: NtfyBridge;
+  /** Snoozes through Alertmanager, when the alertmanager section is set. */
+  snoozer?: Snoozer;
 }
 
 /** The HTTP face: metrics, health, the status page, the images API and on-demand checks. No business logic here. */
@@ -61,7 +66,9 @@ export function createApp(opts: AppOptions): Express {
   app.get('/api/v1/images', auth, (_req, res) => {
     res.json(imagesView(watcher));
   });
-  app.get('/', auth, (req, res) => {
+  const csrf = new CsrfGuard();
+  const { snoozer } = opts;
+  app.get('/', auth, async (req, res) => {
     const filter = parseFilter(req.query.status);
     if ('error' in filter) {
       res
@@ -71,11 +78,21 @@ export function createApp(opts: AppOptions): Express {
         .send(`${filter.error}\n`);
       return;
     }
+    const snooze = snoozer && { csrf: csrf.issue(req, res), list: await snoozer.list() };
     res
       .set(PAGE_HEADERS)
       .type('html')
-      .send(renderStatusPage(imagesView(watcher), filter.status, opts.metricsPath));
+      .send(
+        renderStatusPage(imagesView(watcher), filter.status, opts.metricsPath, Date.now(), snooze),
+      );
   });
+  if (snoozer) {
+    const { create, expire } = snoozeRoutes(snoozer, csrf);
+    app.post('/snooze', auth, ...create);
+    app.post('/snooze/expire', auth, ...expire);
+  } else {
+    app.post([...SNOOZE_PATHS], snoozeNotConfigured);
+  }
   app.post('/api/v1/check', auth, async (_req, res, next) => {
     if (!watcher.isRunning()) {
       const wait = limit.take();
@@ -111,6 +128,7 @@ export function createApp(opts: AppOptions): Express {
     '/api/v1/check': 'POST',
     '/api/v1/alertmanager/gotify': 'POST',
     '/api/v1/alertmanager/ntfy': 'POST',
+    ...Object.fromEntries(SNOOZE_PATHS.map((path) => [path, 'POST'])),
   };
   for (const [path, methods] of Object.entries(allowed)) {
     app.all(path, (_req, res) => {

@@ -49,10 +49,13 @@ function ago(seconds: number): string {
   return `${Math.round(seconds / 86_400)} days`;
 }
 
+/** A moment as minutes in UTC, with how long ago it was (or how soon it comes: a snooze's end). */
 export function when(iso: string | null, now: number): Html | string {
   if (!iso) return '—';
   const shown = `${iso.slice(0, 16).replace('T', ' ')} UTC`;
-  return html`<time datetime="${iso}">${shown}</time> <small>(${ago((now - Date.parse(iso)) / 1000)} ago)</small>`;
+  const seconds = (now - Date.parse(iso)) / 1000;
+  const relative = seconds < -1 ? `in ${ago(-seconds)}` : `${ago(seconds)} ago`;
+  return html`<time datetime="${iso}">${shown}</time> <small>(${relative})</small>`;
 }
 
 function imageCell(image: ImageView, withRelease = false): Html {
@@ -70,7 +73,8 @@ function containerCell(row: Row): Html {
 // What the container belongs to: its Compose project and service, its namespace and workload.
 const groupCell = (c: ContainerView | undefined) => c?.place.group || '—';
 
-export function outdatedRow(row: Row, now: number): Html {
+/** An outdated container's row; `extra` cells (the snooze form) go last. */
+export function outdatedRow(row: Row, now: number, extra?: Html): Html {
   const { image, container: c } = row;
   const v = image.version;
   const command = c?.updateCommand ?? pullCommand(image.image);
@@ -82,7 +86,7 @@ export function outdatedRow(row: Row, now: number): Html {
 <td data-label="New">${digests(image.remoteDigest ? [image.remoteDigest] : [])}</td>
 <td data-label="Newer version">${v?.newer ? `${v.current} → ${v.latest}` : '—'}</td>
 <td data-label="Since">${when(image.remoteDigestSince, now)}</td>
-<td data-label="Update"><code class="command">${command}</code></td>
+<td data-label="Update"><code class="command">${command}</code></td>${extra ?? ''}
 </tr>`;
 }
 

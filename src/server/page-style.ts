@@ -42,6 +42,11 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; ma
 dt { color: var(--muted); }
 dd { margin: 0; }
 dd ul { margin: .25rem 0; padding-left: 1.2rem; color: var(--bad); }
+.snoozed { margin: 0 0 .3rem; color: var(--muted); }
+form.snooze { display: flex; flex-wrap: wrap; gap: .3rem; }
+button { font: inherit; font-size: .85rem; padding: .1rem .5rem; cursor: pointer;
+  color: var(--fg); background: var(--panel); border: 1px solid var(--line); border-radius: 4px; }
+p.error { color: var(--bad); }
 footer { margin-top: 2rem; padding-top: .5rem; border-top: 1px solid var(--line); }
 @media (max-width: 760px) {
   body { padding: .6rem; }

@@ -2,11 +2,12 @@ import { statuses } from '../state/records.js';
 import type { ImagesView } from '../view/images.js';
 import { type Html, html, raw } from './html.js';
 import { otherRow, outdatedRow, type Row, rowsOf, when } from './page-rows.js';
+import { type SnoozeView, snoozeCell, snoozeSection } from './page-snooze.js';
 import { PAGE_STYLE } from './page-style.js';
 
 // `GET /`: the status page for people, rendered on the server from the same view as
 // `GET /api/v1/images` (so it shows nothing the API does not, and no secret). No JavaScript:
-// the status filter is a set of links (`/?status=outdated`).
+// the status filter is a set of links (`/?status=outdated`), the snooze buttons are plain forms.
 
 const FILTERS = ['all', 'outdated', ...statuses] as const;
 export type PageFilter = (typeof FILTERS)[number];
@@ -89,12 +90,16 @@ const OUTDATED_HEADS = [
 ];
 const OTHER_HEADS = ['Container', 'Compose', 'Image', 'Status', 'Running', 'Last check', 'Note'];
 
-/** The whole page: the outdated count, outdated containers first, the rest, the last run. */
+/**
+ * The whole page: the outdated count, outdated containers first (with a snooze form each when
+ * `snooze` is given), the rest, the snoozes in force, the last run.
+ */
 export function renderStatusPage(
   view: ImagesView,
   filter: PageFilter,
   metricsPath: string,
   now = Date.now(),
+  snooze?: SnoozeView,
 ): string {
   const all = rowsOf(view.images);
   const shown = all.filter((r) => matches(r, filter));
@@ -103,8 +108,11 @@ export function renderStatusPage(
   const count = all.filter((r) => r.outdated).length;
   const sections: Html[] = [];
   if (outdated.length > 0 || filter === 'all' || filter === 'outdated') {
-    const rows = outdated.map((r) => outdatedRow(r, now));
-    sections.push(table('outdated', 'Outdated', OUTDATED_HEADS, rows, 'Nothing is outdated.'));
+    const rows = outdated.map((r) =>
+      outdatedRow(r, now, snooze && snoozeCell(r.image, snooze, now)),
+    );
+    const heads = snooze ? [...OUTDATED_HEADS, 'Snooze'] : OUTDATED_HEADS;
+    sections.push(table('outdated', 'Outdated', heads, rows, 'Nothing is outdated.'));
   }
   if (others.length > 0 || (filter !== 'outdated' && filter !== 'update')) {
     const rows = others.map((r) => otherRow(r, now));
@@ -119,7 +127,7 @@ export function renderStatusPage(
 <body><header><h1>diun-exporter</h1>
 <p class="count" id="outdated-count"><strong>${count}</strong> ${count === 1 ? 'container' : 'containers'} outdated, of ${all.length} watched</p>
 ${filterNav(all, filter)}</header>
-<main>${sections}${lastRunSection(view, all, now)}</main>
+<main>${sections}${snooze && snoozeSection(snooze, now)}${lastRunSection(view, all, now)}</main>
 <footer><a href="${metricsPath}">${metricsPath}</a> · <a href="/api/v1/images">/api/v1/images</a></footer>
 </body></html>
 `.text;

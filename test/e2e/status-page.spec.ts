@@ -139,6 +139,22 @@ describe('status page in a real browser', () => {
     await context.close();
   });
 
+  it('has no snooze without alertmanager.url: no form, and the form route answers 404', async () => {
+    const page = await openPage();
+    await page.goto(`${exporter.url}/`);
+    expect(await page.locator('form').count()).toBe(0);
+    expect(await page.locator('#snoozed').count()).toBe(0);
+    await page.context().close();
+    const post = await fetch(`${exporter.url}/snooze`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(post.status).toBe(404);
+    expect(((await post.json()) as { error: string }).error).toBe(
+      'alertmanager.url is not set in the configuration: snoozing from the status page is off',
+    );
+  });
+
   it('fits a phone screen, and refuses a browser without the token', async () => {
     const page = await openPage({ width: 390, height: 844 });
     await page.goto(`${exporter.url}/`);
