@@ -92,7 +92,18 @@ function readYaml(file: string): unknown {
       if (typeof node.value === 'number') node.value = node.source ?? String(node.value);
     },
   });
-  return document.toJS();
+  try {
+    // yaml refuses aliases that expand past its limit (a "billion laughs" file) before the
+    // memory goes; that refusal names the file like every other YAML problem.
+    return document.toJS();
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new ConfigError([
+        `${file}: invalid YAML: its aliases (*name) expand too far; write the values out instead`,
+      ]);
+    }
+    throw error;
+  }
 }
 
 // Diun's Docker client falls back to DOCKER_HOST when the file names no endpoint.

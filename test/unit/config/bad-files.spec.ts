@@ -586,6 +586,19 @@ describe('files that are not a diun.yml', () => {
     ]);
   });
 
+  it('refuses a "billion laughs" file of nested aliases, naming the file', () => {
+    // Nine levels of nine aliases: 9^9 strings if expanded.
+    const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) {
+      const aliases = Array(9).fill(`*a${i - 1}`).join(', ');
+      levels.push(`a${i}: &a${i} [${aliases}]`);
+    }
+    const [file, problems] = fileProblems(`${levels.join('\n')}\n`);
+    expect(problems).toEqual([
+      `${file}: invalid YAML: its aliases (*name) expand too far; write the values out instead`,
+    ]);
+  });
+
   it('reads binary garbage as a scalar, not a mapping', () => {
     const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0xff]);
     expect(fileProblems(png)[1]).toEqual(['(root): expected a mapping']);
