@@ -32,6 +32,9 @@ export class Watcher {
   private running: Promise<RunSummary> | undefined;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
+  // A refresh is checking references never seen before (a new file of many images can take long).
+  private checkingFresh = false;
+  private relisting: Promise<void> | undefined;
   lastRun: RunSummary | undefined;
   lastSuccess: number | undefined;
   ready = false;
@@ -82,6 +85,8 @@ export class Watcher {
   refresh(): Promise<void> {
     if (this.refreshing) {
       this.refreshAgain = true;
+      // Its checks may go on for long: take the new listing now, so they skip what was removed.
+      if (this.checkingFresh) this.relist();
       return this.refreshing;
     }
     this.refreshing = (async () => {
@@ -91,7 +96,14 @@ export class Watcher {
         const fresh = planTargets(groupByImage(this.containers), this.deps.config).filter((t) =>
           t.keys.some((k) => !this.records.get(k)?.lastCheck),
         );
-        if (fresh.length > 0 && !this.running) await this.check(fresh);
+        if (fresh.length > 0 && !this.running) {
+          this.checkingFresh = true;
+          try {
+            await this.check(fresh);
+          } finally {
+            this.checkingFresh = false;
+          }
+        }
         this.publish();
       } while (this.refreshAgain);
       if (this.ready) this.persist();
@@ -99,6 +111,16 @@ export class Watcher {
       this.refreshing = undefined;
     });
     return this.refreshing;
+  }
+
+  /** Re-lists the providers and re-evaluates, once at a time, while a refresh checks. */
+  private relist(): void {
+    this.relisting ??= this.listProviders()
+      .then(() => this.publish())
+      .catch((err: unknown) => log('warn', 'could not re-list the providers', { error: err }))
+      .finally(() => {
+        this.relisting = undefined;
+      });
   }
 
   /** Runs a check now, or joins the one under way (then `options` of that run apply). */
