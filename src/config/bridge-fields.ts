@@ -1,7 +1,14 @@
 // Keys the bridge sections (`gotify:`, `ntfy:`) share: the push server's URL, a priority per
 // severity, and secrets given either plain or as a *File key.
 import { z } from 'zod';
-import { evenWithOtherProblems, isHttpUrl, isUnset, optionalText, requiredKey } from './fields.js';
+import {
+  evenWithOtherProblems,
+  int,
+  isHttpUrl,
+  isUnset,
+  optionalText,
+  requiredKey,
+} from './fields.js';
 
 export { notBoth } from './fields.js';
 
@@ -38,6 +45,14 @@ export function priorities(item: z.ZodType<number>) {
     (value) => (value === null ? undefined : value),
     z.record(z.string().min(1), item).default({}),
   );
+}
+
+/**
+ * The caps on what one channel sends: messages per Alertmanager webhook, and per minute over
+ * every webhook; the alerts past them are counted in one summary message.
+ */
+export function messageCaps() {
+  return { maxMessagesPerWebhook: int(1, 20), maxMessagesPerMinute: int(1, 60) };
 }
 
 /** A required secret reports its missing value under its plain key, naming both ways to give it. */

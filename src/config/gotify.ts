@@ -3,6 +3,7 @@
 // notif.gotify stays ignored, as the rest of `notif`.
 import { z } from 'zod';
 import {
+  messageCaps,
   notBoth,
   priorities,
   priority,
@@ -32,6 +33,7 @@ export const GotifySchema = optionalSection(
       priorities: priorities(priority(0)),
       timeout: duration(10_000, { ms: Number.MIN_VALUE, label: 'must be greater than 0' }),
       retries: int(0, 3),
+      ...messageCaps(),
     })
     .check(
       requiredEndpoint('Gotify', 'https://gotify.example.org'),
@@ -40,7 +42,7 @@ export const GotifySchema = optionalSection(
       notBoth('token'),
       notBoth('webhookToken'),
     )
-    .transform(({ endpoint, token, webhookToken, priorities, timeout, retries }) => ({
+    .transform(({ endpoint, token, webhookToken, priorities, timeout, retries, ...caps }) => ({
       // The checks above guarantee these three; `?? ''` only satisfies the type.
       endpoint: (endpoint ?? '').replace(/\/+$/, ''),
       token: token ?? '',
@@ -48,6 +50,8 @@ export const GotifySchema = optionalSection(
       priorities: { ...DEFAULT_PRIORITIES, ...priorities },
       timeout,
       retries,
+      maxMessagesPerWebhook: caps.maxMessagesPerWebhook,
+      maxMessagesPerMinute: caps.maxMessagesPerMinute,
     })),
 );
 

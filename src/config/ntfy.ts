@@ -3,6 +3,7 @@
 // own notif.ntfy stays ignored, as the rest of `notif`.
 import { z } from 'zod';
 import {
+  messageCaps,
   notBoth,
   priorities,
   priority,
@@ -68,6 +69,7 @@ export const NtfySchema = optionalSection(
       tags: list(text(), []),
       timeout: duration(10_000, { ms: Number.MIN_VALUE, label: 'must be greater than 0' }),
       retries: int(0, 3),
+      ...messageCaps(),
     })
     .check(
       requiredEndpoint('ntfy', 'https://ntfy.sh'),
@@ -98,6 +100,8 @@ export const NtfySchema = optionalSection(
         tags: rest.tags,
         timeout: rest.timeout,
         retries: rest.retries,
+        maxMessagesPerWebhook: rest.maxMessagesPerWebhook,
+        maxMessagesPerMinute: rest.maxMessagesPerMinute,
       }),
     ),
 );

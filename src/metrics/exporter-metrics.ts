@@ -19,6 +19,8 @@ export type { MetricsSource } from './snapshot-gauges.js';
 export interface NotificationCounters {
   sent(channel: string): void;
   failed(channel: string): void;
+  /** `alerts` more alerts were only counted in a summary line (over the bridge's caps). */
+  folded(channel: string, alerts: number): void;
 }
 
 export interface ExporterMetrics {
@@ -116,14 +118,19 @@ function registryObserver(register: Registry): RegistryObserver {
 
 /** The push bridges' deliveries, each configured channel at 0 from the start. */
 function notificationCounters(register: Registry, channels: string[]): NotificationCounters {
-  const { diun_notifications_sent_total: sent, diun_notifications_failed_total: notSent } =
-    registerFamilies(register, notificationFamilies);
+  const {
+    diun_notifications_sent_total: sent,
+    diun_notifications_failed_total: notSent,
+    diun_notifications_folded_total: folded,
+  } = registerFamilies(register, notificationFamilies);
   for (const channel of channels) {
     sent.inc({ channel }, 0);
     notSent.inc({ channel }, 0);
+    folded.inc({ channel }, 0);
   }
   return {
     sent: (channel) => sent.inc({ channel }),
     failed: (channel) => notSent.inc({ channel }),
+    folded: (channel, alerts) => folded.inc({ channel }, alerts),
   };
 }

@@ -156,6 +156,10 @@ export const notificationFamilies = {
     ['channel'],
     'Notifications that could not be delivered after every retry, by channel.',
   ),
+  diun_notifications_folded_total: counter(
+    ['channel'],
+    'Alerts only counted in a summary line, over the bridge caps per webhook or per minute, by channel.',
+  ),
 } as const satisfies Declarations;
 
 /**

@@ -11,9 +11,11 @@ import {
   deliverThrough,
   type MessagesPer,
 } from './bridge.js';
+import type { MessageBudget } from './budget.js';
 import { jsonReason, PushClient } from './push-client.js';
 import {
   alertText,
+  foldedText,
   groupPriority,
   groupText,
   type PushText,
@@ -56,16 +58,25 @@ export function gotifyMessage(alert: Alert, priorities: Record<string, number>):
 }
 
 /**
- * A whole webhook (one Alertmanager group) as one Gotify message (push-text.ts's groupText),
- * at the highest priority of its firing alerts.
+ * A whole webhook (one Alertmanager group) as one Gotify message (push-text.ts's groupText,
+ * listing at most `listed` alerts), at the highest priority of its firing alerts.
  */
 export function groupMessage(
   webhook: AlertmanagerWebhook,
   priorities: Record<string, number>,
+  listed = Number.POSITIVE_INFINITY,
 ): GotifyMessage {
   const [only, ...more] = webhook.alerts;
   if (only && more.length === 0) return gotifyMessage(only, priorities);
-  return markdown(groupText(webhook), groupPriority(webhook, priorities, NO_PRIORITY));
+  return markdown(groupText(webhook, listed), groupPriority(webhook, priorities, NO_PRIORITY));
+}
+
+/** The summary of alerts over the bridge's caps, at the highest priority among them. */
+export function foldedMessage(
+  folded: AlertmanagerWebhook,
+  priorities: Record<string, number>,
+): GotifyMessage {
+  return markdown(foldedText(folded), groupPriority(folded, priorities, NO_PRIORITY));
 }
 
 function markdown({ title, message }: PushText, priority: number): GotifyMessage {
@@ -101,19 +112,24 @@ export interface GotifyBridge {
 
 /**
  * Sends the webhook's alerts as Gotify messages, one per alert or one for the whole webhook
- * (`per`), counting and logging each message that fails.
+ * (`per`), within the section's caps (`budget` holds the channel's last minute), counting and
+ * logging each message that fails.
  */
 export function deliverAlerts(
   webhook: AlertmanagerWebhook,
   bridge: GotifyBridge,
-  per: MessagesPer = 'alert',
+  per: MessagesPer,
+  budget: MessageBudget,
 ): Promise<DeliverySummary> {
   const { config, client, notifications } = bridge;
   return deliverThrough(
     {
       name: CHANNEL,
       alertMessage: (alert) => gotifyMessage(alert, config.priorities),
-      groupMessage: (hook) => groupMessage(hook, config.priorities),
+      groupMessage: (hook, listed) => groupMessage(hook, config.priorities, listed),
+      foldedMessage: (folded) => foldedMessage(folded, config.priorities),
+      perWebhook: config.maxMessagesPerWebhook,
+      budget,
       client,
       notifications,
     },

@@ -12,9 +12,11 @@ import {
   deliverThrough,
   type MessagesPer,
 } from './bridge.js';
+import type { MessageBudget } from './budget.js';
 import { jsonReason, PushClient } from './push-client.js';
 import {
   alertText,
+  foldedText,
   groupPriority,
   groupText,
   type PushText,
@@ -61,7 +63,11 @@ export function ntfyMessage(alert: Alert, style: NtfyStyle): NtfyMessage {
  * highest priority of its firing alerts, tagged by the severity of that alert, opening the
  * release notes when every alert has the same link.
  */
-export function ntfyGroupMessage(webhook: AlertmanagerWebhook, style: NtfyStyle): NtfyMessage {
+export function ntfyGroupMessage(
+  webhook: AlertmanagerWebhook,
+  style: NtfyStyle,
+  listed = Number.POSITIVE_INFINITY,
+): NtfyMessage {
   const [only, ...more] = webhook.alerts;
   if (only && more.length === 0) return ntfyMessage(only, style);
   const priority = groupPriority(webhook, style.priorities, DEFAULT_PRIORITY);
@@ -71,12 +77,18 @@ export function ntfyGroupMessage(webhook: AlertmanagerWebhook, style: NtfyStyle)
   const links = new Set(webhook.alerts.map(releaseLink));
   const [link] = links;
   return published(
-    groupText(webhook),
+    groupText(webhook, listed),
     style,
     priority,
     tags(webhook.status, top, style),
     links.size === 1 ? link : undefined,
   );
+}
+
+/** The summary of alerts over the bridge's caps: its priority and tags as for a group of them. */
+export function ntfyFoldedMessage(folded: AlertmanagerWebhook, style: NtfyStyle): NtfyMessage {
+  const grouped = ntfyGroupMessage(folded, style, 0);
+  return { ...grouped, ...foldedText(folded) };
 }
 
 function published(
@@ -152,17 +164,24 @@ export interface NtfyBridge {
   notifications: NotificationCounters;
 }
 
-/** Publishes the webhook's alerts to ntfy, one message per alert or one per webhook (`per`). */
+/**
+ * Publishes the webhook's alerts to ntfy, one message per alert or one per webhook (`per`),
+ * within the section's caps (`budget` holds the channel's last minute).
+ */
 export function deliverToNtfy(
   webhook: AlertmanagerWebhook,
   { config, client, notifications }: NtfyBridge,
-  per: MessagesPer = 'alert',
+  per: MessagesPer,
+  budget: MessageBudget,
 ): Promise<DeliverySummary> {
   return deliverThrough(
     {
       name: CHANNEL,
       alertMessage: (alert) => ntfyMessage(alert, config),
-      groupMessage: (hook) => ntfyGroupMessage(hook, config),
+      groupMessage: (hook, listed) => ntfyGroupMessage(hook, config, listed),
+      foldedMessage: (folded) => ntfyFoldedMessage(folded, config),
+      perWebhook: config.maxMessagesPerWebhook,
+      budget,
       client,
       notifications,
     },

@@ -23,28 +23,78 @@ export function alertText(alert: Alert): PushText {
 /**
  * A whole webhook (one Alertmanager group): a group of one alert reads as that alert; a larger
  * one is titled by the common summary (or the group's alertname) and the counts, and lists the
- * firing alerts, then the resolved ones, as the email does.
+ * firing alerts, then the resolved ones, as the email does: at most `listed` of them, then a
+ * line counting the others.
  */
-export function groupText(webhook: AlertmanagerWebhook): PushText {
+export function groupText(
+  webhook: AlertmanagerWebhook,
+  listed = Number.POSITIVE_INFINITY,
+): PushText {
   const [only, ...more] = webhook.alerts;
   if (only && more.length === 0) return alertText(only);
-  const firing = webhook.alerts.filter((a) => a.status === 'firing');
-  const resolved = webhook.alerts.filter((a) => a.status === 'resolved');
-  const headline =
-    webhook.commonAnnotations?.summary?.trim() ||
-    webhook.groupLabels?.alertname ||
-    webhook.commonLabels?.alertname ||
-    'Alertmanager alerts';
+  const { firing, resolved } = byStatus(webhook.alerts);
+  const headline = groupHeadline(webhook);
   const title =
     firing.length === 0
       ? `[RESOLVED] ${headline} (${resolved.length})`
-      : `${headline} (${firing.length} firing${resolved.length > 0 ? `, ${resolved.length} resolved` : ''})`;
-  const sections = [
-    ...firing.map((a) => alertBody(a, a.labels.alertname ?? headline, true)),
-    ...resolved.map((a) => `**[RESOLVED]** ${alertBody(a, a.labels.alertname ?? headline, false)}`),
-  ];
+      : `${headline} (${counts(firing.length, resolved.length)})`;
+  const shown = [...firing, ...resolved].slice(0, Math.max(0, listed));
+  const sections = shown.map((a) =>
+    a.status === 'firing'
+      ? alertBody(a, a.labels.alertname ?? headline, true)
+      : `**[RESOLVED]** ${alertBody(a, a.labels.alertname ?? headline, false)}`,
+  );
+  if (shown.length < webhook.alerts.length) sections.push(moreLine(webhook, rest(webhook, shown)));
   return { title, message: sections.join('\n\n---\n\n') || headline };
 }
+
+/**
+ * The message standing for a webhook's alerts that got no message of their own (over the
+ * bridge's caps), given as the webhook with those alerts alone: titled by the group and how
+ * many, saying to look in Alertmanager.
+ */
+export function foldedText(folded: AlertmanagerWebhook): PushText {
+  const { length } = folded.alerts;
+  const title = `${groupHeadline(folded)}: ${number(length)} more ${plural(length)}`;
+  return { title, message: moreLine(folded, folded.alerts) };
+}
+
+// "… and 9,990 more alerts (9,000 firing, 990 resolved): see Alertmanager (its URL)".
+function moreLine(webhook: AlertmanagerWebhook, folded: Alert[]): string {
+  const { firing, resolved } = byStatus(folded);
+  const where = webhook.externalURL?.trim();
+  const split =
+    firing.length > 0 && resolved.length > 0 ? ` (${counts(firing.length, resolved.length)})` : '';
+  return `… and ${number(folded.length)} more ${plural(folded.length)}${split}: see Alertmanager${where ? ` (${where})` : ''}`;
+}
+
+function rest(webhook: AlertmanagerWebhook, shown: Alert[]): Alert[] {
+  const listed = new Set(shown);
+  return webhook.alerts.filter((a) => !listed.has(a));
+}
+
+function byStatus(alerts: Alert[]): { firing: Alert[]; resolved: Alert[] } {
+  return {
+    firing: alerts.filter((a) => a.status === 'firing'),
+    resolved: alerts.filter((a) => a.status === 'resolved'),
+  };
+}
+
+function groupHeadline(webhook: AlertmanagerWebhook): string {
+  return (
+    webhook.commonAnnotations?.summary?.trim() ||
+    webhook.groupLabels?.alertname ||
+    webhook.commonLabels?.alertname ||
+    'Alertmanager alerts'
+  );
+}
+
+function counts(firing: number, resolved: number): string {
+  return `${number(firing)} firing${resolved > 0 ? `, ${number(resolved)} resolved` : ''}`;
+}
+
+const number = (n: number) => n.toLocaleString('en-US');
+const plural = (n: number) => (n === 1 ? 'alert' : 'alerts');
 
 /** The alerts a group message is ranked by: the firing ones, else the resolved ones. */
 export function rankedAlerts(webhook: AlertmanagerWebhook): Alert[] {

@@ -1,6 +1,8 @@
 // POST /api/v1/alertmanager/gotify and /ntfy: Alertmanager's webhook into the push bridge
 // (notify/bridge.ts). A 502 when any message could not be delivered makes Alertmanager send the
-// whole group again later.
+// whole group again later. When the channel's messages for the minute are spent, a 503 with
+// Retry-After makes it try again shortly (a webhook then always fits, folded if need be): not a
+// 429, which Alertmanager's webhook notifier counts as a failure for good and never retries.
 // `?per=group` makes one message of the whole webhook (an Alertmanager group), as its email does;
 // without it (or `?per=alert`) each alert is one message.
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -40,7 +42,12 @@ export function bridgeRoute(
       res.status(400).json({ error: 'not an Alertmanager webhook (version 4) body', problems });
       return;
     }
-    const summary = await deliver(parsed.data, per as MessagesPer);
+    const { retryAfterSeconds, ...summary } = await deliver(parsed.data, per as MessagesPer);
+    if (retryAfterSeconds !== undefined) {
+      res.status(503).set('Retry-After', String(retryAfterSeconds));
+      res.json({ ...summary, error: 'too many messages this minute: try again later' });
+      return;
+    }
     res.status(summary.failed === 0 ? 200 : 502).json(summary);
   };
   const badBody: ErrorRequestHandler = (err, _req, res, next) => {

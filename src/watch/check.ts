@@ -89,17 +89,41 @@ export function planTargets(
   return [...byImage.values()];
 }
 
+/** What a check needs besides its targets and records. */
+export interface CheckDeps {
+  registry: RegistryClient;
+  workers: number;
+  hooks: WatchHooks;
+  now: () => number;
+  /**
+   * Whether a provider still lists the image (state row) now; asked right before a target's
+   * request and again before its outcome is written. Without it, every key stays listed.
+   */
+  listed?: (key: ImageKey) => boolean;
+  /** Told of the state rows left unchecked because no provider lists them any more. */
+  unlisted?: (keys: ImageKey[]) => void;
+}
+
 /**
  * Asks the registry for each target's digest (one HEAD per unique reference, `workers` at a
  * time) and writes the outcome into `records`. A failure keeps the last good digest. An index
  * is fetched only when some container may run another of its platforms' images; tags are
- * listed (once per repository) only for images watched with `watch_repo`.
+ * listed (once per repository) only for images watched with `watch_repo`. A target whose
+ * images no provider lists any more (removed while the run goes) is skipped before its
+ * request: no check, no failure, no record.
  */
 export async function checkTargets(
   targets: CheckTarget[],
   records: Map<ImageKey, ImageRecord>,
-  deps: { registry: RegistryClient; workers: number; hooks: WatchHooks; now: () => number },
+  deps: CheckDeps,
 ): Promise<void> {
+  const listed = deps.listed ?? (() => true);
+  // The keys of `keys` no provider lists now; the caller hears of them.
+  const dropUnlisted = (keys: ImageKey[]) => {
+    const gone = keys.filter((k) => !listed(k));
+    if (gone.length > 0) deps.unlisted?.(gone);
+    return keys.filter((k) => !gone.includes(k));
+  };
   const tags = new TagLists(deps.registry);
   // Each target's reference and request options, worked out once for the batch and the pool.
   const planned = targets.map((target) => ({
@@ -124,6 +148,8 @@ export async function checkTargets(
     planned,
     deps.workers,
     async ({ target, ref, opts }) => {
+      const keys = dropUnlisted(target.keys);
+      if (keys.length === 0) return;
       const recordOf = (c: WatchedContainer) => records.get(imageKey(c.provider, c.image));
       let outcome: Partial<ImageRecord>;
       try {
@@ -150,7 +176,8 @@ export async function checkTargets(
         facts ??= fetchImageFacts(deps.registry, target, digest, opts, outcome.indexes?.[digest]);
         return facts;
       };
-      for (const key of target.keys) {
+      // Listed when the request started, but maybe removed while it was in flight.
+      for (const key of dropUnlisted(keys)) {
         const provider = providerOf(key);
         deps.hooks.checked(provider);
         if (outcome.reason) deps.hooks.failed(provider, outcome.reason);

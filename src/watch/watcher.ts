@@ -26,10 +26,15 @@ export interface RunOptions {
 export class Watcher {
   private records = new Map<ImageKey, ImageRecord>();
   private containers: WatchedContainer[] = [];
+  // The state rows the providers list now (keys of `containers`), as of their last listing.
+  private listed = new Set<ImageKey>();
   private current: Snapshot = { images: [], at: 0 };
   private running: Promise<RunSummary> | undefined;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
+  // A refresh is checking references never seen before (a new file of many images can take long).
+  private checkingFresh = false;
+  private relisting: Promise<void> | undefined;
   lastRun: RunSummary | undefined;
   lastSuccess: number | undefined;
   ready = false;
@@ -62,6 +67,7 @@ export class Watcher {
     if (!state) return false;
     for (const r of state.images) this.records.set(imageKey(r.provider, r.image), r);
     this.containers = state.containers;
+    this.listed = new Set(this.containers.map((c) => imageKey(c.provider, c.image)));
     this.lastRun = state.lastRun;
     this.lastSuccess = state.lastSuccess;
     this.current = evaluate(this.containers, this.records, seconds());
@@ -79,6 +85,8 @@ export class Watcher {
   refresh(): Promise<void> {
     if (this.refreshing) {
       this.refreshAgain = true;
+      // Its checks may go on for long: take the new listing now, so they skip what was removed.
+      if (this.checkingFresh) this.relist();
       return this.refreshing;
     }
     this.refreshing = (async () => {
@@ -88,7 +96,14 @@ export class Watcher {
         const fresh = planTargets(groupByImage(this.containers), this.deps.config).filter((t) =>
           t.keys.some((k) => !this.records.get(k)?.lastCheck),
         );
-        if (fresh.length > 0 && !this.running) await this.check(fresh);
+        if (fresh.length > 0 && !this.running) {
+          this.checkingFresh = true;
+          try {
+            await this.check(fresh);
+          } finally {
+            this.checkingFresh = false;
+          }
+        }
         this.publish();
       } while (this.refreshAgain);
       if (this.ready) this.persist();
@@ -96,6 +111,16 @@ export class Watcher {
       this.refreshing = undefined;
     });
     return this.refreshing;
+  }
+
+  /** Re-lists the providers and re-evaluates, once at a time, while a refresh checks. */
+  private relist(): void {
+    this.relisting ??= this.listProviders()
+      .then(() => this.publish())
+      .catch((err: unknown) => log('warn', 'could not re-list the providers', { error: err }))
+      .finally(() => {
+        this.relisting = undefined;
+      });
   }
 
   /** Runs a check now, or joins the one under way (then `options` of that run apply). */
@@ -131,10 +156,13 @@ export class Watcher {
     this.deps.hooks.runStarted();
     log('info', 'run started');
     const providerErrors = await this.listProviders();
-    const groups = groupByImage(this.containers);
-    await this.check(planTargets(groups, this.deps.config), options.onProgress);
+    await this.check(
+      planTargets(groupByImage(this.containers), this.deps.config),
+      options.onProgress,
+    );
     const now = seconds();
-    for (const [key, group] of groups) {
+    // As listed now: a provider event during the run may have removed images.
+    for (const [key, group] of groupByImage(this.containers)) {
       if (group.every((c) => c.skip)) {
         const prev = this.records.get(key);
         this.records.set(key, {
@@ -175,8 +203,16 @@ export class Watcher {
     // `checked` is called once per image (state row) of a target: count those for progress.
     const total = targets.reduce((n, t) => n + t.keys.length, 0);
     let done = 0;
+    let unlisted = 0;
     onProgress?.(0, total);
     await checkTargets(targets, this.records, {
+      // Provider events re-list during the run: an image removed meanwhile is not asked for.
+      listed: (key) => this.listed.has(key),
+      unlisted: (keys) => {
+        unlisted += keys.length;
+        done += keys.length;
+        onProgress?.(done, total);
+      },
       registry: this.deps.registry,
       workers: this.deps.config.watch.workers,
       // Progress hears `checked` alone; every other hook passes through as it is.
@@ -191,6 +227,9 @@ export class Watcher {
         : hooks,
       now: seconds,
     });
+    if (unlisted > 0) {
+      log('info', 'images removed during the run were not checked', { images: unlisted });
+    }
   }
 
   /** Lists every provider; an endpoint that fails keeps its last containers and reports down. */
@@ -201,6 +240,7 @@ export class Watcher {
     const kept = this.containers.filter((c) => downKeys.has(`${c.provider}|${c.endpoint}`));
     const errors = down.map((s) => `${s.provider}/${s.endpoint}: ${s.error ?? 'down'}`);
     this.containers = [...lists.flat().map(boundedContainer), ...kept];
+    this.listed = new Set(this.containers.map((c) => imageKey(c.provider, c.image)));
     return errors;
   }
 

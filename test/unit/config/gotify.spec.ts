@@ -33,7 +33,7 @@ describe('gotify section', () => {
     expect(load('watch:\n  workers: 2\n').config.gotify).toBeUndefined();
   });
 
-  it('takes its defaults: priorities 8/5/2, 10s timeout, 3 retries', () => {
+  it('takes its defaults: priorities 8/5/2, 10s timeout, 3 retries, 20 a webhook, 60 a minute', () => {
     expect(load(GOOD).config.gotify).toEqual({
       // No trailing slash, so messages go to {endpoint}/message.
       endpoint: 'https://gotify.example.org',
@@ -42,6 +42,8 @@ describe('gotify section', () => {
       priorities: { critical: 8, warning: 5, info: 2 },
       timeout: 10_000,
       retries: 3,
+      maxMessagesPerWebhook: 20,
+      maxMessagesPerMinute: 60,
     });
   });
 
@@ -83,6 +85,8 @@ gotify:
       DIUN_GOTIFY_WEBHOOKTOKENFILE: webhookTokenFile,
       DIUN_GOTIFY_PRIORITIES_WARNING: '6',
       DIUN_GOTIFY_RETRIES: '5',
+      DIUN_GOTIFY_MAXMESSAGESPERWEBHOOK: '5',
+      DIUN_GOTIFY_MAXMESSAGESPERMINUTE: '30',
     });
     expect(config.gotify).toEqual({
       endpoint: 'https://push.example.org',
@@ -91,6 +95,8 @@ gotify:
       priorities: { critical: 8, warning: 6, info: 2 },
       timeout: 10_000,
       retries: 5,
+      maxMessagesPerWebhook: 5,
+      maxMessagesPerMinute: 30,
     });
   });
 
@@ -226,6 +232,15 @@ const BAD: [string, string, NodeJS.ProcessEnv, string[]][] = [
     `gotify:\n${WITH}  retries: -1\n`,
     {},
     ['gotify.retries: expected integer >= 0'],
+  ],
+  [
+    'no message at all per webhook or per minute',
+    `gotify:\n${WITH}  maxMessagesPerWebhook: 0\n  maxMessagesPerMinute: many\n`,
+    {},
+    [
+      'gotify.maxMessagesPerWebhook: expected integer >= 1',
+      'gotify.maxMessagesPerMinute: expected integer >= 1',
+    ],
   ],
   ['the section as a list', 'gotify: [a]\n', {}, ['gotify: expected a mapping']],
 ];

@@ -32,7 +32,7 @@ describe('ntfy section', () => {
     expect(load('watch:\n  workers: 2\n').config.ntfy).toBeUndefined();
   });
 
-  it('takes its defaults: priorities 5/4/3, no extra tags, 10s timeout, 3 retries', () => {
+  it('takes its defaults: priorities 5/4/3, no extra tags, 10s timeout, 3 retries, 20 a webhook, 60 a minute', () => {
     expect(load(GOOD).config.ntfy).toEqual({
       endpoint: 'https://ntfy.example.org',
       topic: 'diun-updates',
@@ -42,6 +42,8 @@ describe('ntfy section', () => {
       tags: [],
       timeout: 10_000,
       retries: 3,
+      maxMessagesPerWebhook: 20,
+      maxMessagesPerMinute: 60,
     });
   });
 
@@ -82,6 +84,8 @@ ntfy:
       DIUN_NTFY_PRIORITIES_CRITICAL: '4',
       DIUN_NTFY_TAGS: 'docker,prod',
       DIUN_NTFY_RETRIES: '1',
+      DIUN_NTFY_MAXMESSAGESPERWEBHOOK: '3',
+      DIUN_NTFY_MAXMESSAGESPERMINUTE: '12',
     });
     expect(config.ntfy).toEqual({
       endpoint: 'https://push.example.org',
@@ -92,6 +96,8 @@ ntfy:
       tags: ['docker', 'prod'],
       timeout: 10_000,
       retries: 1,
+      maxMessagesPerWebhook: 3,
+      maxMessagesPerMinute: 12,
     });
   });
 });

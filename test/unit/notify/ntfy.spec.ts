@@ -144,6 +144,8 @@ describe('publishing to ntfy (the stand-in)', () => {
     tags: [],
     timeout: 2_000,
     retries,
+    maxMessagesPerWebhook: 20,
+    maxMessagesPerMinute: 60,
   });
   const deliver = async (cfg: NtfyConfig, m: NtfyMessage = message) => {
     const client = new NtfyClient(cfg);
@@ -240,6 +242,8 @@ describe('the ntfy bridge route', () => {
     tags: [],
     timeout: 1_000,
     retries: 0,
+    maxMessagesPerWebhook: 20,
+    maxMessagesPerMinute: 60,
   };
   const group = webhook([alert({ container: 'a' }), alert({ container: 'b' })]);
 
@@ -260,6 +264,7 @@ describe('the ntfy bridge route', () => {
         notifications: {
           sent: (c) => counted.push(`sent ${c}`),
           failed: (c) => counted.push(`failed ${c}`),
+          folded: (c) => counted.push(`folded ${c}`),
         },
       }),
     );

@@ -13,6 +13,8 @@ const config: GotifyConfig = {
   priorities: { info: 2 },
   timeout: 1_000,
   retries: 0,
+  maxMessagesPerWebhook: 20,
+  maxMessagesPerMinute: 60,
 };
 const webhook = {
   version: '4',
@@ -34,7 +36,7 @@ function bridge() {
           return { ok: true } as const;
         },
       },
-      notifications: { sent: () => {}, failed: () => {} },
+      notifications: { sent: () => {}, failed: () => {}, folded: () => {} },
     }),
   );
   return { app, delivered };

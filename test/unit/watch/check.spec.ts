@@ -227,3 +227,38 @@ describe('checkTargets', () => {
 function plain() {
   return container().options;
 }
+
+describe('a check while providers stop listing images', () => {
+  it('asks nothing for unlisted images, and writes no record for one removed in flight', async () => {
+    const listed = new Set<ImageKey>([imageKey('docker', NGINX), imageKey('file', NGINX)]);
+    const unlisted: ImageKey[] = [];
+    const seen: string[] = [];
+    // Each HEAD of nginx takes the file entry away while the request is in flight.
+    const { heads, registry } = fakeRegistry(() => {
+      listed.delete(imageKey('file', NGINX));
+      return digest('b');
+    });
+    const containers = [
+      container({ image: NGINX }),
+      container({ provider: 'file', image: NGINX, name: 'entry', entry: true }),
+      container({ image: REDIS, name: 'cache' }),
+    ];
+    const records = new Map<ImageKey, ImageRecord>();
+    await checkTargets(planTargets(groupByImage(containers), regopts), records, {
+      registry,
+      workers: 1,
+      hooks: {
+        ...noHooks,
+        checked: (p) => seen.push(`checked ${p}`),
+        failed: (p) => seen.push(`failed ${p}`),
+      },
+      now: () => 1_800_000_000,
+      listed: (key) => listed.has(key),
+      unlisted: (keys) => unlisted.push(...keys),
+    });
+    expect(heads.map((h) => h.image)).toEqual([NGINX]);
+    expect([...records.keys()]).toEqual([imageKey('docker', NGINX)]);
+    expect(seen).toEqual(['checked docker']);
+    expect(unlisted).toEqual([imageKey('file', NGINX), imageKey('docker', REDIS)]);
+  });
+});
