@@ -34,16 +34,24 @@ export function runPool<T>(
 
   return new Promise<void>((resolve, reject) => {
     const finish = () => (failure ? reject(failure.error) : resolve());
-    // The next queue in turn that has an item waiting and room in its group.
+    // The next queue in turn that has an item waiting and room in its group. While other
+    // groups have work, a group first gets no more than its fair share of the slots, so a slow
+    // group whose own limit is as large as the pool still leaves room for the others; a slot
+    // nobody else can use goes to it all the same.
     const pick = () => {
-      for (let i = 0; i < order.length; i++) {
-        const queue = order[(turn + i) % order.length]!;
-        const item = queue.items[queue.next];
-        if (item === undefined) continue;
-        if (groups && queue.running >= Math.max(1, groups.limit(item))) continue;
-        turn = (turn + i + 1) % order.length;
-        queue.next++;
-        return { queue, item };
+      const busy = order.filter((q) => q.running > 0 || q.next < q.items.length).length;
+      const share = Math.ceil(slots / Math.max(1, busy));
+      for (const fair of [true, false]) {
+        for (let i = 0; i < order.length; i++) {
+          const queue = order[(turn + i) % order.length]!;
+          const item = queue.items[queue.next];
+          if (item === undefined) continue;
+          if (groups && queue.running >= Math.max(1, groups.limit(item))) continue;
+          if (fair && queue.running >= share) continue;
+          turn = (turn + i + 1) % order.length;
+          queue.next++;
+          return { queue, item };
+        }
       }
       return undefined;
     };
