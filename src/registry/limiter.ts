@@ -9,7 +9,7 @@
  * decrease). It starts at INITIAL_LIMIT. Each window of answers (as many as the limit) that
  * came back fast while the limit was in full use raises it: doubled until the registry first
  * pushes back, then one more per window. It halves at once on a 429, on a `RateLimit-Remaining`
- * near zero, and at the end of a window whose median latency is well above the registry's
+ * near zero, and after two windows in a row whose median latency is well above the registry's
  * baseline (the lowest window median seen). It never goes below 1 nor above the request's
  * ceiling: `watch.workers`, or the regopt's `maxConcurrent` when that is lower.
  */
@@ -31,6 +31,8 @@ export const FIRST_BACKOFF_MS = 1_000;
  */
 export const SLOW_FACTOR = 2;
 export const SLOW_MARGIN_MS = 100;
+/** Slow windows in a row that lower the limit. */
+export const SLOW_WINDOWS = 2;
 /** `RateLimit-Remaining` at or under this share of `RateLimit-Limit` (and at least 1) is low. */
 export const LOW_REMAINING_SHARE = 0.05;
 
@@ -60,6 +62,8 @@ interface RegistryState {
   /** Doubling per window until the first decrease, then one more per window. */
   slowStart: boolean;
   baselineMs: number | undefined;
+  /** Slow windows in a row so far. */
+  slowWindows: number;
   window: { answers: number; latencies: number[]; saturated: boolean };
 }
 
@@ -182,12 +186,18 @@ export class RegistryGate {
     if (typical !== undefined) {
       const baseline = state.baselineMs ?? typical;
       if (typical > baseline * SLOW_FACTOR && typical - baseline >= SLOW_MARGIN_MS) {
+        // One slow window may be a hiccup (of the registry, or of this process's event loop,
+        // which every latency measured here includes): only a second in a row counts.
+        state.slowWindows++;
+        if (state.slowWindows < SLOW_WINDOWS) return;
+        state.slowWindows = 0;
         // At one request in flight the latency is the registry's own, not our load: it becomes
         // the baseline, so a registry that got slower for good is not held at 1 for ever.
         if (state.limit <= 1) state.baselineMs = typical;
         else this.decrease(registry, state, state.epoch);
         return;
       }
+      state.slowWindows = 0;
       state.baselineMs = Math.min(baseline, typical);
     }
     // A limit that was not in full use says nothing about whether the registry takes more.
@@ -226,6 +236,7 @@ export class RegistryGate {
         epoch: 0,
         slowStart: true,
         baselineMs: undefined,
+        slowWindows: 0,
         window: { answers: 0, latencies: [], saturated: false },
       };
       this.registries.set(registry, state);

@@ -182,12 +182,18 @@ describe('RegistryGate adaptive limit', () => {
     expect(gate.limitOf(R)).toBe(2);
   });
 
-  it('halves when a window is markedly slower than the baseline, not on jitter', async () => {
+  it('halves after two windows markedly slower than the baseline, not on jitter', async () => {
     const gate = new RegistryGate();
     await window(gate, 50);
     expect(gate.limitOf(R)).toBe(8);
     // 90 ms against a 50 ms baseline: slower, but not twice as slow.
     await window(gate, 90);
+    expect(gate.limitOf(R)).toBe(10);
+    // One slow window alone (a hiccup) holds the limit; a second in a row halves it.
+    await window(gate, 400);
+    expect(gate.limitOf(R)).toBe(10);
+    await window(gate, 50);
+    await window(gate, 400);
     expect(gate.limitOf(R)).toBe(10);
     await window(gate, 400);
     expect(gate.limitOf(R)).toBe(5);
@@ -201,8 +207,10 @@ describe('RegistryGate adaptive limit', () => {
   it('at one in flight takes a lasting slowdown as the new baseline and grows again', async () => {
     const gate = new RegistryGate();
     await window(gate, 20);
-    for (let i = 0; i < 3; i++) await window(gate, 1_000);
+    // 8, then two slow windows at each of 8, 4 and 2.
+    for (let i = 0; i < 6; i++) await window(gate, 1_000);
     expect(gate.limitOf(R)).toBe(1);
+    await window(gate, 1_000);
     await window(gate, 1_000);
     expect(gate.limitOf(R)).toBe(1);
     await window(gate, 1_000);
