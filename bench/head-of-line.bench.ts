@@ -173,7 +173,7 @@ function render(results: Figures[]): string {
     `Command: \`${COMMAND}\` (after \`npm run build\`).`,
     `Run ${m.date} on ${m.nproc} CPU(s) (${m.cpu}), ${m.memory} RAM, Node ${m.node}.`,
     '',
-    `Fast registry: ${FAST.refs} references at ${FAST.latencyMs} ms a request, ideal alone L×⌈N/${IDEAL_CONCURRENCY}⌉ = ${ms(fastIdeal)}. Slow registry: ${SLOW.refs} references at ${SLOW.latencyMs} ms, ideal ${ms(ideal(SLOW))}. \`watch.workers\` 10, no regopt (4 in flight per registry). Times are from the \`POST /api/v1/check\` (cold: from the first request) to the last manifest HEAD answered at each proxy; steady: median (min–max) of ${RUNS} runs.`,
+    `Fast registry: ${FAST.refs} references at ${FAST.latencyMs} ms a request, ideal alone L×⌈N/${IDEAL_CONCURRENCY}⌉ = ${ms(fastIdeal)}. Slow registry: ${SLOW.refs} references at ${SLOW.latencyMs} ms, ideal ${ms(ideal(SLOW))}. \`watch.workers\` 10, no regopt (an adaptive limit per registry, from 4 up to 10; while both have work, each gets at most 5 of the workers). Times are from the \`POST /api/v1/check\` (cold: from the first request) to the last manifest HEAD answered at each proxy; steady: median (min–max) of ${RUNS} runs.`,
     '',
     '| scenario | run | fast: half done | fast: all done | fast ÷ ideal | fast ÷ fast alone | slow: all done | run time | HEADs fast / slow |',
     '|---|---|---|---|---|---|---|---|---|',

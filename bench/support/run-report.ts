@@ -2,10 +2,10 @@ import type { Machine } from './report.js';
 import type { Counts } from './requests.js';
 
 /**
- * C in the ideal L x ceil(N / C): min(watch.workers 10, the regopt `maxConcurrent` default 4),
- * since every reference here is on one registry.
+ * C in the ideal L x ceil(N / C): `watch.workers` (10), the most the adaptive per-registry limit
+ * reaches with no regopt `maxConcurrent`, since every reference here is on one registry.
  */
-export const IDEAL_CONCURRENCY = 4;
+export const IDEAL_CONCURRENCY = 10;
 
 export interface SteadyRun {
   /** At the proxies (registry and token service). */
@@ -21,6 +21,8 @@ export interface SteadyRun {
   rssBytes: number;
   /** TCP connections the exporter opened to the registry proxy during the run. */
   connections: number;
+  /** `diun_registry_concurrency_limit` after the run. */
+  limit: number;
 }
 
 export interface ColdSteady {
@@ -57,6 +59,8 @@ export function steadyMedianMs(r: ColdSteady): number {
   return median(r.steady.map((s) => s.runMs));
 }
 
+const IDEAL = `ideal L×⌈N/${IDEAL_CONCURRENCY}⌉`;
+
 /** Markdown: one row per (N, latency) for the cold run and the steady runs. */
 export function renderColdSteady(m: Machine, results: ColdSteady[]): string {
   const lines = [
@@ -64,8 +68,8 @@ export function renderColdSteady(m: Machine, results: ColdSteady[]): string {
     '',
     'Requests: ping / token / manifest HEAD / manifest GET / blob / other, counted at the proxies.',
     '',
-    '| N | L | cold requests | cold req/ref | cold time | steady requests (each run) | steady req/ref | steady run time median (min–max) | ideal L×⌈N/4⌉ | ratio | CPU s per 1,000 refs | RSS | new connections per steady run |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| N | L | cold requests | cold req/ref | cold time | steady requests (each run) | steady req/ref | steady run time median (min–max) | ${IDEAL} | ratio | CPU s per 1,000 refs | RSS | new connections per steady run | concurrency limit after each steady run |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     const total = (c: Counts) => Object.values(c).reduce((a, b) => a + b, 0);
@@ -75,7 +79,7 @@ export function renderColdSteady(m: Machine, results: ColdSteady[]): string {
     const same = r.steady.every((s) => kinds(s.log) === kinds(r.steady[0]!.log));
     const cpu = median(r.steady.map((s) => s.cpuSeconds)) / (r.n / 1000);
     lines.push(
-      `| ${r.n} | ${r.latencyMs} ms | ${kinds(r.cold.log)} | ${(total(r.cold.log) / r.n).toFixed(2)} | ${ms(r.cold.ms)} | ${same ? kinds(r.steady[0]!.log) : r.steady.map((s) => kinds(s.log)).join('; ')} | ${(total(r.steady[0]!.log) / r.n).toFixed(2)} | ${ms(med)} (${ms(Math.min(...runs))}–${ms(Math.max(...runs))}) | ${ideal ? ms(ideal) : '-'} | ${ideal ? (med / ideal).toFixed(2) : '-'} | ${cpu.toFixed(2)} | ${(r.steady.at(-1)!.rssBytes / 2 ** 20).toFixed(0)} MiB | ${median(r.steady.map((s) => s.connections))} |`,
+      `| ${r.n} | ${r.latencyMs} ms | ${kinds(r.cold.log)} | ${(total(r.cold.log) / r.n).toFixed(2)} | ${ms(r.cold.ms)} | ${same ? kinds(r.steady[0]!.log) : r.steady.map((s) => kinds(s.log)).join('; ')} | ${(total(r.steady[0]!.log) / r.n).toFixed(2)} | ${ms(med)} (${ms(Math.min(...runs))}–${ms(Math.max(...runs))}) | ${ideal ? ms(ideal) : '-'} | ${ideal ? (med / ideal).toFixed(2) : '-'} | ${cpu.toFixed(2)} | ${(r.steady.at(-1)!.rssBytes / 2 ** 20).toFixed(0)} MiB | ${median(r.steady.map((s) => s.connections))} | ${r.steady.map((s) => s.limit).join(', ')} |`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -149,7 +153,7 @@ export function renderRunTimeSvg(results: ColdSteady[]): string {
     if (l > 0) {
       out.push(
         `<line x1="${lx}" x2="${lx + 24}" y1="${ly + 16}" y2="${ly + 16}" stroke="${color}" stroke-dasharray="5,4"/>`,
-        `<text x="${lx + 30}" y="${ly + 20}">ideal L×⌈N/4⌉</text>`,
+        `<text x="${lx + 30}" y="${ly + 20}">${IDEAL}</text>`,
       );
     }
   });

@@ -9,8 +9,9 @@ export interface PoolGroups<T> {
 /**
  * Runs `work` over `items` with at most `limit` in flight; resolves when all have settled, and
  * rejects then with the first failure. With `groups`, the groups take turns for free slots and
- * an item starts only while its group is under its own limit: a slow or rate-limited registry
- * then holds its own share of slots, never the others' (no head-of-line blocking).
+ * an item starts only while its group is under its own limit and its fair share of the slots:
+ * a slow or rate-limited registry then holds its own share of slots, never the others' (no
+ * head-of-line blocking).
  */
 export function runPool<T>(
   items: readonly T[],
@@ -34,13 +35,35 @@ export function runPool<T>(
 
   return new Promise<void>((resolve, reject) => {
     const finish = () => (failure ? reject(failure.error) : resolve());
-    // The next queue in turn that has an item waiting and room in its group.
+    // The most slots a group with items waiting may hold now: the slots not held by groups
+    // that are done queueing, shared evenly among the waiting groups, where a group capped
+    // below its share leaves the rest to the others (max-min fairness). A slow group whose
+    // own limit is as large as the pool then never takes the slots the others need.
+    const fairShare = () => {
+      const waiting = order.filter((q) => q.next < q.items.length);
+      let free = slots;
+      for (const q of order) if (q.next >= q.items.length) free -= q.running;
+      const caps = waiting
+        .map((q) => (groups ? Math.max(1, groups.limit(q.items[q.next]!)) : slots))
+        .sort((a, b) => a - b);
+      let left = caps.length;
+      for (const cap of caps) {
+        const even = Math.ceil(free / left);
+        if (cap >= even) return even;
+        free -= cap;
+        left--;
+      }
+      return slots;
+    };
+    // The next queue in turn that has an item waiting and room in its group and its share.
     const pick = () => {
+      const share = fairShare();
       for (let i = 0; i < order.length; i++) {
         const queue = order[(turn + i) % order.length]!;
         const item = queue.items[queue.next];
         if (item === undefined) continue;
         if (groups && queue.running >= Math.max(1, groups.limit(item))) continue;
+        if (queue.running >= share) continue;
         turn = (turn + i + 1) % order.length;
         queue.next++;
         return { queue, item };

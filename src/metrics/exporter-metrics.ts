@@ -96,13 +96,17 @@ function watchHooks(register: Registry, providers: string[]): WatchHooks {
   };
 }
 
-/** The registry client's requests, their durations and the allowance registries announce. */
+/**
+ * The registry client's requests, their durations, the allowance registries announce and the
+ * requests allowed in flight to each.
+ */
 function registryObserver(register: Registry): RegistryObserver {
   const {
     diun_registry_requests_total: requests,
     diun_registry_request_duration_seconds: durations,
     diun_registry_ratelimit_limit: limit,
     diun_registry_ratelimit_remaining: remaining,
+    diun_registry_concurrency_limit: concurrency,
   } = registerFamilies(register, registryFamilies);
   return {
     request(e) {
@@ -112,6 +116,9 @@ function registryObserver(register: Registry): RegistryObserver {
     rateLimit(e) {
       limit.set({ registry: e.registry }, e.limit);
       remaining.set({ registry: e.registry }, e.remaining);
+    },
+    concurrencyLimit(e) {
+      concurrency.set({ registry: e.registry }, e.limit);
     },
   };
 }

@@ -144,6 +144,10 @@ export const registryFamilies = {
     ['registry'],
     'Requests left in the allowance (RateLimit-Remaining).',
   ),
+  diun_registry_concurrency_limit: gauge(
+    ['registry'],
+    'Requests allowed in flight now (adaptive): grows while the registry answers fast, halves on 429, a low RateLimit-Remaining or a slowdown.',
+  ),
 } as const satisfies Declarations;
 
 /** Fed by the Alertmanager to Gotify and ntfy bridges, per message. */

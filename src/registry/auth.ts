@@ -7,6 +7,7 @@
 import NodeCache from 'node-cache';
 import { parseWwwAuthenticate, pickChallenge, type RegistryChallenge } from './challenge.js';
 import { RegistryError } from './errors.js';
+import { concurrencyCeiling } from './limiter.js';
 import { RegistrySchemes } from './schemes.js';
 import { statusError, type Transport, type TransportResponse } from './transport.js';
 import type { RequestOptions } from './types.js';
@@ -340,7 +341,7 @@ export class Authenticator {
       insecureTLS: opts.insecureTLS,
       ...(opts.caFile !== undefined && { caFile: opts.caFile }),
       maxBytes: PING_BODY_CAP,
-      ...(opts.maxConcurrent !== undefined && { maxConcurrent: opts.maxConcurrent }),
+      ceiling: concurrencyCeiling(opts),
     });
   }
 
@@ -398,7 +399,7 @@ export class Authenticator {
       insecureTLS: opts.insecureTLS,
       ...(opts.caFile !== undefined && { caFile: opts.caFile }),
       maxBytes: TOKEN_BODY_CAP,
-      ...(opts.maxConcurrent !== undefined && { maxConcurrent: opts.maxConcurrent }),
+      ceiling: concurrencyCeiling(opts),
     });
     if (res.status !== 200) throw statusError(req, res);
     let body: unknown;

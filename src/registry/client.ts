@@ -15,6 +15,7 @@ import {
 } from './content.js';
 import type { DockerCredentials, StoredCredentials } from './docker-credentials.js';
 import { RegistryError } from './errors.js';
+import { concurrencyCeiling } from './limiter.js';
 import { formatReference, type ImageReference, isValidDigest, repositoryKey } from './reference.js';
 import { RegistrySchemes } from './schemes.js';
 import {
@@ -83,6 +84,11 @@ export class RegistryClient {
     });
     this.auth = new Authenticator(this.transport, this.schemes);
     this.stored = opts.dockerCredentials;
+  }
+
+  /** Requests allowed in flight to `registry` now, for requests made with `opts` (it adapts). */
+  concurrencyLimit(registry: string, opts: RequestOptions): number {
+    return this.transport.concurrencyLimit(registry, concurrencyCeiling(opts));
   }
 
   /** The digest and media type the registry has for a tag (or digest), at the cost of one HEAD. */
@@ -270,7 +276,7 @@ export class RegistryClient {
       ...(opts.caFile !== undefined && { caFile: opts.caFile }),
       maxBytes: x.maxBytes,
       describe: x.describe,
-      ...(opts.maxConcurrent !== undefined && { maxConcurrent: opts.maxConcurrent }),
+      ceiling: concurrencyCeiling(opts),
     };
   }
 }

@@ -18,6 +18,8 @@ export type RequestKind = 'ping' | 'token' | 'manifest_head' | 'manifest_get' | 
 export interface RegistryObserver {
   request(e: { registry: string; kind: RequestKind; code: string; seconds: number }): void;
   rateLimit(e: { registry: string; limit: number; remaining: number }): void;
+  /** The requests allowed in flight to `registry` now (it adapts; see limiter.ts). */
+  concurrencyLimit?(e: { registry: string; limit: number }): void;
 }
 
 export interface TransportRequest {
@@ -35,8 +37,11 @@ export interface TransportRequest {
   maxBytes: number;
   /** Names the request in error messages, such as `HEAD 127.0.0.1:5000/team/app:1.0`. */
   describe: string;
-  /** At most this many requests in flight to `registry` (the regopt's `maxConcurrent`). */
-  maxConcurrent?: number;
+  /**
+   * The most requests in flight to `registry` the adaptive limit may reach: `watch.workers`,
+   * or the regopt's `maxConcurrent` when lower (see `concurrencyCeiling`).
+   */
+  ceiling?: number;
 }
 
 export interface TransportResponse {
@@ -54,6 +59,9 @@ const RETRIES_ON_429 = 2;
 // undici's defaults for every request (headersTimeout, bodyTimeout): with `timeout: 0s` they
 // are what ends a request to a registry that accepted the connection and then fell silent.
 const IDLE_LIMIT_MS = 300_000;
+// Requests whose latency says how loaded the registry is: manifests cost about the same each;
+// tokens come from another service, and blobs and tag lists vary with their size.
+const TIMED_KINDS = new Set<RequestKind>(['manifest_head', 'manifest_get']);
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
@@ -98,8 +106,12 @@ export class Transport {
     private readonly userAgent: string,
     opts: TransportOptions = {},
   ) {
-    this.gate = opts.gate ?? new RegistryGate();
     this.observer = opts.observer;
+    this.gate =
+      opts.gate ??
+      new RegistryGate({
+        onLimit: (registry, limit) => opts.observer?.concurrencyLimit?.({ registry, limit }),
+      });
     this.lookup = opts.lookup;
   }
 
@@ -113,25 +125,36 @@ export class Transport {
    * remain, which end a request whose registry sends nothing for IDLE_LIMIT_MS.
    */
   async send(req: TransportRequest): Promise<TransportResponse> {
-    const release = await this.gate.acquire(req.registry, req.maxConcurrent);
+    const release = await this.gate.acquire(req.registry, req.ceiling);
     try {
       const deadline = req.timeoutMs > 0 ? Date.now() + req.timeoutMs : Number.POSITIVE_INFINITY;
       for (let attempt = 0; ; attempt++) {
         const pause = this.gate.pauseLeft(req.registry);
         if (pause >= deadline - Date.now()) throw pausedError(req, pause);
         if (pause > 0) await sleep(pause);
+        const epoch = this.gate.epochOf(req.registry);
+        const started = performance.now();
         const res = await this.attempt(req, Math.max(1, deadline - Date.now()));
         if (res.status !== 429) {
-          this.gate.answered(req.registry);
+          this.gate.answered(req.registry, {
+            epoch,
+            ...(TIMED_KINDS.has(req.kind) && { latencyMs: performance.now() - started }),
+            ...rateLimitHeaders(res.headers),
+          });
           return res;
         }
         const retryAfter = parseRetryAfter(headerValue(res.headers, 'retry-after'));
-        const wait = this.gate.rateLimited(req.registry, retryAfter);
+        const wait = this.gate.rateLimited(req.registry, retryAfter, epoch);
         if (attempt >= RETRIES_ON_429 || wait >= deadline - Date.now()) return res;
       }
     } finally {
       release();
     }
+  }
+
+  /** Requests allowed in flight to `registry` now, below `ceiling`. */
+  concurrencyLimit(registry: string, ceiling: number): number {
+    return this.gate.limitOf(registry, ceiling);
   }
 
   private async attempt(req: TransportRequest, timeoutMs: number): Promise<TransportResponse> {
@@ -209,12 +232,24 @@ export class Transport {
 
   // Docker Hub sends `RateLimit-Limit: 100;w=21600` and `RateLimit-Remaining: 76;w=21600`.
   private reportRateLimit(registry: string, headers: TransportResponse['headers']): void {
-    const limit = leadingInteger(headerValue(headers, 'ratelimit-limit'));
-    const remaining = leadingInteger(headerValue(headers, 'ratelimit-remaining'));
-    if (limit !== undefined && remaining !== undefined) {
-      this.observer?.rateLimit({ registry, limit, remaining });
+    const { allowance, remaining } = rateLimitHeaders(headers);
+    if (allowance !== undefined && remaining !== undefined) {
+      this.observer?.rateLimit({ registry, limit: allowance, remaining });
     }
   }
+}
+
+// `RateLimit-Limit` and `RateLimit-Remaining`, where sent.
+function rateLimitHeaders(headers: TransportResponse['headers']): {
+  allowance?: number;
+  remaining?: number;
+} {
+  const allowance = leadingInteger(headerValue(headers, 'ratelimit-limit'));
+  const remaining = leadingInteger(headerValue(headers, 'ratelimit-remaining'));
+  return {
+    ...(allowance !== undefined && { allowance }),
+    ...(remaining !== undefined && { remaining }),
+  };
 }
 
 function leadingInteger(value: string | undefined): number | undefined {

@@ -15,8 +15,10 @@ export interface RequestOptions {
   insecureTLS: boolean;
   /** A PEM file of CAs trusted for this registry, beside the usual ones (regopt `caFile`). */
   caFile?: string;
-  /** At most this many requests in flight to the registry (regopt `maxConcurrent`). */
+  /** At most this many requests in flight to the registry, a hard cap (regopt `maxConcurrent`). */
   maxConcurrent?: number;
+  /** Checks in flight at once (`watch.workers`): the adaptive limit never goes above it. */
+  workers?: number;
 }
 
 /** What a manifest HEAD tells: the digest and media type, without the body. */

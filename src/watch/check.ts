@@ -4,7 +4,6 @@ import { log } from '../log.js';
 import type { WatchedContainer } from '../providers/types.js';
 import type { RegistryClient } from '../registry/client.js';
 import { failureReason } from '../registry/errors.js';
-import { DEFAULT_MAX_CONCURRENT } from '../registry/limiter.js';
 import { parseReference } from '../registry/reference.js';
 import type { RequestOptions } from '../registry/types.js';
 import type { ImageRecord } from '../state/records.js';
@@ -17,9 +16,13 @@ import { TagLists, versionField, versionOf } from './newest-tag.js';
 import { selectRegopt } from './regopts.js';
 import type { CheckTarget } from './target.js';
 
-/** Requests options for a target: its regopt's credentials, timeout, TLS and cap, or the defaults. */
-export function requestOptions(regopt: RegOpt | undefined): RequestOptions {
+/**
+ * Requests options for a target: its regopt's credentials, timeout, TLS and cap, or the
+ * defaults; `workers` bounds the adaptive concurrency limit.
+ */
+export function requestOptions(regopt: RegOpt | undefined, workers?: number): RequestOptions {
   return {
+    ...(workers !== undefined && { workers }),
     credentials: regopt?.username ? { username: regopt.username, password: regopt.password } : {},
     timeoutMs: regopt?.timeout ?? 10_000,
     insecureTLS: regopt?.insecureTLS ?? false,
@@ -129,7 +132,7 @@ export async function checkTargets(
   const planned = targets.map((target) => ({
     target,
     ref: parseReference(target.image),
-    opts: requestOptions(target.regopt),
+    opts: requestOptions(target.regopt, deps.workers),
   }));
   // Tokens for many repositories at once; not awaited, so a slow token service holds back only
   // its own registry's checks, which wait for the batch that covers them.
@@ -139,10 +142,11 @@ export async function checkTargets(
       const error = err instanceof Error ? err.message : String(err);
       log('debug', 'batched token request failed; asking per repository', { error });
     });
-  // Registries take turns for the workers, each within its own `maxConcurrent`.
+  // Registries take turns for the workers, each within its own concurrency limit (which
+  // adapts as the registry answers), so one registry never holds more workers than requests.
   const byRegistry = {
     of: (p: (typeof planned)[number]) => p.ref.registry,
-    limit: (p: (typeof planned)[number]) => p.opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT,
+    limit: (p: (typeof planned)[number]) => deps.registry.concurrencyLimit(p.ref.registry, p.opts),
   };
   await runPool(
     planned,

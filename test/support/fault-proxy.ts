@@ -23,6 +23,12 @@ export type Fault =
   /** 401 with a Bearer challenge (realm: this proxy's `/token`) that changes at every answer. */
   | { kind: 'authLoop' }
   | { kind: 'rateLimit'; retryAfter?: string }
+  /**
+   * A registry that takes `max` requests at once: while more are in flight (this one counted),
+   * 429 with `Retry-After`; else the request is passed on after `delayMs`, so requests overlap
+   * as they would over a network. `limited` counts the 429s.
+   */
+  | { kind: 'concurrencyLimit'; max: number; delayMs: number; retryAfter: string; limited: number }
   /** The registry's answer without `Docker-Content-Digest`. */
   | { kind: 'noDigest' }
   /** The registry's answer with a well-formed `Docker-Content-Digest` of other content. */
@@ -162,6 +168,12 @@ export async function startFaultProxy(
         res.writeHead(429, headers);
         return res.end('{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}');
       }
+      case 'concurrencyLimit':
+        if (proxy.inFlight > fault.max) {
+          fault.limited++;
+          return handle(req, res, { kind: 'rateLimit', retryAfter: fault.retryAfter });
+        }
+        return handle(req, res, { kind: 'delay', ms: fault.delayMs });
       case 'noDigest':
       case 'wrongDigest':
         return upstream(req, (up) => {

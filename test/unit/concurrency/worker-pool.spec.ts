@@ -94,6 +94,30 @@ describe('runPool with groups', () => {
     expect(started.filter((s) => s[0] === 'a')).toEqual(['a1', 'a2', 'a3', 'a4', 'a5']);
   });
 
+  it('gives a slow group no more than its share while another has work', async () => {
+    const wide = { of: (s: string) => s[0]!, limit: () => 10 };
+    const stalled: (() => void)[] = [];
+    const started: string[] = [];
+    const items = [...Array.from({ length: 10 }, (_, i) => `a${i}`), 'b0', 'b1', 'b2', 'b3'];
+    const done = runPool(
+      items,
+      10,
+      async (s) => {
+        started.push(s);
+        if (s[0] === 'a') await new Promise<void>((r) => stalled.push(r));
+        else await settle();
+      },
+      wide,
+    );
+    for (let i = 0; i < 20; i++) await settle();
+    // Group a may take 10 by its own limit, but b has work: a holds half of the slots...
+    expect(started.filter((s) => s[0] === 'b')).toHaveLength(4);
+    // ...and once b is done, the free slots go to a.
+    expect(started.filter((s) => s[0] === 'a')).toHaveLength(10);
+    while (stalled.length > 0) stalled.shift()!();
+    await done;
+  });
+
   it('works every item and then rejects with the first failure', async () => {
     const seen: string[] = [];
     const run = runPool(

@@ -165,6 +165,7 @@ async function rendered(): Promise<Family[]> {
     seconds: 0.1,
   });
   metrics.observer.rateLimit({ registry: 'docker.io', limit: 100, remaining: 99 });
+  metrics.observer.concurrencyLimit?.({ registry: 'docker.io', limit: 4 });
   return families(await metrics.register.metrics());
 }
 

@@ -159,6 +159,8 @@ describe('checkTargets', () => {
       {
         image: NGINX,
         opts: {
+          // The workers bound the registry's adaptive concurrency limit.
+          workers: 4,
           credentials: { username: 'hubuser', password: 'hubpass' },
           timeoutMs: 10_000,
           insecureTLS: false,

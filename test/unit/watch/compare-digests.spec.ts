@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RegistryClient } from '../../../src/registry/client.js';
 import { RegistryError } from '../../../src/registry/errors.js';
+import { INITIAL_LIMIT } from '../../../src/registry/limiter.js';
 import { pickPlatform, platformManifests } from '../../../src/registry/platform.js';
 import type { ImageReference } from '../../../src/registry/reference.js';
 import type { ImageRecord } from '../../../src/state/records.js';
@@ -46,6 +47,7 @@ function indexRegistry(manifests: Record<string, { mediaType: string; json: unkn
     async getBlob(): Promise<never> {
       throw new RegistryError('not_found', 'no blob here');
     },
+    concurrencyLimit: () => INITIAL_LIMIT,
   };
   return { state, registry: fake as unknown as RegistryClient };
 }

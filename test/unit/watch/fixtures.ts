@@ -4,6 +4,7 @@ import { podPresentation } from '../../../src/providers/kubernetes-pods.js';
 import type { Provider, WatchedContainer } from '../../../src/providers/types.js';
 import type { RegistryClient } from '../../../src/registry/client.js';
 import { RegistryError } from '../../../src/registry/errors.js';
+import { INITIAL_LIMIT } from '../../../src/registry/limiter.js';
 import type { ImageReference } from '../../../src/registry/reference.js';
 import type { RequestOptions } from '../../../src/registry/types.js';
 import type { ImageRecord } from '../../../src/state/records.js';
@@ -94,6 +95,7 @@ export function fakeRegistry(answer: (image: string) => string | Error | Promise
       throw new RegistryError('not_found', 'no blob here');
     },
     async close() {},
+    concurrencyLimit: () => INITIAL_LIMIT,
   };
   // Only the methods a check calls exist; the rest of the client is never reached.
   return { heads, registry: fake as unknown as RegistryClient };

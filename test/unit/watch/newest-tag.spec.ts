@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RegistryClient } from '../../../src/registry/client.js';
 import { RegistryError } from '../../../src/registry/errors.js';
+import { INITIAL_LIMIT } from '../../../src/registry/limiter.js';
 import type { ImageReference } from '../../../src/registry/reference.js';
 import type { ImageRecord } from '../../../src/state/records.js';
 import { checkTargets, planTargets } from '../../../src/watch/check.js';
@@ -24,6 +25,7 @@ function tagRegistry(lists: Record<string, string[] | Error>) {
       if (list instanceof Error) throw list;
       return list ?? [];
     },
+    concurrencyLimit: () => INITIAL_LIMIT,
   };
   return { listed, registry: fake as unknown as RegistryClient };
 }
