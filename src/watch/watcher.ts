@@ -30,6 +30,7 @@ export class Watcher {
   private running: Promise<RunSummary> | undefined;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
+  private readonly listeners: Array<(snapshot: Snapshot) => void> = [];
   lastRun: RunSummary | undefined;
   lastSuccess: number | undefined;
   ready = false;
@@ -48,6 +49,11 @@ export class Watcher {
     return this.current;
   }
 
+  /** Calls `listener` with every new snapshot: after each run, each change of containers, a restore. */
+  onSnapshot(listener: (snapshot: Snapshot) => void): void {
+    this.listeners.push(listener);
+  }
+
   providerStatus(): EndpointStatus[] {
     return this.deps.providers.flatMap((p) => p.status());
   }
@@ -64,7 +70,7 @@ export class Watcher {
     this.containers = state.containers;
     this.lastRun = state.lastRun;
     this.lastSuccess = state.lastSuccess;
-    this.current = evaluate(this.containers, this.records, seconds());
+    this.setSnapshot(evaluate(this.containers, this.records, seconds()));
     this.ready = true;
     log('info', 'state restored', { path: this.deps.store.path, images: state.images.length });
     return true;
@@ -218,7 +224,19 @@ export class Watcher {
     const gone = [...this.records.entries()].filter(([key]) => !live.has(key));
     for (const [key] of gone) this.records.delete(key);
     if (gone.length > 0) this.deps.hooks.imagesGone(gone.map(([, r]) => r));
+    this.setSnapshot(next);
+  }
+
+  private setSnapshot(next: Snapshot): void {
     this.current = next;
+    for (const listener of this.listeners) {
+      // A listener's bug must not stop the run that made the snapshot.
+      try {
+        listener(next);
+      } catch (err) {
+        log('error', 'a snapshot listener failed', { error: err });
+      }
+    }
   }
 
   /** Writes the state file; a failure is logged and counted, never thrown. */
