@@ -233,6 +233,27 @@ describe('Home Assistant update entities over MQTT', () => {
     sub = await subscribe(broker, [`${PREFIX}/#`, 'diun-exporter/#']);
   });
 
+  it('checks as usual while the broker is down, and publishes what changed once it is back', async () => {
+    const { config } = await until(() => entityNamed(sub, names.app), 'the retained config');
+    await sub.close();
+    await broker.halt();
+    await exporter.until((s) => value(s, 'diun_mqtt_up', {}) === 0, 'diun_mqtt_up 0');
+    await publish(docker, image, `v3 ${suffix}`, origin('3333333333333333'));
+    await check();
+    const s = await exporter.scrape();
+    expect(value(s, 'diun_container_update_available', { container: names.app })).toBe(1);
+    await broker.start();
+    sub = await subscribe(broker, [`${PREFIX}/#`, 'diun-exporter/#']);
+    const state = await until(() => {
+      const st = stateOf(sub, config);
+      return st && st.installed_version !== st.latest_version ? st : undefined;
+    }, 'the changed state after the broker came back');
+    expect(state.release_url).toBe(
+      'https://github.com/acme/shop/compare/2222222222222222...3333333333333333',
+    );
+    expect(exporter.output()).toMatch(/level=warn msg="mqtt: disconnected"/);
+  });
+
   it('says a wrong password in the log and diun_mqtt_up 0, and keeps serving', async () => {
     const wrong = await startExporter({
       watch: { schedule: '', runOnStartup: false },

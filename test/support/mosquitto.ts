@@ -15,6 +15,9 @@ export interface Mosquitto {
   log(): string;
   /** Stops the broker and starts it again on the same port: with no persistence, empty. */
   restart(): Promise<void>;
+  /** Stops the broker process only; `start` brings it back on the same port, empty. */
+  halt(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,6 +77,8 @@ export async function startMosquitto(
       await terminate(child);
       await launch();
     },
+    halt: () => terminate(child),
+    start: launch,
     async stop() {
       await terminate(child);
       await rm(dir, { recursive: true, force: true });
