@@ -77,7 +77,8 @@ export class MqttPublisher {
         })
         .catch(() => undefined);
     }
-    await this.client.endAsync();
+    // Not connected: nothing in flight to wait for, and no retry to let finish.
+    await this.client.endAsync(!this.connected);
     this.counters.up(false);
   }
 

@@ -1,11 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { freePort, requireBinary, run, stopWithProcess, terminate, waitFor } from './exec.js';
+import {
+  acceptsConnections,
+  freePort,
+  requireBinary,
+  run,
+  stopWithProcess,
+  terminate,
+  waitFor,
+} from './exec.js';
 
 export interface Mosquitto {
   /** `mqtt://127.0.0.1:PORT` */
@@ -84,17 +91,6 @@ export async function startMosquitto(
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-function acceptsConnections(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** One message as a subscriber received it. */
