@@ -79,7 +79,7 @@ export function createExporter(
   const ntfy = config.ntfy ? new NtfyClient(config.ntfy) : undefined;
   const mqtt =
     config.mqtt && metrics.mqtt ? new MqttPublisher(config.mqtt, metrics.mqtt) : undefined;
-  if (mqtt) watcher.onSnapshot((snapshot) => mqtt.update(snapshot));
+  if (mqtt) watcher.onSnapshot((snapshot, complete) => mqtt.update(snapshot, complete));
   const snoozer =
     config.alertmanager &&
     new Snoozer(new SilenceClient(config.alertmanager), () =>

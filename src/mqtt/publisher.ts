@@ -30,6 +30,11 @@ export class MqttPublisher {
   private connected = false;
   private lastProblem: string | undefined;
   private dropped = 0;
+  // Our entities the broker holds that no snapshot has called for (config topic -> state topic):
+  // containers that went away while the exporter was not running, or before a state file was
+  // lost. Removed once a complete snapshot shows they are not wanted.
+  private readonly strays = new Map<string, string>();
+  private complete = false;
 
   constructor(
     private readonly config: MqttConfig,
@@ -52,10 +57,17 @@ export class MqttPublisher {
     this.client.on('connect', () => this.onConnect());
     this.client.on('close', () => this.onClose());
     this.client.on('error', (error) => this.problem(describeError(error)));
+    this.client.on('message', (topic, payload, packet) => {
+      // Only what the broker held when we subscribed: live messages are our own, echoed.
+      if (packet.retain) this.found(topic, payload.toString());
+    });
   }
 
-  /** Queues what changed since the last snapshot: new and changed entities, removed ones. */
-  update(snapshot: Snapshot): void {
+  /**
+   * Queues what changed since the last snapshot: new and changed entities, removed ones. With
+   * a `complete` snapshot, also removes our entities the broker holds that it does not call for.
+   */
+  update(snapshot: Snapshot, complete = true): void {
     const next = retainedMessages(this.config, snapshot);
     for (const [topic, payload] of next) {
       if (this.desired.get(topic) !== payload) this.enqueue(topic, payload);
@@ -64,6 +76,8 @@ export class MqttPublisher {
       if (!next.has(topic)) this.enqueue(topic, REMOVED);
     }
     this.desired = next;
+    this.complete ||= complete;
+    this.sweep();
     this.pump();
   }
 
@@ -96,6 +110,29 @@ export class MqttPublisher {
     this.enqueue(availabilityTopic(this.config), 'online');
     for (const [topic, payload] of this.desired) this.enqueue(topic, payload);
     this.pump();
+    // Home Assistant's update configs the broker holds, to find our strays among them.
+    this.client.subscribe(`${this.config.discoveryPrefix}/update/+/config`, { qos: 0 });
+  }
+
+  // A retained update config: one of ours (its state topic under our prefix) that is not wanted.
+  private found(topic: string, payload: string): void {
+    if (payload === REMOVED || this.desired.has(topic)) return;
+    const stateTopic = ourStateTopic(payload, this.config.topicPrefix);
+    if (stateTopic === undefined) return;
+    this.strays.set(topic, stateTopic);
+    this.sweep();
+    this.pump();
+  }
+
+  private sweep(): void {
+    if (!this.complete) return;
+    for (const [configTopic, stateTopic] of this.strays) {
+      if (this.desired.has(configTopic)) continue;
+      log('info', 'mqtt: removing an entity whose container is gone', { topic: configTopic });
+      this.enqueue(configTopic, REMOVED);
+      this.enqueue(stateTopic, REMOVED);
+    }
+    this.strays.clear();
   }
 
   private onClose(): void {
@@ -153,6 +190,18 @@ export class MqttPublisher {
       }
       this.pump();
     });
+  }
+}
+
+/** The state topic of a discovery config this exporter (`topicPrefix`) published, else undefined. */
+function ourStateTopic(payload: string, topicPrefix: string): string | undefined {
+  try {
+    const stateTopic = (JSON.parse(payload) as { state_topic?: unknown }).state_topic;
+    return typeof stateTopic === 'string' && stateTopic.startsWith(`${topicPrefix}/update/`)
+      ? stateTopic
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -12,6 +12,12 @@ import { type ImageKey, imageKey, type Snapshot } from './model.js';
 
 const seconds = () => Date.now() / 1000;
 
+/**
+ * Hears each new snapshot. `complete` is false before the first run or restore: images not
+ * checked yet are missing from it, so its absences say nothing of what is gone.
+ */
+export type SnapshotListener = (snapshot: Snapshot, complete: boolean) => void;
+
 /** Options of one run: `onProgress` hears how many of the run's images have been checked. */
 export interface RunOptions {
   /** Called with 0 once the images to check are known, then after each image is checked. */
@@ -30,7 +36,7 @@ export class Watcher {
   private running: Promise<RunSummary> | undefined;
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
-  private readonly listeners: Array<(snapshot: Snapshot) => void> = [];
+  private readonly listeners: SnapshotListener[] = [];
   lastRun: RunSummary | undefined;
   lastSuccess: number | undefined;
   ready = false;
@@ -50,7 +56,7 @@ export class Watcher {
   }
 
   /** Calls `listener` with every new snapshot: after each run, each change of containers, a restore. */
-  onSnapshot(listener: (snapshot: Snapshot) => void): void {
+  onSnapshot(listener: SnapshotListener): void {
     this.listeners.push(listener);
   }
 
@@ -70,7 +76,7 @@ export class Watcher {
     this.containers = state.containers;
     this.lastRun = state.lastRun;
     this.lastSuccess = state.lastSuccess;
-    this.setSnapshot(evaluate(this.containers, this.records, seconds()));
+    this.setSnapshot(evaluate(this.containers, this.records, seconds()), true);
     this.ready = true;
     log('info', 'state restored', { path: this.deps.store.path, images: state.images.length });
     return true;
@@ -95,7 +101,7 @@ export class Watcher {
           t.keys.some((k) => !this.records.get(k)?.lastCheck),
         );
         if (fresh.length > 0 && !this.running) await this.check(fresh);
-        this.publish();
+        this.publish(this.ready);
       } while (this.refreshAgain);
       if (this.ready) this.persist();
     })().finally(() => {
@@ -154,7 +160,7 @@ export class Watcher {
         });
       }
     }
-    this.publish();
+    this.publish(true);
     const images = Object.fromEntries(statuses.map((s) => [s, 0])) as Record<CheckStatus, number>;
     for (const img of this.current.images) images[img.record.status] += 1;
     const finishedAt = seconds();
@@ -210,8 +216,11 @@ export class Watcher {
     return errors;
   }
 
-  /** Recomputes the snapshot, counts rises to outdated, forgets images no longer used. */
-  private publish(): void {
+  /**
+   * Recomputes the snapshot, counts rises to outdated, forgets images no longer used.
+   * `complete`: every image has been checked once (a run, or a restore, came before).
+   */
+  private publish(complete: boolean): void {
     const next = evaluate(this.containers, this.records, seconds());
     const live = new Set(groupByImage(this.containers).keys());
     for (const img of next.images) {
@@ -224,15 +233,15 @@ export class Watcher {
     const gone = [...this.records.entries()].filter(([key]) => !live.has(key));
     for (const [key] of gone) this.records.delete(key);
     if (gone.length > 0) this.deps.hooks.imagesGone(gone.map(([, r]) => r));
-    this.setSnapshot(next);
+    this.setSnapshot(next, complete);
   }
 
-  private setSnapshot(next: Snapshot): void {
+  private setSnapshot(next: Snapshot, complete: boolean): void {
     this.current = next;
     for (const listener of this.listeners) {
       // A listener's bug must not stop the run that made the snapshot.
       try {
-        listener(next);
+        listener(next, complete);
       } catch (err) {
         log('error', 'a snapshot listener failed', { error: err });
       }

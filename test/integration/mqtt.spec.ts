@@ -70,7 +70,11 @@ describe('Home Assistant update entities over MQTT', () => {
   const teardown = suiteTeardown();
   const docker = dockerCli(inject('dockerHost'));
   const suffix = randomUUID().slice(0, 8);
-  const names = { app: `ha-app-${suffix}`, gone: `ha-gone-${suffix}` };
+  const names = {
+    app: `ha-app-${suffix}`,
+    gone: `ha-gone-${suffix}`,
+    meanwhile: `ha-meanwhile-${suffix}`,
+  };
   let broker: Mosquitto;
   let registry: Registry;
   let exporter: ExporterProcess;
@@ -98,7 +102,7 @@ describe('Home Assistant update entities over MQTT', () => {
     await writeFile(join(dir, 'mqtt-password'), `${broker.password}\n`);
     image = `${registry.host}/ha/app:1.0`;
     await publish(docker, image, `v1 ${suffix}`, origin('1111111111111111'));
-    teardown.add(null, () => docker(['rm', '-f', names.app, names.gone]).catch(() => undefined));
+    teardown.add(null, () => docker(['rm', '-f', ...Object.values(names)]).catch(() => undefined));
     await runContainer(docker, image, names.app);
     await runContainer(docker, image, names.gone);
     sub = teardown.add(await subscribe(broker, [`${PREFIX}/#`, 'diun-exporter/#']), (s) =>
@@ -252,6 +256,26 @@ describe('Home Assistant update entities over MQTT', () => {
       'https://github.com/acme/shop/compare/2222222222222222...3333333333333333',
     );
     expect(exporter.output()).toMatch(/level=warn msg="mqtt: disconnected"/);
+  });
+
+  it('removes, after a restart with no state file, the entity of a container gone meanwhile', async () => {
+    await runContainer(docker, image, names.meanwhile);
+    const { topic, config } = await until(() => entityNamed(sub, names.meanwhile), 'its entity');
+    await exporter.kill();
+    await docker(['rm', '-f', names.meanwhile]);
+    await rm(exporter.statePath, { force: true });
+    const before = sub.messages.length;
+    await exporter.restart();
+    await until(() => (sub.last(topic) === '' ? true : undefined), 'the empty discovery config');
+    expect(sub.last(config.state_topic)).toBe('');
+    // The containers still there keep their entities.
+    const kept = sub.messages
+      .slice(before)
+      .filter((m) => m.payload === '')
+      .map((m) => m.topic);
+    expect(kept.sort()).toEqual([topic, config.state_topic].sort());
+    expect(entityNamed(sub, names.app)).toBeDefined();
+    expect(exporter.output()).toContain('mqtt: removing an entity whose container is gone');
   });
 
   it('says a wrong password in the log and diun_mqtt_up 0, and keeps serving', async () => {
