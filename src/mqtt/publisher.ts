@@ -10,8 +10,12 @@ import type { MqttCounters } from '../metrics/exporter-metrics.js';
 import type { Snapshot } from '../watch/model.js';
 import { availabilityTopic, type RetainedMessages, retainedMessages } from './entities.js';
 
-/** Topics waiting to be sent; beyond this the oldest is dropped (and counted as failed). */
-const MAX_QUEUED = 10_000;
+/**
+ * Topics waiting to be sent beyond the whole picture (each wanted topic is queued at most once,
+ * its newest payload): removals piled up while the broker is away. Beyond this many the oldest
+ * is dropped, and counted as failed.
+ */
+const MAX_EXTRA_QUEUED = 10_000;
 /** Messages handed to the client and not yet acknowledged, at most. */
 const MAX_IN_FLIGHT = 100;
 const RECONNECT_MS = 5_000;
@@ -68,14 +72,14 @@ export class MqttPublisher {
    * a `complete` snapshot, also removes our entities the broker holds that it does not call for.
    */
   update(snapshot: Snapshot, complete = true): void {
-    const next = retainedMessages(this.config, snapshot);
-    for (const [topic, payload] of next) {
-      if (this.desired.get(topic) !== payload) this.enqueue(topic, payload);
+    const previous = this.desired;
+    this.desired = retainedMessages(this.config, snapshot);
+    for (const [topic, payload] of this.desired) {
+      if (previous.get(topic) !== payload) this.enqueue(topic, payload);
     }
-    for (const topic of this.desired.keys()) {
-      if (!next.has(topic)) this.enqueue(topic, REMOVED);
+    for (const topic of previous.keys()) {
+      if (!this.desired.has(topic)) this.enqueue(topic, REMOVED);
     }
-    this.desired = next;
     this.complete ||= complete;
     this.sweep();
     this.pump();
@@ -152,7 +156,8 @@ export class MqttPublisher {
     // The newest payload of a topic replaces a queued one, and goes to the back of the line.
     this.queue.delete(topic);
     this.queue.set(topic, payload);
-    if (this.queue.size <= MAX_QUEUED) return;
+    const limit = this.desired.size + MAX_EXTRA_QUEUED;
+    if (this.queue.size <= limit) return;
     const oldest = this.queue.keys().next().value as string;
     this.queue.delete(oldest);
     this.counters.failed();
@@ -160,7 +165,7 @@ export class MqttPublisher {
     if (this.dropped === 1 || this.dropped % 1000 === 0) {
       log('warn', 'mqtt: queue full, dropping the oldest messages', {
         dropped: this.dropped,
-        limit: MAX_QUEUED,
+        limit,
       });
     }
   }
