@@ -48,7 +48,7 @@ function load(file: string | undefined): LoadedConfig {
 
 async function check(loaded: LoadedConfig, json: boolean): Promise<boolean> {
   // The state file is read for first-seen times but never written: a running `serve` owns it.
-  const exporter = createExporter(loaded, { persist: false });
+  const exporter = createExporter(loaded, { persist: false, publish: false });
   // Progress goes to stderr and never with --json, whose stdout a script reads.
   const progress = json ? undefined : createProgress(process.stderr);
   // Log lines go above the progress line rather than through it.

@@ -4,6 +4,7 @@ import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { log } from './log.js';
 import { createMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
+import { MqttPublisher } from './mqtt/publisher.js';
 import { GotifyClient } from './notify/gotify.js';
 import { NtfyClient } from './notify/ntfy.js';
 import { createProviders } from './providers/index.js';
@@ -28,6 +29,8 @@ export interface Exporter {
   ntfy: NtfyClient | undefined;
   /** Snoozes through Alertmanager; absent when the alertmanager section is not set. */
   snoozer: Snoozer | undefined;
+  /** Publishes Home Assistant update entities; absent when the mqtt section is not set. */
+  mqtt: MqttPublisher | undefined;
   close(): Promise<void>;
 }
 
@@ -39,6 +42,8 @@ export interface ExporterOptions {
   providers?: Provider[];
   /** In place of a RegistryClient of its own (which feeds the registry request metrics). */
   registry?: RegistryClient;
+  /** false: no MQTT output even with `mqtt:` (`check` runs once and publishes nothing). */
+  publish?: boolean;
 }
 
 /** Wires providers → watcher → registry → state → metrics for a loaded configuration. */
@@ -59,6 +64,7 @@ export function createExporter(
     },
     providers.map((p) => p.name),
     [...(config.gotify ? ['gotify'] : []), ...(config.ntfy ? ['ntfy'] : [])],
+    { mqtt: config.mqtt !== undefined && opts.publish !== false },
   );
   const registry =
     opts.registry ??
@@ -71,6 +77,9 @@ export function createExporter(
   watcher = new Watcher({ config, providers, registry, store, hooks: metrics.hooks });
   const gotify = config.gotify ? new GotifyClient(config.gotify) : undefined;
   const ntfy = config.ntfy ? new NtfyClient(config.ntfy) : undefined;
+  const mqtt =
+    config.mqtt && metrics.mqtt ? new MqttPublisher(config.mqtt, metrics.mqtt) : undefined;
+  if (mqtt) watcher.onSnapshot((snapshot, complete) => mqtt.update(snapshot, complete));
   const snoozer =
     config.alertmanager &&
     new Snoozer(new SilenceClient(config.alertmanager), () =>
@@ -87,8 +96,10 @@ export function createExporter(
     gotify,
     ntfy,
     snoozer,
+    mqtt,
     async close() {
       snoozer?.stop();
+      await mqtt?.close();
       await Promise.all(providers.map((p) => p.close()));
       await registry.close();
       await gotify?.close();
@@ -148,6 +159,12 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
   log('info', 'listening', { addr: config.metrics.addr, path: config.metrics.path, version });
   if (config.gotify) log('info', 'gotify bridge on: POST /api/v1/alertmanager/gotify');
   if (config.ntfy) log('info', 'ntfy bridge on: POST /api/v1/alertmanager/ntfy');
+  if (config.mqtt) {
+    log('info', 'mqtt on: Home Assistant update entities', {
+      discoveryPrefix: config.mqtt.discoveryPrefix,
+      topicPrefix: config.mqtt.topicPrefix,
+    });
+  }
   if (exporter.snoozer) {
     log('info', 'snooze on: the status page makes silences in Alertmanager', {
       alertmanager: new URL(config.alertmanager?.url ?? '').origin,

@@ -22,11 +22,13 @@ import {
 } from './fields.js';
 import { GotifySchema } from './gotify.js';
 import { METADATA_KEY, METADATA_KEY_PROBLEM } from './metadata-keys.js';
+import { MqttSchema } from './mqtt.js';
 import { NtfySchema } from './ntfy.js';
 import { ProvidersSchema } from './providers.js';
 
 export type { AlertmanagerConfig } from './alertmanager.js';
 export type { GotifyConfig } from './gotify.js';
+export type { MqttConfig } from './mqtt.js';
 export type { NtfyConfig } from './ntfy.js';
 export type { DockerEndpoint, DockerProvider } from './providers.js';
 
@@ -164,6 +166,8 @@ export const ConfigSchema = section(
     gotify: GotifySchema,
     // The Alertmanager -> ntfy bridge (not a Diun key); absent means it is off.
     ntfy: NtfySchema,
+    // Home Assistant update entities over MQTT (not a Diun key); absent, nothing is published.
+    mqtt: MqttSchema,
     // The Alertmanager the status page snoozes alerts in (not a Diun key); absent, no snooze.
     alertmanager: AlertmanagerSchema,
     // Diun's notifiers; accepted and ignored (alerts go through Alertmanager).

@@ -1,6 +1,6 @@
-// Diun's *File keys (usernameFile, passwordFile, tokenFile) and the bridges' webhookTokenFile:
-// the secret is read from a file, as Docker and Kubernetes secrets are mounted. Problems name
-// the file, never its content.
+// Diun's *File keys (usernameFile, passwordFile, tokenFile), the bridges' webhookTokenFile and
+// mqtt.passwordFile: the secret is read from a file, as Docker and Kubernetes secrets are
+// mounted. Problems name the file, never its content.
 import { readFileSync } from 'node:fs';
 import { isMapping, isUnset } from './fields.js';
 import { describeReadError, formatKeyPath, type Problem } from './problems.js';
@@ -20,6 +20,7 @@ const PAIRS = {
     ['password', 'passwordFile'],
     ['webhookToken', 'webhookTokenFile'],
   ],
+  mqtt: [['password', 'passwordFile']],
   alertmanager: [
     ['password', 'passwordFile'],
     ['token', 'tokenFile'],
@@ -41,6 +42,7 @@ export function resolveSecretFiles(tree: Record<string, unknown>, problems: Prob
   readPairs(tree.metrics, ['metrics'], PAIRS.token, problems);
   readPairs(tree.gotify, ['gotify'], PAIRS.gotify, problems);
   readPairs(tree.ntfy, ['ntfy'], PAIRS.ntfy, problems);
+  readPairs(tree.mqtt, ['mqtt'], PAIRS.mqtt, problems);
   readPairs(tree.alertmanager, ['alertmanager'], PAIRS.alertmanager, problems);
 }
 

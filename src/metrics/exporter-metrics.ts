@@ -5,6 +5,7 @@ import { FAILURE_REASONS } from '../registry/errors.js';
 import type { WatchHooks } from '../watch/hooks.js';
 import {
   buildFamilies,
+  mqttFamilies,
   notificationFamilies,
   registryFamilies,
   watchFamilies,
@@ -23,11 +24,20 @@ export interface NotificationCounters {
   folded(channel: string, alerts: number): void;
 }
 
+/** What the MQTT publisher reports: the broker's connection, and each message's fate. */
+export interface MqttCounters {
+  up(connected: boolean): void;
+  published(): void;
+  failed(count?: number): void;
+}
+
 export interface ExporterMetrics {
   register: SnapshotRegistry;
   observer: RegistryObserver;
   hooks: WatchHooks;
   notifications: NotificationCounters;
+  /** Absent unless `mqtt:` is configured, so its families are only served then. */
+  mqtt: MqttCounters | undefined;
 }
 
 /**
@@ -39,6 +49,7 @@ export function createMetrics(
   source: MetricsSource,
   providers: string[] = ['docker'],
   channels: string[] = [],
+  opts: { mqtt?: boolean } = {},
 ): ExporterMetrics {
   const register = new SnapshotRegistry(source);
   registerProcessMetrics(register);
@@ -47,7 +58,8 @@ export function createMetrics(
   const hooks = watchHooks(register, providers);
   const observer = registryObserver(register);
   const notifications = notificationCounters(register, channels);
-  return { register, observer, hooks, notifications };
+  const mqtt = opts.mqtt ? mqttCounters(register) : undefined;
+  return { register, observer, hooks, notifications, mqtt };
 }
 
 /** prom-client's process and Node.js families. */
@@ -139,5 +151,22 @@ function notificationCounters(register: Registry, channels: string[]): Notificat
     sent: (channel) => sent.inc({ channel }),
     failed: (channel) => notSent.inc({ channel }),
     folded: (channel, alerts) => folded.inc({ channel }, alerts),
+  };
+}
+
+/** The MQTT publisher's connection and messages, all at 0 from the start (not connected yet). */
+function mqttCounters(register: Registry): MqttCounters {
+  const {
+    diun_mqtt_up: up,
+    diun_mqtt_messages_published_total: published,
+    diun_mqtt_messages_failed_total: failed,
+  } = registerFamilies(register, mqttFamilies);
+  up.set(0);
+  published.inc(0);
+  failed.inc(0);
+  return {
+    up: (connected) => up.set(connected ? 1 : 0),
+    published: () => published.inc(),
+    failed: (count = 1) => failed.inc(count),
   };
 }

@@ -166,6 +166,19 @@ export const notificationFamilies = {
   ),
 } as const satisfies Declarations;
 
+/** Fed by the MQTT publisher (mqtt/publisher.ts); registered only when `mqtt:` is configured. */
+export const mqttFamilies = {
+  diun_mqtt_up: gauge([], 'Whether the MQTT broker is connected (1) or not (0).'),
+  diun_mqtt_messages_published_total: counter(
+    [],
+    'MQTT messages the broker acknowledged (Home Assistant discovery, state, availability).',
+  ),
+  diun_mqtt_messages_failed_total: counter(
+    [],
+    'MQTT messages not delivered: refused by the broker, or dropped from a full queue.',
+  ),
+} as const satisfies Declarations;
+
 /**
  * All of them, in the order /metrics serves them (prom-client's process and Node.js families
  * come after the snapshot's); test/unit/docs/drift.spec.ts holds /metrics to it.
@@ -177,4 +190,5 @@ export const families: Readonly<Declarations> = {
   ...watchFamilies,
   ...registryFamilies,
   ...notificationFamilies,
+  ...mqttFamilies,
 };

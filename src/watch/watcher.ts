@@ -12,6 +12,12 @@ import { type ImageKey, imageKey, type Snapshot } from './model.js';
 
 const seconds = () => Date.now() / 1000;
 
+/**
+ * Hears each new snapshot. `complete` is false before the first run or restore: images not
+ * checked yet are missing from it, so its absences say nothing of what is gone.
+ */
+export type SnapshotListener = (snapshot: Snapshot, complete: boolean) => void;
+
 /** Options of one run: `onProgress` hears how many of the run's images have been checked. */
 export interface RunOptions {
   /** Called with 0 once the images to check are known, then after each image is checked. */
@@ -35,6 +41,7 @@ export class Watcher {
   // A refresh is checking references never seen before (a new file of many images can take long).
   private checkingFresh = false;
   private relisting: Promise<void> | undefined;
+  private readonly listeners: SnapshotListener[] = [];
   lastRun: RunSummary | undefined;
   lastSuccess: number | undefined;
   ready = false;
@@ -51,6 +58,11 @@ export class Watcher {
 
   snapshot(): Snapshot {
     return this.current;
+  }
+
+  /** Calls `listener` with every new snapshot: after each run, each change of containers, a restore. */
+  onSnapshot(listener: SnapshotListener): void {
+    this.listeners.push(listener);
   }
 
   providerStatus(): EndpointStatus[] {
@@ -70,7 +82,7 @@ export class Watcher {
     this.listed = new Set(this.containers.map((c) => imageKey(c.provider, c.image)));
     this.lastRun = state.lastRun;
     this.lastSuccess = state.lastSuccess;
-    this.current = evaluate(this.containers, this.records, seconds());
+    this.setSnapshot(evaluate(this.containers, this.records, seconds()), true);
     this.ready = true;
     log('info', 'state restored', { path: this.deps.store.path, images: state.images.length });
     return true;
@@ -104,7 +116,7 @@ export class Watcher {
             this.checkingFresh = false;
           }
         }
-        this.publish();
+        this.publish(this.ready);
       } while (this.refreshAgain);
       if (this.ready) this.persist();
     })().finally(() => {
@@ -116,7 +128,7 @@ export class Watcher {
   /** Re-lists the providers and re-evaluates, once at a time, while a refresh checks. */
   private relist(): void {
     this.relisting ??= this.listProviders()
-      .then(() => this.publish())
+      .then(() => this.publish(false))
       .catch((err: unknown) => log('warn', 'could not re-list the providers', { error: err }))
       .finally(() => {
         this.relisting = undefined;
@@ -176,7 +188,7 @@ export class Watcher {
         });
       }
     }
-    this.publish();
+    this.publish(true);
     const images = Object.fromEntries(statuses.map((s) => [s, 0])) as Record<CheckStatus, number>;
     for (const img of this.current.images) images[img.record.status] += 1;
     const finishedAt = seconds();
@@ -244,8 +256,11 @@ export class Watcher {
     return errors;
   }
 
-  /** Recomputes the snapshot, counts rises to outdated, forgets images no longer used. */
-  private publish(): void {
+  /**
+   * Recomputes the snapshot, counts rises to outdated, forgets images no longer used.
+   * `complete`: every image has been checked once (a run, or a restore, came before).
+   */
+  private publish(complete: boolean): void {
     const next = evaluate(this.containers, this.records, seconds());
     const live = new Set(groupByImage(this.containers).keys());
     for (const img of next.images) {
@@ -258,7 +273,19 @@ export class Watcher {
     const gone = [...this.records.entries()].filter(([key]) => !live.has(key));
     for (const [key] of gone) this.records.delete(key);
     if (gone.length > 0) this.deps.hooks.imagesGone(gone.map(([, r]) => r));
+    this.setSnapshot(next, complete);
+  }
+
+  private setSnapshot(next: Snapshot, complete: boolean): void {
     this.current = next;
+    for (const listener of this.listeners) {
+      // A listener's bug must not stop the run that made the snapshot.
+      try {
+        listener(next, complete);
+      } catch (err) {
+        log('error', 'a snapshot listener failed', { error: err });
+      }
+    }
   }
 
   /** Writes the state file; a failure is logged and counted, never thrown. */

@@ -42,7 +42,7 @@ describe('prometheus config and rules (promtool)', () => {
   it('passes promtool check rules', () => {
     const { status, output } = promtool(['check', 'rules', rulesFile]);
     expect(status, output).toBe(0);
-    expect(output).toContain('SUCCESS: 15 rules found');
+    expect(output).toContain('SUCCESS: 17 rules found');
   });
 
   it('passes every promtool unit test', async () => {

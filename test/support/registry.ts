@@ -1,10 +1,16 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, requireBinary, stopWithProcess, terminate, waitFor } from './exec.js';
+import {
+  acceptsConnections,
+  freePort,
+  requireBinary,
+  stopWithProcess,
+  terminate,
+  waitFor,
+} from './exec.js';
 
 export interface TokenAuth {
   realm: string;
@@ -91,7 +97,7 @@ export async function startRegistry(
           );
         }
         // Up means listening; with TLS the certificate is for another name, so no HTTP here.
-        if (opts.tls) return canConnect(port);
+        if (opts.tls) return acceptsConnections(port);
         const res = await fetch(`${url}/v2/`).catch(() => undefined);
         return res?.status === 200 || res?.status === 401;
       },
@@ -134,15 +140,4 @@ function matches(line: RequestLine, filter: RequestFilter) {
     (filter.pathIncludes === undefined || line.path.includes(filter.pathIncludes)) &&
     (filter.userAgent === undefined || line.userAgent.includes(filter.userAgent))
   );
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

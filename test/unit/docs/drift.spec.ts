@@ -155,7 +155,7 @@ function undocumentedFamilies(all: Family[], doc: string): string[] {
 }
 
 async function rendered(): Promise<Family[]> {
-  const metrics = createMetrics(source, ['docker', 'file'], ['gotify']);
+  const metrics = createMetrics(source, ['docker', 'file'], ['gotify'], { mqtt: true });
   // Feed the counters and gauges that only get series from events, as a run would.
   metrics.hooks.updateDetected('docker', NGINX, true);
   metrics.observer.request({
