@@ -590,7 +590,9 @@ describe('files that are not a diun.yml', () => {
     // Nine levels of nine aliases: 9^9 strings if expanded.
     const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 9; i++) {
-      const aliases = Array(9).fill(`*a${i - 1}`).join(', ');
+      const aliases = Array(9)
+        .fill(`*a${i - 1}`)
+        .join(', ');
       levels.push(`a${i}: &a${i} [${aliases}]`);
     }
     const [file, problems] = fileProblems(`${levels.join('\n')}\n`);
