@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -12,7 +13,8 @@ import { suiteTeardown } from '../support/teardown.js';
 
 // Snooze from the status page, as a person does it: Debian's chromium with JavaScript off, the
 // built exporter watching the real dockerd and registry, and the real Alertmanager 0.25 the
-// silences are made in. The screenshot of a snooze goes to docs/status-page-snooze.png.
+// silences are made in. The screenshot of a snooze goes to reports/ (the test's artefacts);
+// docs/status-page-snooze.png is a copy of one.
 const root = resolve(import.meta.dirname, '..', '..');
 const DAY_MS = 86_400_000;
 
@@ -189,7 +191,11 @@ describe('snooze from the status page, in a real browser against the real Alertm
     expect(state('DiunContainerUpdateAvailable', other)?.state).toBe('active');
     expect(state('DiunImageCheckFailing', image)?.state).toBe('active');
 
-    await page.screenshot({ path: join(root, 'docs', 'status-page-snooze.png'), fullPage: true });
+    await mkdir(join(root, 'reports'), { recursive: true });
+    await page.screenshot({
+      path: join(root, 'reports', 'status-page-snooze.png'),
+      fullPage: true,
+    });
 
     await page.locator('#snoozed tbody tr').getByRole('button', { name: 'expire' }).click();
     await page.waitForSelector('#snoozed p.empty');
