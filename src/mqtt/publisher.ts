@@ -43,6 +43,8 @@ export class MqttPublisher {
   constructor(
     private readonly config: MqttConfig,
     private readonly counters: MqttCounters,
+    /** How many removals may wait beyond the whole picture; smaller in tests. */
+    private readonly maxExtraQueued = MAX_EXTRA_QUEUED,
   ) {
     const availability = availabilityTopic(config);
     const options: IClientOptions = {
@@ -156,7 +158,7 @@ export class MqttPublisher {
     // The newest payload of a topic replaces a queued one, and goes to the back of the line.
     this.queue.delete(topic);
     this.queue.set(topic, payload);
-    const limit = this.desired.size + MAX_EXTRA_QUEUED;
+    const limit = this.desired.size + this.maxExtraQueued;
     if (this.queue.size <= limit) return;
     const oldest = this.queue.keys().next().value as string;
     this.queue.delete(oldest);

@@ -31,7 +31,7 @@ describe('MQTT publisher with no broker', () => {
     ],
   });
 
-  it('never throws, says diun_mqtt_up 0, and drops the oldest of more than 10,000 removals', async () => {
+  it('never throws, says diun_mqtt_up 0, and drops the oldest removals past its bound', async () => {
     const config: MqttConfig = {
       url: `mqtt://127.0.0.1:${await freePort()}`,
       discoveryPrefix: 'homeassistant',
@@ -49,22 +49,23 @@ describe('MQTT publisher with no broker', () => {
       [],
       { mqtt: true },
     );
-    const publisher = new MqttPublisher(config, metrics.mqtt!);
+    // A bound of 10 removals beyond the picture (10,000 in production) keeps the test small.
+    const publisher = new MqttPublisher(config, metrics.mqtt!, 10);
     try {
       // The whole picture waits for the broker, however large.
-      publisher.update(snapshot(6_000));
-      publisher.update(snapshot(6_000));
+      publisher.update(snapshot(60));
+      publisher.update(snapshot(60));
       expect(await metrics.register.metrics()).toContain('\ndiun_mqtt_messages_failed_total 0\n');
-      // 5,001 containers go: 10,002 removals queued beside the 1,998 topics of the 999 left,
-      // 2 more than the picture and 10,000: the 2 oldest go.
-      publisher.update(snapshot(999));
+      // 6 containers go: 12 removals queued beside the 108 topics of the 54 left,
+      // 2 more than the picture and 10: the 2 oldest go.
+      publisher.update(snapshot(54));
       const text = await metrics.register.metrics();
       expect(text).toContain('\ndiun_mqtt_up 0\n');
       expect(text).toContain('\ndiun_mqtt_messages_failed_total 2\n');
       expect(text).toContain('\ndiun_mqtt_messages_published_total 0\n');
       expect(lines.filter((l) => l.includes('queue full'))).toEqual([
         expect.stringMatching(
-          /level=warn msg="mqtt: queue full, dropping the oldest messages" dropped=1 limit=11998/,
+          /level=warn msg="mqtt: queue full, dropping the oldest messages" dropped=1 limit=118/,
         ),
       ]);
     } finally {
