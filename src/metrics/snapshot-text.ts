@@ -3,7 +3,7 @@ import { constants, crc32, deflateRaw, deflateRawSync, inflateRaw } from 'node:z
 import { Registry } from 'prom-client';
 import type { WatchedContainer } from '../providers/types.js';
 import { statuses } from '../state/records.js';
-import type { Snapshot } from '../watch/model.js';
+import type { ImageState, Snapshot } from '../watch/model.js';
 import { snapshotFamilies } from './families.js';
 import type { MetricsSource } from './snapshot-gauges.js';
 
@@ -30,66 +30,92 @@ type FamilyName = keyof typeof snapshotFamilies;
 /** The names of the families rendered from the snapshot, in output order. */
 export const snapshotFamilyNames = Object.keys(snapshotFamilies) as FamilyName[];
 
-/**
- * The text of every per-image and per-container family for one snapshot, in one pass over it:
- * the same HELP, TYPE, labels and values prom-client's gauges gave, without a label hash per
- * series. A container label set seen twice keeps its first place and its last value, as a gauge.
- */
-export function renderSnapshotFamilies(snapshot: Snapshot): string {
-  const lines = Object.fromEntries(snapshotFamilyNames.map((n) => [n, [] as string[]])) as Record<
-    FamilyName,
-    string[]
-  >;
-  const containerAt = new Map<string, number>();
-  for (const { record: r, containers, localDigests, hubLink, releaseLink } of snapshot.images) {
-    const id = `provider="${escapeLabelValue(r.provider)}",image="${escapeLabelValue(r.image)}"`;
-    lines.diun_image_update_available.push(
-      `diun_image_update_available{${id}} ${r.updateAvailable ? 1 : 0}`,
-    );
-    if (r.lastCheck !== undefined) {
-      lines.diun_image_last_check_timestamp_seconds.push(
-        `diun_image_last_check_timestamp_seconds{${id}} ${sample(r.lastCheck)}`,
-      );
-    }
-    if (r.remoteCreated !== undefined) {
-      lines.diun_image_created_timestamp_seconds.push(
-        `diun_image_created_timestamp_seconds{${id}} ${sample(r.remoteCreated)}`,
-      );
-    }
-    if (r.remoteDigestSince !== undefined) {
-      lines.diun_image_update_detected_timestamp_seconds.push(
-        `diun_image_update_detected_timestamp_seconds{${id}} ${sample(r.remoteDigestSince)}`,
-      );
-    }
-    for (const status of statuses) {
-      lines.diun_image_last_check_status.push(
-        `diun_image_last_check_status{${id},status="${status}"} ${r.status === status ? 1 : 0}`,
-      );
-    }
+type ImageFamily = Exclude<FamilyName, 'diun_container_update_available'>;
+
+/** One image's series in a per-image family (several lines parted by newlines), if it has any. */
+type ImageSeries = (image: ImageState, id: string) => string | undefined;
+
+const imageSeries: Record<ImageFamily, ImageSeries> = {
+  diun_image_update_available: ({ record: r }, id) =>
+    `diun_image_update_available{${id}} ${r.updateAvailable ? 1 : 0}`,
+  diun_image_last_check_timestamp_seconds: ({ record: r }, id) =>
+    r.lastCheck === undefined
+      ? undefined
+      : `diun_image_last_check_timestamp_seconds{${id}} ${sample(r.lastCheck)}`,
+  diun_image_created_timestamp_seconds: ({ record: r }, id) =>
+    r.remoteCreated === undefined
+      ? undefined
+      : `diun_image_created_timestamp_seconds{${id}} ${sample(r.remoteCreated)}`,
+  diun_image_update_detected_timestamp_seconds: ({ record: r }, id) =>
+    r.remoteDigestSince === undefined
+      ? undefined
+      : `diun_image_update_detected_timestamp_seconds{${id}} ${sample(r.remoteDigestSince)}`,
+  diun_image_last_check_status: ({ record: r }, id) =>
+    statuses
+      .map(
+        (status) =>
+          `diun_image_last_check_status{${id},status="${status}"} ${r.status === status ? 1 : 0}`,
+      )
+      .join('\n'),
+  diun_image_info: ({ record: r, localDigests, hubLink }, id) => {
     const local = escapeLabelValue(localDigests.join(','));
     const remote = escapeLabelValue(r.remoteDigest ?? '');
-    lines.diun_image_info.push(
-      `diun_image_info{${id},local_digest="${local}",remote_digest="${remote}",hub_link="${escapeLabelValue(hubLink)}"} 1`,
-    );
-    if (releaseLink !== '') {
-      lines.diun_image_release_info.push(
-        `diun_image_release_info{${id},release_url="${escapeLabelValue(releaseLink)}"} 1`,
-      );
+    return `diun_image_info{${id},local_digest="${local}",remote_digest="${remote}",hub_link="${escapeLabelValue(hubLink)}"} 1`;
+  },
+  diun_image_release_info: ({ releaseLink }, id) =>
+    releaseLink === ''
+      ? undefined
+      : `diun_image_release_info{${id},release_url="${escapeLabelValue(releaseLink)}"} 1`,
+  diun_image_newer_version_available: ({ record: r }, id) =>
+    r.version && `diun_image_newer_version_available{${id}} ${r.version.newer ? 1 : 0}`,
+  diun_image_latest_version_info: ({ record: r }, id) =>
+    r.version &&
+    `diun_image_latest_version_info{${id},current_version="${escapeLabelValue(r.version.current)}",latest_version="${escapeLabelValue(r.version.latest)}",semver_diff="${escapeLabelValue(r.version.diff)}"} 1`,
+};
+
+/**
+ * The text of every per-image and per-container family for one snapshot, closing newline
+ * included, a piece at a time (a family's head, then one image's series): the same HELP, TYPE,
+ * labels and values prom-client's gauges gave, without a label hash per series. A scrape after a
+ * run compresses the pieces as they come instead of holding the whole text.
+ */
+export function* snapshotText(snapshot: Snapshot): Generator<string> {
+  const labelled = snapshot.images.map((image) => {
+    const { provider, image: name } = image.record;
+    return {
+      image,
+      id: `provider="${escapeLabelValue(provider)}",image="${escapeLabelValue(name)}"`,
+    };
+  });
+  for (const [i, name] of snapshotFamilyNames.entries()) {
+    const { help, type } = snapshotFamilies[name];
+    yield `${i > 0 ? '\n' : ''}# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+    if (name === 'diun_container_update_available') {
+      for (const line of containerSeries(snapshot)) yield `${line}\n`;
+      continue;
     }
-    if (r.version) {
-      const { current, latest, diff, newer } = r.version;
-      lines.diun_image_newer_version_available.push(
-        `diun_image_newer_version_available{${id}} ${newer ? 1 : 0}`,
-      );
-      lines.diun_image_latest_version_info.push(
-        `diun_image_latest_version_info{${id},current_version="${escapeLabelValue(current)}",latest_version="${escapeLabelValue(latest)}",semver_diff="${escapeLabelValue(diff)}"} 1`,
-      );
+    const series = imageSeries[name];
+    for (const { image, id } of labelled) {
+      const lines = series(image, id);
+      if (lines !== undefined) yield `${lines}\n`;
     }
+  }
+}
+
+/** The whole text of the snapshot's families at once (see `snapshotText`). */
+export function renderSnapshotFamilies(snapshot: Snapshot): string {
+  return Array.from(snapshotText(snapshot)).join('');
+}
+
+/** A container label set seen twice keeps its first place and its last value, as a gauge. */
+function containerSeries(snapshot: Snapshot): string[] {
+  const family: string[] = [];
+  const containerAt = new Map<string, number>();
+  for (const { containers } of snapshot.images) {
     for (const { container: c, updateAvailable } of containers) {
       if (c.kind === 'entry') continue; // a file entry is no container; its image series say it all
       const labels = containerLabels(c);
       const line = `diun_container_update_available{${labels}} ${updateAvailable ? 1 : 0}`;
-      const family = lines.diun_container_update_available;
       const at = containerAt.get(labels);
       if (at === undefined) {
         containerAt.set(labels, family.length);
@@ -97,13 +123,7 @@ export function renderSnapshotFamilies(snapshot: Snapshot): string {
       } else family[at] = line;
     }
   }
-  return snapshotFamilyNames
-    .map((name) => {
-      const { help, type } = snapshotFamilies[name];
-      const head = `# HELP ${name} ${help}\n# TYPE ${name} ${type}`;
-      return lines[name].length > 0 ? `${head}\n${lines[name].join('\n')}` : head;
-    })
-    .join('\n\n');
+  return family;
 }
 
 /**
@@ -173,7 +193,7 @@ export class SnapshotRegistry extends Registry {
   private snapshotPart(): Promise<DeflatedPart> {
     const snapshot = this.source.snapshot();
     if (this.rendered?.snapshot !== snapshot) {
-      const part = deflatePart(`${renderSnapshotFamilies(snapshot)}\n`);
+      const part = deflatePart(snapshotText(snapshot));
       this.rendered = { snapshot, part };
       // A failure is not kept: the next scrape renders again.
       part.catch(() => {
@@ -185,9 +205,32 @@ export class SnapshotRegistry extends Registry {
 }
 
 // Level 1 is several times faster than the default, and the label-heavy text still shrinks
-// about tenfold. The sync flush ends the run on a byte boundary without a final block.
-async function deflatePart(text: string): Promise<DeflatedPart> {
-  const raw = Buffer.from(text);
-  const deflated = await deflateRawAsync(raw, { level: 1, finishFlush: constants.Z_SYNC_FLUSH });
-  return { deflated, crc: crc32(raw), bytes: raw.length };
+// about tenfold. Each sync flush ends a run on a byte boundary without a final block, so the
+// runs, compressed one after another, make one stream: the text is never held whole (at 10,000
+// images it is 11.6 MiB), only one buffer of it at a time, reused.
+async function deflatePart(pieces: Iterable<string>): Promise<DeflatedPart> {
+  const runs: Buffer[] = [];
+  let crc = 0;
+  let bytes = 0;
+  const deflate = async (raw: Buffer) => {
+    crc = crc32(raw, crc);
+    bytes += raw.length;
+    runs.push(await deflateRawAsync(raw, { level: 1, finishFlush: constants.Z_SYNC_FLUSH }));
+  };
+  const buffer = Buffer.allocUnsafe(RUN_BYTES);
+  let used = 0;
+  for (const piece of pieces) {
+    // A UTF-16 unit takes at most three bytes in UTF-8.
+    if (used + piece.length * 3 > RUN_BYTES && used > 0) {
+      await deflate(buffer.subarray(0, used));
+      used = 0;
+    }
+    if (piece.length * 3 > RUN_BYTES) await deflate(Buffer.from(piece));
+    else used += buffer.write(piece, used);
+  }
+  if (used > 0) await deflate(buffer.subarray(0, used));
+  return { deflated: Buffer.concat(runs), crc, bytes };
 }
+
+/** How much text one deflate run takes: small enough to hold, large enough to shrink as well. */
+const RUN_BYTES = 256 * 1024;
