@@ -32,54 +32,101 @@ export const snapshotFamilyNames = Object.keys(snapshotFamilies) as FamilyName[]
 
 type ImageFamily = Exclude<FamilyName, 'diun_container_update_available'>;
 
-/** One image's series in a per-image family (several lines parted by newlines), if it has any. */
-type ImageSeries = (image: ImageState, id: string) => string | undefined;
+/** Takes the text a part at a time, in order. */
+type Write = (part: string) => void;
+
+/** Writes one image's series of a per-image family, if it has any. */
+type ImageSeries = (image: ImageState, id: string, w: Write) => void;
+
+const NO_LABELS: readonly string[] = [];
+const STATUS_LABELS = Object.fromEntries(statuses.map((s) => [s, [`,status="${s}"`]]));
+
+/**
+ * Writes one series, `name{id,...} value` and a newline, in parts: no line is built as a string
+ * of its own, so the text costs no more than its bytes in the buffer. `labels` are the parts of
+ * the labels after `id`, each pair as `,name="` then its escaped value then `"`.
+ */
+function series(w: Write, name: string, id: string, value: string, labels = NO_LABELS): void {
+  w(name);
+  w('{');
+  w(id);
+  for (const part of labels) w(part);
+  w('} ');
+  w(value);
+  w('\n');
+}
+
+const flag = (on: boolean | undefined) => (on ? '1' : '0');
 
 const imageSeries: Record<ImageFamily, ImageSeries> = {
-  diun_image_update_available: ({ record: r }, id) =>
-    `diun_image_update_available{${id}} ${r.updateAvailable ? 1 : 0}`,
-  diun_image_last_check_timestamp_seconds: ({ record: r }, id) =>
-    r.lastCheck === undefined
-      ? undefined
-      : `diun_image_last_check_timestamp_seconds{${id}} ${sample(r.lastCheck)}`,
-  diun_image_created_timestamp_seconds: ({ record: r }, id) =>
-    r.remoteCreated === undefined
-      ? undefined
-      : `diun_image_created_timestamp_seconds{${id}} ${sample(r.remoteCreated)}`,
-  diun_image_update_detected_timestamp_seconds: ({ record: r }, id) =>
-    r.remoteDigestSince === undefined
-      ? undefined
-      : `diun_image_update_detected_timestamp_seconds{${id}} ${sample(r.remoteDigestSince)}`,
-  diun_image_last_check_status: ({ record: r }, id) =>
-    statuses
-      .map(
-        (status) =>
-          `diun_image_last_check_status{${id},status="${status}"} ${r.status === status ? 1 : 0}`,
-      )
-      .join('\n'),
-  diun_image_info: ({ record: r, localDigests, hubLink }, id) => {
-    const local = escapeLabelValue(localDigests.join(','));
-    const remote = escapeLabelValue(r.remoteDigest ?? '');
-    return `diun_image_info{${id},local_digest="${local}",remote_digest="${remote}",hub_link="${escapeLabelValue(hubLink)}"} 1`;
+  diun_image_update_available: ({ record: r }, id, w) =>
+    series(w, 'diun_image_update_available', id, flag(r.updateAvailable)),
+  diun_image_last_check_timestamp_seconds: ({ record: r }, id, w) => {
+    if (r.lastCheck === undefined) return;
+    series(w, 'diun_image_last_check_timestamp_seconds', id, sample(r.lastCheck));
   },
-  diun_image_release_info: ({ releaseLink }, id) =>
-    releaseLink === ''
-      ? undefined
-      : `diun_image_release_info{${id},release_url="${escapeLabelValue(releaseLink)}"} 1`,
-  diun_image_newer_version_available: ({ record: r }, id) =>
-    r.version && `diun_image_newer_version_available{${id}} ${r.version.newer ? 1 : 0}`,
-  diun_image_latest_version_info: ({ record: r }, id) =>
-    r.version &&
-    `diun_image_latest_version_info{${id},current_version="${escapeLabelValue(r.version.current)}",latest_version="${escapeLabelValue(r.version.latest)}",semver_diff="${escapeLabelValue(r.version.diff)}"} 1`,
+  diun_image_created_timestamp_seconds: ({ record: r }, id, w) => {
+    if (r.remoteCreated === undefined) return;
+    series(w, 'diun_image_created_timestamp_seconds', id, sample(r.remoteCreated));
+  },
+  diun_image_update_detected_timestamp_seconds: ({ record: r }, id, w) => {
+    if (r.remoteDigestSince === undefined) return;
+    series(w, 'diun_image_update_detected_timestamp_seconds', id, sample(r.remoteDigestSince));
+  },
+  diun_image_last_check_status: ({ record: r }, id, w) => {
+    for (const status of statuses) {
+      series(
+        w,
+        'diun_image_last_check_status',
+        id,
+        flag(r.status === status),
+        STATUS_LABELS[status],
+      );
+    }
+  },
+  diun_image_info: ({ record: r, localDigests, hubLink }, id, w) =>
+    series(w, 'diun_image_info', id, '1', [
+      ',local_digest="',
+      escapeLabelValue(localDigests.join(',')),
+      '",remote_digest="',
+      escapeLabelValue(r.remoteDigest ?? ''),
+      '",hub_link="',
+      escapeLabelValue(hubLink),
+      '"',
+    ]),
+  diun_image_release_info: ({ releaseLink }, id, w) => {
+    if (releaseLink === '') return;
+    series(w, 'diun_image_release_info', id, '1', [
+      ',release_url="',
+      escapeLabelValue(releaseLink),
+      '"',
+    ]);
+  },
+  diun_image_newer_version_available: ({ record: r }, id, w) => {
+    if (r.version) series(w, 'diun_image_newer_version_available', id, flag(r.version.newer));
+  },
+  diun_image_latest_version_info: ({ record: r }, id, w) => {
+    if (!r.version) return;
+    const { current, latest, diff } = r.version;
+    series(w, 'diun_image_latest_version_info', id, '1', [
+      ',current_version="',
+      escapeLabelValue(current),
+      '",latest_version="',
+      escapeLabelValue(latest),
+      '",semver_diff="',
+      escapeLabelValue(diff),
+      '"',
+    ]);
+  },
 };
 
 /**
- * The text of every per-image and per-container family for one snapshot, closing newline
- * included, a piece at a time (a family's head, then one image's series): the same HELP, TYPE,
- * labels and values prom-client's gauges gave, without a label hash per series. A scrape after a
- * run compresses the pieces as they come instead of holding the whole text.
+ * Writes the text of every per-image and per-container family for one snapshot, closing newline
+ * included: the same HELP, TYPE, labels and values prom-client's gauges gave, without a label
+ * hash per series. Yields every SERIES_PER_YIELD images' (or containers') series, so that a
+ * scrape after a run can compress what was written so far instead of holding it all.
  */
-export function* snapshotText(snapshot: Snapshot): Generator<string> {
+export function* writeSnapshotText(snapshot: Snapshot, w: Write): Generator<void> {
   const labelled = snapshot.images.map((image) => {
     const { provider, image: name } = image.record;
     return {
@@ -87,40 +134,45 @@ export function* snapshotText(snapshot: Snapshot): Generator<string> {
       id: `provider="${escapeLabelValue(provider)}",image="${escapeLabelValue(name)}"`,
     };
   });
+  let written = 0;
   for (const [i, name] of snapshotFamilyNames.entries()) {
     const { help, type } = snapshotFamilies[name];
-    yield `${i > 0 ? '\n' : ''}# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+    w(`${i > 0 ? '\n' : ''}# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`);
     if (name === 'diun_container_update_available') {
-      for (const line of containerSeries(snapshot)) yield `${line}\n`;
+      for (const [labels, updateAvailable] of containerSeries(snapshot)) {
+        series(w, name, labels, flag(updateAvailable));
+        if (++written % SERIES_PER_YIELD === 0) yield;
+      }
       continue;
     }
-    const series = imageSeries[name];
+    const write = imageSeries[name];
     for (const { image, id } of labelled) {
-      const lines = series(image, id);
-      if (lines !== undefined) yield `${lines}\n`;
+      write(image, id, w);
+      if (++written % SERIES_PER_YIELD === 0) yield;
     }
   }
 }
 
-/** The whole text of the snapshot's families at once (see `snapshotText`). */
+// A yield costs an iterator result (and the reader an await): not one per image.
+const SERIES_PER_YIELD = 64;
+
+/** The whole text of the snapshot's families at once (see `writeSnapshotText`). */
 export function renderSnapshotFamilies(snapshot: Snapshot): string {
-  return Array.from(snapshotText(snapshot)).join('');
+  const parts: string[] = [];
+  for (const _ of writeSnapshotText(snapshot, (part) => parts.push(part)));
+  return parts.join('');
 }
 
-/** A container label set seen twice keeps its first place and its last value, as a gauge. */
-function containerSeries(snapshot: Snapshot): string[] {
-  const family: string[] = [];
-  const containerAt = new Map<string, number>();
+/**
+ * Each container series' labels and value, in order.
+ * A label set seen twice keeps its first place and its last value, as a gauge.
+ */
+function containerSeries(snapshot: Snapshot): Map<string, boolean> {
+  const family = new Map<string, boolean>();
   for (const { containers } of snapshot.images) {
     for (const { container: c, updateAvailable } of containers) {
       if (c.kind === 'entry') continue; // a file entry is no container; its image series say it all
-      const labels = containerLabels(c);
-      const line = `diun_container_update_available{${labels}} ${updateAvailable ? 1 : 0}`;
-      const at = containerAt.get(labels);
-      if (at === undefined) {
-        containerAt.set(labels, family.length);
-        family.push(line);
-      } else family[at] = line;
+      family.set(containerLabels(c), updateAvailable);
     }
   }
   return family;
@@ -193,7 +245,7 @@ export class SnapshotRegistry extends Registry {
   private snapshotPart(): Promise<DeflatedPart> {
     const snapshot = this.source.snapshot();
     if (this.rendered?.snapshot !== snapshot) {
-      const part = deflatePart(snapshotText(snapshot));
+      const part = deflatePart(snapshot);
       this.rendered = { snapshot, part };
       // A failure is not kept: the next scrape renders again.
       part.catch(() => {
@@ -206,31 +258,58 @@ export class SnapshotRegistry extends Registry {
 
 // Level 1 is several times faster than the default, and the label-heavy text still shrinks
 // about tenfold. Each sync flush ends a run on a byte boundary without a final block, so the
-// runs, compressed one after another, make one stream: the text is never held whole (at 10,000
-// images it is 11.6 MiB), only one buffer of it at a time, reused.
-async function deflatePart(pieces: Iterable<string>): Promise<DeflatedPart> {
+// runs, compressed one after another, make one stream: the text (11.6 MiB at 10,000 images) is
+// never held whole, only a run or two of it at a time.
+async function deflatePart(snapshot: Snapshot): Promise<DeflatedPart> {
   const runs: Buffer[] = [];
   let crc = 0;
   let bytes = 0;
-  const deflate = async (raw: Buffer) => {
-    crc = crc32(raw, crc);
-    bytes += raw.length;
-    runs.push(await deflateRawAsync(raw, { level: 1, finishFlush: constants.Z_SYNC_FLUSH }));
-  };
-  const buffer = Buffer.allocUnsafe(RUN_BYTES);
-  let used = 0;
-  for (const piece of pieces) {
-    // A UTF-16 unit takes at most three bytes in UTF-8.
-    if (used + piece.length * 3 > RUN_BYTES && used > 0) {
-      await deflate(buffer.subarray(0, used));
-      used = 0;
+  const text = new RunBuffers();
+  const deflateFull = async () => {
+    for (let raw = text.nextFull(); raw !== undefined; raw = text.nextFull()) {
+      crc = crc32(raw, crc);
+      bytes += raw.length;
+      runs.push(await deflateRawAsync(raw, { level: 1, finishFlush: constants.Z_SYNC_FLUSH }));
     }
-    if (piece.length * 3 > RUN_BYTES) await deflate(Buffer.from(piece));
-    else used += buffer.write(piece, used);
+  };
+  for (const _ of writeSnapshotText(snapshot, text.write)) {
+    if (text.hasFull()) await deflateFull();
   }
-  if (used > 0) await deflate(buffer.subarray(0, used));
+  text.end();
+  await deflateFull();
   return { deflated: Buffer.concat(runs), crc, bytes };
 }
 
 /** How much text one deflate run takes: small enough to hold, large enough to shrink as well. */
 const RUN_BYTES = 256 * 1024;
+
+/** Text written as UTF-8 into buffers of RUN_BYTES; each full one waits to be deflated. */
+class RunBuffers {
+  private readonly full: Buffer[] = [];
+  private buffer = Buffer.allocUnsafe(RUN_BYTES);
+  private used = 0;
+
+  readonly write = (part: string): void => {
+    // A UTF-16 unit takes at most three bytes in UTF-8.
+    if (this.used + part.length * 3 > RUN_BYTES) this.end();
+    if (part.length * 3 > RUN_BYTES) this.full.push(Buffer.from(part));
+    else this.used += this.buffer.write(part, this.used);
+  };
+
+  /** Ends the run being written, if any: it waits with the full ones. */
+  end(): void {
+    if (this.used === 0) return;
+    this.full.push(this.buffer.subarray(0, this.used));
+    this.buffer = Buffer.allocUnsafe(RUN_BYTES);
+    this.used = 0;
+  }
+
+  hasFull(): boolean {
+    return this.full.length > 0;
+  }
+
+  /** The oldest run waiting to be deflated. */
+  nextFull(): Buffer | undefined {
+    return this.full.shift();
+  }
+}
