@@ -27,7 +27,8 @@ const REPOS = 10;
 const SCRAPES = 200;
 const CLIENT_SCRAPES = 50;
 // V8 flags for the exporter alone, e.g. BENCH_EXPORTER_NODE_OPTIONS=--max-old-space-size=96 to see
-// how much of the RSS is heap the collector has not given back.
+// how much of the RSS is heap the collector has not given back, or
+// `--import ./bench/support/allocation-profile.mjs` for what the steady run allocates and where.
 const EXPORTER_NODE_OPTIONS = process.env.BENCH_EXPORTER_NODE_OPTIONS;
 const cli = resolve(import.meta.dirname, '..', 'dist', 'cli.js');
 

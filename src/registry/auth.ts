@@ -123,8 +123,10 @@ export function pullGrants(token: string): Set<string> | undefined {
 export class Authenticator {
   private readonly challenges = new Map<string, Promise<RegistryChallenge>>();
   /**
-   * Bearer tokens by token key, each kept until its `expiresAt`. node-cache `unref()`s its sweep
-   * timer, so the cache never keeps the process alive; tokens are strings, so no clones.
+   * The `Bearer ...` header of each token, by token key, kept until the token's `expiresAt`.
+   * Kept whole so that every request sends the same string: one built per request would be
+   * copied again to be checked and written (batch tokens reach 7 KB). node-cache `unref()`s its
+   * sweep timer, so the cache never keeps the process alive; headers are strings, so no clones.
    */
   private readonly tokens = new NodeCache({ checkperiod: TOKEN_SWEEP_SECONDS, useClones: false });
   private readonly pending = new Map<string, Promise<IssuedToken>>();
@@ -164,7 +166,6 @@ export class Authenticator {
     if (challenge.scheme === 'basic') {
       return username ? { challenge, header: basic(username, password) } : { challenge };
     }
-    const scope = `repository:${repository}:pull`;
     const key = tokenKey(registry, repository, username);
     // A batch for this repository may be on its way: wait for it rather than ask on our own.
     const warming = this.warming.get(JSON.stringify([registry, username ?? '']));
@@ -172,11 +173,10 @@ export class Authenticator {
     const batch = this.batched.get(key);
     if (batch) await batch;
     const cached = this.tokens.get<string>(key);
-    if (cached !== undefined) {
-      return { challenge, header: `Bearer ${cached}`, cachedTokenKey: key };
-    }
+    if (cached !== undefined) return { challenge, header: cached, cachedTokenKey: key };
     let pending = this.pending.get(key);
     if (!pending) {
+      const scope = `repository:${repository}:pull`;
       pending = this.fetchToken(registry, repository, challenge, scope, opts)
         .then((t) => this.remember([key], t))
         .finally(() => this.pending.delete(key));
@@ -417,13 +417,14 @@ export class Authenticator {
     return { token, expiresAt: tokenExpiresAt(fields.expires_in, fields.issued_at, Date.now()) };
   }
 
-  // Caches `token` under each key for the time it has left.
+  // Caches `token`'s header under each key for the time it has left.
   private remember(keys: string[], token: IssuedToken): IssuedToken {
     const ttlSeconds = (token.expiresAt - Date.now()) / 1000;
+    const header = `Bearer ${token.token}`;
     for (const key of keys) {
       // node-cache reads a TTL of 0 as "never expires", so a token already spent is not stored;
       // it still replaces what the key held, as a spent entry did before.
-      if (ttlSeconds > 0) this.tokens.set(key, token.token, ttlSeconds);
+      if (ttlSeconds > 0) this.tokens.set(key, header, ttlSeconds);
       else this.tokens.del(key);
       this.unverified.delete(key);
     }

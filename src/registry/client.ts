@@ -44,6 +44,8 @@ export const MANIFEST_MEDIA_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ] as const;
 
+// Sent with every manifest request: joined once, not per request.
+const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(', ');
 const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 const BLOB_MAX_BYTES = 16 * 1024 * 1024;
 const TAGS_MAX_BYTES = 4 * 1024 * 1024;
@@ -180,7 +182,7 @@ export class RegistryClient {
       kind: method === 'HEAD' ? 'manifest_head' : 'manifest_get',
       method,
       path: `/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? 'latest'}`,
-      accept: MANIFEST_MEDIA_TYPES.join(', '),
+      accept: MANIFEST_ACCEPT,
       maxBytes: MANIFEST_MAX_BYTES,
       describe,
     });
@@ -237,7 +239,7 @@ export class RegistryClient {
       url = next;
       res = sameHost
         ? await this.sendAuthorized(ref, opts, x, url)
-        : await this.transport.send(this.request(ref, opts, x, url, {}));
+        : await this.transport.send(this.request(ref, opts, x, url));
     }
     return res;
   }
@@ -247,9 +249,7 @@ export class RegistryClient {
   private async sendAuthorized(ref: ImageReference, opts: RequestOptions, x: Exchange, url: URL) {
     for (let attempt = 0; ; attempt++) {
       const auth = await this.auth.authorize(ref.registry, ref.repository, opts);
-      const res = await this.transport.send(
-        this.request(ref, opts, x, url, auth.header ? { authorization: auth.header } : {}),
-      );
+      const res = await this.transport.send(this.request(ref, opts, x, url, auth.header));
       const retry =
         res.status === 401 &&
         attempt === 0 &&
@@ -263,14 +263,17 @@ export class RegistryClient {
     opts: RequestOptions,
     x: Exchange,
     url: URL,
-    headers: Record<string, string>,
+    authorization?: string,
   ): TransportRequest {
+    const headers: Record<string, string> = {};
+    if (x.accept) headers.accept = x.accept;
+    if (authorization) headers.authorization = authorization;
     return {
       registry: ref.registry,
       kind: x.kind,
       method: x.method,
       url,
-      headers: x.accept ? { ...headers, accept: x.accept } : headers,
+      headers,
       timeoutMs: opts.timeoutMs,
       insecureTLS: opts.insecureTLS,
       ...(opts.caFile !== undefined && { caFile: opts.caFile }),

@@ -123,6 +123,7 @@ export async function checkTargets(
   const listed = deps.listed ?? (() => true);
   // The keys of `keys` no provider lists now; the caller hears of them.
   const dropUnlisted = (keys: ImageKey[]) => {
+    if (keys.every(listed)) return keys;
     const gone = keys.filter((k) => !listed(k));
     if (gone.length > 0) deps.unlisted?.(gone);
     return keys.filter((k) => !gone.includes(k));
@@ -186,8 +187,9 @@ export async function checkTargets(
         deps.hooks.checked(provider);
         if (outcome.reason) deps.hooks.failed(provider, outcome.reason);
         const before = records.get(key);
+        // nextRecord's answer is a new object: completed in place rather than copied again.
         const next = await nextRecord(before, outcome, target, now, remoteFacts);
-        records.set(key, { ...next, provider, ...versionField(version, before) });
+        records.set(key, Object.assign(next, { provider }, versionField(version, before)));
       }
     },
     byRegistry,

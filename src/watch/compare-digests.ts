@@ -71,6 +71,10 @@ export async function resolveIndexes(args: {
   recordOf: (c: WatchedContainer) => ImageRecord | undefined;
 }): Promise<IndexCache | undefined> {
   const { remote, containers } = args;
+  // The usual case, a single-platform image and nothing cached: nothing to fetch or keep.
+  if (!isIndex(remote.mediaType) && containers.every((c) => !args.recordOf(c)?.indexes)) {
+    return undefined;
+  }
   const cache: IndexCache = {};
   for (const c of containers) Object.assign(cache, args.recordOf(c)?.indexes);
   // A file entry seen for the first time runs, by definition, what the registry has now.

@@ -145,15 +145,33 @@ describe('snapshot families rendered as text', () => {
   it('match what prom-client gauges gave, escaping included', async () => {
     expect(snapshotFamilyNames).toHaveLength(10);
     const snapshot = varied();
-    const text = `${renderSnapshotFamilies(snapshot)}\n`;
+    const text = renderSnapshotFamilies(snapshot);
     expect(text).toBe(await viaGauges(snapshot));
     expect(text).toContain('container="we\\"ird\\\\name\\nnext"');
     expect(text).toContain('hub_link="https://hub.example/we\\"ird\\\\name\\nnext"} 1\n');
   });
 
+  it('match for a snapshot larger than one deflate run, multi-byte labels included', async () => {
+    // 400 images of about a kilobyte of text each: the compressed text is several runs.
+    const images = Array.from({ length: 400 }, (_, i) =>
+      varied().images.map((s) => ({
+        ...s,
+        record: { ...s.record, image: `${s.record.image}-${i}` },
+        hubLink: `${s.hubLink}/café-${'é'.repeat(i % 7)}`,
+      })),
+    ).flat();
+    const snapshot = { images, at: 1 };
+    const text = renderSnapshotFamilies(snapshot);
+    expect(text).toBe(await viaGauges(snapshot));
+    const register = new SnapshotRegistry({ snapshot: () => snapshot });
+    const body = Buffer.concat((await register.exposition(true)).chunks);
+    expect(gunzipSync(body).toString()).toBe(text);
+    expect(await register.metrics()).toBe(text);
+  });
+
   it('match for an empty snapshot: HELP and TYPE only', async () => {
     const empty = { images: [], at: 0 };
-    expect(`${renderSnapshotFamilies(empty)}\n`).toBe(await viaGauges(empty));
+    expect(renderSnapshotFamilies(empty)).toBe(await viaGauges(empty));
   });
 });
 
