@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
+import { retimed, ruleFor } from '../support/alert-pipeline.js';
 import { type AlertRig, shipped, startAlertRig, until } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { evaluateDashboard } from '../support/dashboard.js';
@@ -16,10 +17,19 @@ import { suiteTeardown } from '../support/teardown.js';
 
 // The whole pipeline a user runs, every part real except Gotify and the mail relay: dockerd, the
 // registry, the built exporter behind a read-only socket proxy, Prometheus with the shipped
-// prometheus.yml and rules, Alertmanager with the shipped config and template. Only hosts and
-// paths are rewritten; the shipped intervals (scrape 15s, rule `for`, group_wait 30s) are kept,
-// so the times printed here are the times a user sees.
+// prometheus.yml and rules, Alertmanager with the shipped config and template. Only hosts, paths
+// and the intervals below are rewritten: they are waits, and what each step sends is the same
+// with shorter ones (the Compose stack test keeps the shipped `for` and group_wait and prints
+// the push-to-email time a user sees).
 const root = resolve(import.meta.dirname, '..', '..');
+const timing = {
+  // shipped: group_wait 30s, group_interval 2m (repeat_interval 168h stays).
+  alertmanager: { group_wait: '5s', group_interval: '15s' },
+  // shipped: 15s, 15s, 10s
+  prometheus: { scrape_interval: '2s', evaluation_interval: '2s', scrape_timeout: '2s' },
+  // shipped: for 1m, each
+  rules: { DiunContainerUpdateAvailable: '15s', DiunDockerProviderDown: '15s' },
+};
 
 describe('end to end: a pushed digest becomes one email and one Gotify message', () => {
   const docker = dockerCli(inject('dockerHost'));
@@ -50,18 +60,22 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
     });
     const exporterHost = new URL(rig.exporter.url).host;
     const am = rig.alertmanager;
-    alertmanager = stops.add(await startAlertmanager(am.config, am.files, { env: am.env }), (a) =>
-      a.stop(),
+    alertmanager = stops.add(
+      await startAlertmanager(retimed(am.config, timing.alertmanager), am.files, { env: am.env }),
+      (a) => a.stop(),
     );
 
-    const promConfig = (await shipped('prometheus/prometheus.yml'))
+    const promConfig = retimed(await shipped('prometheus/prometheus.yml'), timing.prometheus)
       .replaceAll('diun-exporter:8080', exporterHost)
       .replaceAll('alertmanager:9093', new URL(alertmanager.url).host)
       .replaceAll('/etc/prometheus/', '')
       .replaceAll('/run/secrets/', 'secrets/');
     prometheus = stops.add(
       await startPrometheus(parse(promConfig) as Record<string, unknown>, {
-        'rules/diun-exporter.rules.yml': await shipped('prometheus/rules/diun-exporter.rules.yml'),
+        'rules/diun-exporter.rules.yml': ruleFor(
+          await shipped('prometheus/rules/diun-exporter.rules.yml'),
+          timing.rules,
+        ),
         'secrets/diun-exporter-token': rig.secrets.metrics,
       }),
       (p) => p.stop(),

@@ -23,6 +23,22 @@ export function retimed(config: string, values: Record<string, string>): string 
   return out;
 }
 
+/**
+ * The shipped rules `text` with the `for:` of each alert named in `values` replaced; each alert
+ * must be there once with a `for:`, so a renamed alert fails here instead of going unchanged.
+ */
+export function ruleFor(text: string, values: Record<string, string>): string {
+  let out = text;
+  for (const [alert, value] of Object.entries(values)) {
+    const rule = new RegExp(`(- alert: ${alert}\\n(?:(?!\\s*- alert:).*\\n)*?\\s*for: )\\S+`, 'g');
+    const found = out.match(rule)?.length ?? 0;
+    if (found !== 1)
+      throw new Error(`ruleFor: ${alert} with a for: found ${found} times, expected once`);
+    out = out.replace(rule, `$1${value}`);
+  }
+  return out;
+}
+
 /** The intervals a test shortens: `key: value` for the shipped Alertmanager and Prometheus files. */
 export interface PipelineTiming {
   alertmanager: Record<string, string>;
