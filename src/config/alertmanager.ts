@@ -4,7 +4,7 @@ import { z } from 'zod';
 import {
   duration,
   evenWithOtherProblems,
-  isHttpUrl,
+  httpUrl,
   isUnset,
   notBoth,
   optionalSection,
@@ -12,10 +12,7 @@ import {
   requiredKey,
 } from './fields.js';
 
-// The value is never quoted back: a URL may carry credentials.
-const url = optionalText().refine((value) => value === undefined || isHttpUrl(value), {
-  error: 'expected an http:// or https:// URL of Alertmanager, with no query string',
-});
+const url = httpUrl('expected an http:// or https:// URL of Alertmanager, with no query string');
 
 /** The `alertmanager` section; absent means no snooze on the status page. */
 export const AlertmanagerSchema = optionalSection(

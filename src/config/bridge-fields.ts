@@ -1,22 +1,13 @@
 // Keys the bridge sections (`gotify:`, `ntfy:`) share: the push server's URL, a priority per
 // severity, and secrets given either plain or as a *File key.
 import { z } from 'zod';
-import {
-  evenWithOtherProblems,
-  int,
-  isHttpUrl,
-  isUnset,
-  optionalText,
-  requiredKey,
-} from './fields.js';
+import { evenWithOtherProblems, httpUrl, int, isUnset, requiredKey } from './fields.js';
 
 export { notBoth } from './fields.js';
 
-/** An optional http(s) URL with no query string; the value is never quoted back (credentials). */
+/** An optional http(s) URL of the push server, with no query string. */
 export function serverUrl(service: string) {
-  return optionalText().refine((value) => value === undefined || isHttpUrl(value), {
-    error: `expected an http:// or https:// URL of the ${service} server`,
-  });
+  return httpUrl(`expected an http:// or https:// URL of the ${service} server`);
 }
 
 /** Reports an absent `endpoint`, naming what it must be. */

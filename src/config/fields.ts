@@ -206,6 +206,14 @@ export function isHttpUrl(value: string): boolean {
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '';
 }
 
+/**
+ * An optional http:// or https:// URL with no query string; `error` is the whole message. The
+ * value is never quoted back: a URL may carry credentials.
+ */
+export function httpUrl(error: string) {
+  return optionalText().refine((value) => value === undefined || isHttpUrl(value), { error });
+}
+
 /** Reports `key` as required (with `what` it should hold) when the mapping lacks it. */
 export function requiredKey(key: string, what: string) {
   return z.superRefine((mapping: Record<string, unknown>, ctx) => {
