@@ -23,16 +23,6 @@ import {
   severityPriority,
 } from './push-text.js';
 
-export {
-  type Alert,
-  type AlertmanagerWebhook,
-  AlertmanagerWebhookSchema,
-  type Delivery,
-  type DeliverySummary,
-  MESSAGES_PER,
-  type MessagesPer,
-} from './bridge.js';
-
 const CHANNEL = 'gotify';
 // Gotify's own default for a message that names no priority.
 const NO_PRIORITY = 0;
