@@ -51,7 +51,7 @@ export function apiKind(method: string, url: string): string {
 
 /**
  * A Docker Engine API stand-in on 127.0.0.1, for more containers than the throwaway dockerd here
- * can hold cheaply. It answers what the docker provider (dockerode) asks, in the engine's JSON
+ * can hold cheaply. It answers what the docker provider asks, in the engine's JSON
  * shapes: `/_ping`, `/version`, `/containers/json`, `/containers/{id}/json`, `/images/{id}/json`,
  * and `/events`, held open with no event. Anything else is a 404 and counted, so a new call shows.
  */

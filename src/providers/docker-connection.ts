@@ -1,49 +1,68 @@
 import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
 import { join } from 'node:path';
-import type Dockerode from 'dockerode';
+import { Agent } from 'undici';
 import type { DockerEndpoint } from '../config/schema.js';
 
-/** dockerode options for a Diun-style endpoint (`unix:///var/run/docker.sock`, `tcp://proxy:2375`). */
-export function connectionOptions(ep: DockerEndpoint, timeoutMs?: number): Dockerode.DockerOptions {
-  const url = new URL(ep.endpoint);
-  if (url.protocol === 'unix:') return { socketPath: url.pathname, timeout: timeoutMs };
-  const tls = ep.tlsCertsPath !== undefined || url.protocol === 'https:';
-  // docker-modem passes `agent` to https.request; its typings omit it.
-  const opts: Dockerode.DockerOptions & { agent?: Agent } = {
-    host: url.hostname,
-    port: url.port || (tls ? 2376 : 2375),
-    protocol: tls ? 'https' : 'http',
-    timeout: timeoutMs,
-  };
-  if (ep.tlsCertsPath) {
-    const read = (name: string) => readFileSync(join(ep.tlsCertsPath!, name));
-    opts.ca = read('ca.pem');
-    opts.cert = read('cert.pem');
-    opts.key = read('key.pem');
-  }
-  // Diun's tlsVerify: false still speaks TLS (and presents the client certificate) but accepts
-  // any server certificate, as `docker --tls` without `--tlsverify` does.
-  if (tls && !ep.tlsVerify) {
-    opts.agent = new Agent({
-      ca: opts.ca,
-      cert: opts.cert,
-      key: opts.key,
-      rejectUnauthorized: false,
-    });
-  }
-  return opts;
+/** Where the Engine API of one endpoint is asked, and the connection pool that asks it. */
+export interface EngineConnection {
+  /** `http://localhost` for a unix socket, else the daemon's `http(s)://host:port`. */
+  origin: string;
+  agent: Agent;
 }
 
-/** What dockerode (docker-modem) rejects with when the daemon or a proxy answers an error. */
-interface DockerApiError extends Error {
-  statusCode?: number;
-  json?: unknown;
+/** How many connections the pool may open, and how long connecting may take. */
+export interface PoolLimits {
+  connections: number;
+  connectTimeoutMs: number;
+}
+
+/**
+ * The connection to a Diun-style endpoint (`unix:///var/run/docker.sock`, `tcp://proxy:2375`,
+ * `https://host:2376`, or tcp:// with `tlsCertsPath`); a missing certificate file throws.
+ */
+export function engineConnection(ep: DockerEndpoint, limits: PoolLimits): EngineConnection {
+  const url = new URL(ep.endpoint);
+  const { connections, connectTimeoutMs: timeout } = limits;
+  if (url.protocol === 'unix:') {
+    return {
+      origin: 'http://localhost',
+      agent: new Agent({ connections, connect: { socketPath: url.pathname, timeout } }),
+    };
+  }
+  const tls = ep.tlsCertsPath !== undefined || url.protocol === 'https:';
+  const port = url.port || (tls ? 2376 : 2375);
+  const origin = `${tls ? 'https' : 'http'}://${url.hostname}:${port}`;
+  if (!tls) return { origin, agent: new Agent({ connections, connect: { timeout } }) };
+  const read = (name: string) => readFileSync(join(ep.tlsCertsPath!, name));
+  const certs = ep.tlsCertsPath
+    ? { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') }
+    : {};
+  // Diun's tlsVerify: false still speaks TLS (and presents the client certificate) but accepts
+  // any server certificate, as `docker --tls` without `--tlsverify` does.
+  return {
+    origin,
+    agent: new Agent({
+      connections,
+      connect: { ...certs, rejectUnauthorized: ep.tlsVerify, timeout },
+    }),
+  };
+}
+
+/** What a call rejects with when the daemon or a proxy answers an error status. */
+export class DockerApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    /** The answer's body: its JSON (`{ message }` from the daemon), else its text. */
+    readonly json: unknown,
+  ) {
+    super(`HTTP ${statusCode}`);
+    this.name = 'DockerApiError';
+  }
 }
 
 /** The HTTP status of a Docker API answer that failed, or undefined for a connection error. */
 export function dockerStatus(err: unknown): number | undefined {
-  return (err as DockerApiError | undefined)?.statusCode;
+  return err instanceof DockerApiError ? err.statusCode : undefined;
 }
 
 /**

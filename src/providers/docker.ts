@@ -1,9 +1,9 @@
-import type Dockerode from 'dockerode';
 import { isWatched, parseLabels } from '../config/labels.js';
 import type { Config, DockerEndpoint } from '../config/schema.js';
 import { originOf } from '../registry/origin.js';
 import { parseRepoDigest, repositoryKey } from '../registry/reference.js';
 import { composePresentation, type Listed, OnceWarnings, readReference } from './common.js';
+import type { ContainerSummary, ImageInspect } from './docker-api.js';
 import { describeDockerError, dockerStatus } from './docker-connection.js';
 import { Engine } from './engine.js';
 import { EndpointHealth } from './health.js';
@@ -65,12 +65,12 @@ class EndpointWatch {
   async list(config: DockerConfig, defaults: Config['defaults']): Promise<WatchedContainer[]> {
     return this.health.listing(async () => {
       const infos = await this.engine
-        .call((api) => api.listContainers({ all: config.watchStopped }))
+        .call((api) => api.listContainers(config.watchStopped))
         .catch((err: unknown) => {
           throw describeDockerError('containers list', err);
         });
       const watched = infos.filter((c) => isWatched(c.Labels ?? {}, config.watchByDefault));
-      const images = new Map<string, Promise<Dockerode.ImageInspectInfo | undefined>>();
+      const images = new Map<string, Promise<ImageInspect | undefined>>();
       const inspectImage = (id: string) => {
         if (!images.has(id)) images.set(id, this.inspectImage(id));
         return images.get(id)!;
@@ -88,9 +88,9 @@ class EndpointWatch {
   }
 
   /** The image a container runs; undefined when it is gone (404), any other failure thrown. */
-  private async inspectImage(id: string): Promise<Dockerode.ImageInspectInfo | undefined> {
+  private async inspectImage(id: string): Promise<ImageInspect | undefined> {
     try {
-      return await this.engine.call((api) => api.getImage(id).inspect());
+      return await this.engine.call((api) => api.inspectImage(id));
     } catch (err) {
       if (dockerStatus(err) === 404) return undefined;
       throw describeDockerError(`image inspect ${shortId(id)}`, err);
@@ -100,7 +100,7 @@ class EndpointWatch {
   /** Config.Image of a container; undefined when it was removed since the listing (404). */
   private async inspectConfigImage(id: string): Promise<string | undefined> {
     try {
-      return (await this.engine.call((api) => api.getContainer(id).inspect())).Config.Image;
+      return (await this.engine.call((api) => api.inspectContainer(id))).Config.Image;
     } catch (err) {
       if (dockerStatus(err) === 404) return undefined;
       throw describeDockerError(`container inspect ${shortId(id)}`, err);
@@ -108,7 +108,7 @@ class EndpointWatch {
   }
 
   /** The reference the container was created from: `docker ps` shows an id once the tag moved. */
-  private async reference(c: Dockerode.ContainerInfo): Promise<string | undefined> {
+  private async reference(c: ContainerSummary): Promise<string | undefined> {
     if (!c.Image.startsWith('sha256:') && c.Image !== c.ImageID) return c.Image;
     const known = this.configImage.get(c.Id);
     if (known) return known;
@@ -119,8 +119,8 @@ class EndpointWatch {
   }
 
   private async toWatched(
-    c: Dockerode.ContainerInfo,
-    image: Dockerode.ImageInspectInfo | undefined,
+    c: ContainerSummary,
+    image: ImageInspect | undefined,
     defaults: Config['defaults'],
   ): Promise<WatchedContainer | undefined> {
     const raw = await this.reference(c);
@@ -147,8 +147,7 @@ class EndpointWatch {
       options,
       errors,
     };
-    const variant = (image as { Variant?: string } | undefined)?.Variant;
-    if (variant) watched.platform.variant = variant;
+    if (image?.Variant) watched.platform.variant = image.Variant;
     readReference(watched, raw, (ref) => {
       const repo = repositoryKey(ref);
       watched.repoDigests = (image?.RepoDigests ?? [])

@@ -1,20 +1,14 @@
-import type Dockerode from 'dockerode';
+import type { Readable } from 'node:stream';
 import type { DockerEndpoint } from '../config/schema.js';
 import { log } from '../log.js';
-import { connectionOptions, describeDockerError } from './docker-connection.js';
+import { DockerApi } from './docker-api.js';
+import { describeDockerError } from './docker-connection.js';
 
 const maxBackoffMs = 30_000;
 const connectTimeoutMs = 15_000;
 // Calls in flight at once: a listing inspects every image, and each call in flight is a
 // connection to the engine or its socket proxy (hundreds of images would open hundreds).
 const maxInFlight = 16;
-
-export interface EngineClients {
-  /** For calls that answer (listings, inspects): they time out. */
-  api: Dockerode;
-  /** For the events stream, silent for hours: no timeout. */
-  events: Dockerode;
-}
 
 /** What `Engine.follow` watches and whom it tells. */
 export interface FollowOptions {
@@ -29,12 +23,12 @@ export interface FollowOptions {
 }
 
 /**
- * One Docker engine as the docker and swarm providers use it: its API clients, made on first
+ * One Docker engine as the docker and swarm providers use it: its API client, made on first
  * use, and its events stream, followed with back-off until closed.
  */
 export class Engine {
-  private clients: Promise<EngineClients> | undefined;
-  private stream: (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+  private client: Promise<DockerApi> | undefined;
+  private stream: Readable | undefined;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
   private inFlight = 0;
@@ -43,8 +37,8 @@ export class Engine {
   constructor(readonly ep: DockerEndpoint) {}
 
   /** One API call that answers (a listing, an inspect), at most `maxInFlight` at once. */
-  async call<T>(fn: (api: Dockerode) => Promise<T>): Promise<T> {
-    const { api } = await this.connect();
+  async call<T>(fn: (api: DockerApi) => Promise<T>): Promise<T> {
+    const api = await this.connect();
     // A finished call hands its slot to the next waiting one, so no newcomer slips in between.
     if (this.inFlight >= maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
     else this.inFlight++;
@@ -57,14 +51,14 @@ export class Engine {
     }
   }
 
-  // dockerode (and its ssh2 and protobuf) take about 120 ms to load: only a provider that talks
-  // to an engine pays that, and only once it first does.
-  connect(): Promise<EngineClients> {
-    this.clients ??= import('dockerode').then(({ default: Docker }) => ({
-      api: new Docker(connectionOptions(this.ep, connectTimeoutMs)),
-      events: new Docker(connectionOptions(this.ep)),
-    }));
-    return this.clients;
+  /** The endpoint's client, made on first use; an unreadable certificate file rejects. */
+  connect(): Promise<DockerApi> {
+    // One connection per call in flight, and one for the events stream: undici would otherwise
+    // open a new one for a call that comes as the previous answer is still being wrapped up.
+    this.client ??= Promise.resolve().then(
+      () => new DockerApi(this.ep, { connections: maxInFlight + 1, connectTimeoutMs }),
+    );
+    return this.client;
   }
 
   /** Follows the events stream; reconnects with back-off when the daemon goes away. */
@@ -84,14 +78,13 @@ export class Engine {
     const connecting = new AbortController();
     const giveUp = setTimeout(() => connecting.abort(), connectTimeoutMs);
     this.connect()
-      .then(({ events }) =>
-        events.getEvents({
-          filters: opts.filters,
-          abortSignal: connecting.signal,
-        } as Dockerode.GetEventsOptions),
-      )
+      .then((api) => api.events(opts.filters, connecting.signal))
       .then((stream) => {
         clearTimeout(giveUp);
+        if (this.closed) {
+          stream.destroy();
+          return;
+        }
         this.stream = stream;
         // Up or down is the listing's to say (onChange re-lists): a proxy may allow the events
         // and still refuse what a listing needs.
@@ -122,6 +115,7 @@ export class Engine {
   close(): void {
     this.closed = true;
     clearTimeout(this.retry);
-    this.stream?.destroy?.();
+    this.stream?.destroy();
+    void this.client?.then((api) => api.close()).catch(() => undefined);
   }
 }

@@ -2,6 +2,7 @@ import { isWatched, parseLabels } from '../config/labels.js';
 import { DEFAULT_DOCKER_ENDPOINT } from '../config/providers.js';
 import type { Config } from '../config/schema.js';
 import { composePresentation, type Listed, OnceWarnings, readReference } from './common.js';
+import type { ServiceInfo } from './docker-api.js';
 import { describeDockerError } from './docker-connection.js';
 import { Engine } from './engine.js';
 import { EndpointHealth } from './health.js';
@@ -13,16 +14,6 @@ type SwarmConfig = NonNullable<Config['providers']['swarm']>;
 export const SWARM_ENDPOINT = 'swarm';
 // What a socket proxy in front of a manager must let through for this provider.
 const SWARM_PROXY_ALLOWS = 'SERVICES=1 EVENTS=1 VERSION=1';
-
-/** The part of a service (GET /services) this provider reads. */
-export interface ServiceInfo {
-  ID: string;
-  Spec?: {
-    Name?: string;
-    Labels?: Record<string, string>;
-    TaskTemplate?: { ContainerSpec?: { Image?: string } };
-  };
-}
 
 /**
  * One Swarm service as a watched "container": its image `repo:tag@sha256:...` is checked on the
@@ -91,10 +82,10 @@ export class SwarmProvider implements Provider {
 
   async list(): Promise<WatchedContainer[]> {
     return this.health.listing(async () => {
-      const { api } = await this.engine.connect();
-      const services = (await api.listServices().catch((err: unknown) => {
+      const api = await this.engine.connect();
+      const services = await api.listServices().catch((err: unknown) => {
         throw describeDockerError('services list', err, SWARM_PROXY_ALLOWS);
-      })) as ServiceInfo[];
+      });
       // The daemon's platform: what a multi-platform tag is compared on, unless diun.platform says.
       this.platform ??= api.version().then(
         (v) => ({ os: v.Os, architecture: v.Arch }),

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema, ImageDefaultsSchema } from '../../../src/config/schema.js';
+import type { ServiceInfo } from '../../../src/providers/docker-api.js';
 import { createProviders } from '../../../src/providers/index.js';
-import { type ServiceInfo, SwarmProvider, serviceToWatched } from '../../../src/providers/swarm.js';
+import { SwarmProvider, serviceToWatched } from '../../../src/providers/swarm.js';
 import type { ImageRecord } from '../../../src/state/records.js';
 import { isOutdated } from '../../../src/watch/evaluate.js';
 
