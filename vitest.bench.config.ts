@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// `npm run bench`: the benchmarks in bench/ (not part of `npm test`), on the same throwaway
-// dockerd as the tests (only registry-run.bench.ts uses it). See docs/benchmarks.md.
+// `npm run bench`: the benchmarks in bench/ (not part of `npm test`), one file at a time so that
+// their figures are not shared with another's load. See docs/benchmarks.md.
 export default defineConfig({
   test: {
     include: ['bench/**/*.bench.ts'],

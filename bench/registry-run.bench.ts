@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dockerCli } from '../test/support/dockerd.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileDockerd } from '../test/support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../test/support/exporter.js';
 import { publish, runContainer } from '../test/support/images.js';
 import { type Registry, startRegistry } from '../test/support/registry.js';
@@ -32,8 +32,10 @@ const MOVED = 5;
 // whole bench stays near three minutes on a slow machine.
 const LARGE_BUDGET_MS = Number(process.env.BENCH_LARGE_BUDGET_MS ?? 60_000);
 
+const dockerd = fileDockerd();
+
 describe('registry cost of one run', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const containers: string[] = [];
   const scenarios: Scenario[] = [];
@@ -83,7 +85,7 @@ describe('registry cost of one run', () => {
     exporter = await startExporter({
       // No schedule and no run at startup: every run is a measured POST /api/v1/check.
       watch: { schedule: '', runOnStartup: false, workers: 10 },
-      providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: true } },
+      providers: { docker: { endpoint: dockerd.host, watchByDefault: true } },
     });
   }
 

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { substitute } from '../test/support/dashboard.js';
-import { dockerCli } from '../test/support/dockerd.js';
+import { fileDockerd } from '../test/support/dockerd.js';
 import { requireBinary, waitFor } from '../test/support/exec.js';
 import { type ExporterProcess, startExporter } from '../test/support/exporter.js';
 import { makeImage, publish, pushImage, runContainer } from '../test/support/images.js';
@@ -18,7 +18,8 @@ import { dashboardPage, type PanelData } from './dashboard-panels-html.js';
 // on the built exporter watching three containers in the real dockerd, one of them outdated.
 // Run with `npm run screenshot:dashboard`.
 const root = resolve(import.meta.dirname, '..');
-const docker = dockerCli(inject('dockerHost'));
+const dockerd = fileDockerd();
+const docker = dockerd.docker;
 const suffix = randomUUID().slice(0, 8);
 const names = [`shop-web-${suffix}`, `shop-worker-${suffix}`, `cache-${suffix}`];
 const token = `dash-${suffix}`;
@@ -44,7 +45,7 @@ beforeAll(async () => {
     {
       watch: { schedule: '*/5 * * * * *', jitter: '0s' },
       metrics: { token },
-      providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: false } },
+      providers: { docker: { endpoint: dockerd.host, watchByDefault: false } },
     },
     { token },
   );

@@ -1,6 +1,16 @@
-// `npm test`: real services, type check, lint, then every vitest test; extra args go to vitest.
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
+// `npm test`: real services, then the type check and lint beside the build and every vitest test;
+// extra args go to vitest.
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 // Program -> the Debian package that ships it; the service tests run these real programs, not
@@ -61,28 +71,61 @@ if (!ensureServices()) {
   process.exit(1);
 }
 
-// Every step runs even after a failure, so one run shows every problem.
-const steps = [
+// Every step runs even after a failure, so one run shows every problem. The type check and the
+// lint need nothing from the others: they run beside the build and the tests, their output
+// kept in a file and printed when they end, so it does not interleave with the tests' report.
+const vitest = [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  '--outputFile=reports/vitest.json',
+  ...process.argv.slice(2),
+];
+const checks = [
   ['type check', ['tsc', '--noEmit', '-p', 'tsconfig.json']],
   ['lint', ['biome', 'check', 'src', 'test', 'scripts']],
-  // The end-to-end tests run the built CLI (`node dist/cli.js serve`), as a user does.
-  ['build', ['tsc', '-p', 'tsconfig.build.json']],
-  [
-    'tests',
-    [
-      'vitest',
-      'run',
-      '--reporter=default',
-      '--reporter=json',
-      '--outputFile=reports/vitest.json',
-      ...process.argv.slice(2),
-    ],
-  ],
+].map(([name, args]) => beside(name, args));
+// The end-to-end tests run the built CLI (`node dist/cli.js serve`), as a user does.
+const built = await shAsync('npx', ['tsc', '-p', 'tsconfig.build.json']);
+const tested = await shAsync('npx', vitest);
+const failed = [
+  ...(await Promise.all(checks)).filter(([, ok]) => !ok).map(([name]) => name),
+  ...(built ? [] : ['build']),
+  ...(tested ? [] : ['tests']),
 ];
-const failed = steps.filter(([, args]) => !sh('npx', args)).map(([name]) => name);
 
 if (failed.length > 0) {
   console.error(`\nnpm test: FAILED at step(s): ${failed.join(', ')}`);
   process.exit(1);
 }
 console.log('\nnpm test: type check, lint and tests passed');
+
+/** Runs `npx ARGS` with its output inherited; resolves to whether it exited 0. */
+function shAsync(cmd, args) {
+  console.log(`\n$ ${cmd} ${args.join(' ')}`);
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'inherit' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
+}
+
+/** Runs `npx ARGS` in the background, its output in a file printed once it ends: [name, ok]. */
+function beside(name, args) {
+  const dir = mkdtempSync(join(tmpdir(), 'npm-test-'));
+  const outPath = join(dir, 'out.txt');
+  const out = openSync(outPath, 'w');
+  const child = spawn('npx', args, { stdio: ['ignore', out, out] });
+  closeSync(out);
+  return new Promise((resolve) => {
+    const done = (ok) => {
+      console.log(`\n$ npx ${args.join(' ')}  (${name}, run beside the tests)`);
+      process.stdout.write(readFileSync(outPath, 'utf8'));
+      rmSync(dir, { recursive: true, force: true });
+      resolve([name, ok]);
+    };
+    child.on('error', () => done(false));
+    child.on('close', (code) => done(code === 0));
+  });
+}

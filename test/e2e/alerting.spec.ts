@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { retimed, ruleFor } from '../support/alert-pipeline.js';
 import { type AlertRig, shipped, startAlertRig, until } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { evaluateDashboard } from '../support/dashboard.js';
-import { dockerCli } from '../support/dockerd.js';
+import { fileDockerd } from '../support/dockerd.js';
 import { waitFor } from '../support/exec.js';
 import { makeImage, pullImage, pushImage, runContainer } from '../support/images.js';
 import { value } from '../support/metrics-text.js';
@@ -31,8 +31,11 @@ const timing = {
   rules: { DiunContainerUpdateAvailable: '15s', DiunDockerProviderDown: '15s' },
 };
 
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('end to end: a pushed digest becomes one email and one Gotify message', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const container = `shop-web-${suffix}`;
   const compose = {
@@ -49,7 +52,7 @@ describe('end to end: a pushed digest becomes one email and one Gotify message',
   let providerStoppedAt = 0;
 
   beforeAll(async () => {
-    proxy = stops.add(await startSocketProxy(inject('dockerHost')), (p) => p.close());
+    proxy = stops.add(await startSocketProxy(dockerd.host), (p) => p.close());
     rig = await startAlertRig(stops, {
       docker,
       suffix,

@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AlertPipeline, startAlertPipeline } from '../support/alert-pipeline.js';
 import { until } from '../support/alert-rig.js';
-import { dockerCli } from '../support/dockerd.js';
+import { fileDockerd } from '../support/dockerd.js';
 import { waitFor } from '../support/exec.js';
 import { makeImage, publish, pushImage, runContainer } from '../support/images.js';
 import { type Registry, startRegistry } from '../support/registry.js';
@@ -30,8 +30,11 @@ const timing = {
 const groupIntervalMs = 15_000;
 const summary = "A running container's image has a newer digest in its registry";
 
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('end to end: the updates found in one run are one email and one Gotify message', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   // Six compose services on their own images; 1 to 5 move together, 6 later.
   const apps = [1, 2, 3, 4, 5, 6].map((i) => ({
@@ -56,7 +59,7 @@ describe('end to end: the updates found in one run are one email and one Gotify 
         'com.docker.compose.service': app.service,
       });
     }
-    pipeline = await startAlertPipeline(dir, inject('dockerHost'), timing);
+    pipeline = await startAlertPipeline(dir, dockerd.host, timing);
   });
 
   afterAll(async () => {

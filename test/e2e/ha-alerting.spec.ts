@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type AlertRig, shipped, startAlertRig, until } from '../support/alert-rig.js';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
-import { dockerCli } from '../support/dockerd.js';
+import { fileDockerd } from '../support/dockerd.js';
 import { freePort, waitFor } from '../support/exec.js';
 import { makeImage, pullImage, pushImage, runContainer } from '../support/images.js';
 import { parseMetrics, value } from '../support/metrics-text.js';
@@ -23,8 +23,11 @@ const GROUP_INTERVAL_S = 10;
 // Long enough for the survivor to flush the group again after its peer timeout.
 const QUIET_MS = (GROUP_INTERVAL_S + 2 * PEER_TIMEOUT_S + 5) * 1000;
 
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('end to end, highly available: two Prometheus, two clustered Alertmanagers', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const container = `ha-web-${suffix}`;
   const stops = suiteTeardown();
@@ -38,7 +41,7 @@ describe('end to end, highly available: two Prometheus, two clustered Alertmanag
       suffix,
       repository: 'ha/web',
       container,
-      dockerEndpoint: inject('dockerHost'),
+      dockerEndpoint: dockerd.host,
     });
     const exporterHost = new URL(rig.exporter.url).host;
     const am = rig.alertmanager;

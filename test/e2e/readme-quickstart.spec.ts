@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { fileDockerd } from '../support/dockerd.js';
 import { run, stopWithProcess, waitFor } from '../support/exec.js';
 
 // A newcomer who follows only the README gets the exporter serving. The commands are
@@ -20,9 +21,12 @@ function readmeLine(prefix: string): string {
   return line;
 }
 
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('the README quick start', () => {
   let server: ChildProcess | undefined;
-  const dockerHost = inject('dockerHost');
+  const dockerHost = dockerd.host;
   // The sample config keeps its state in data/ of the checkout: a developer's own is set aside.
   if (existsSync(state)) renameSync(state, kept);
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Alertmanager, startAlertmanager } from '../support/alertmanager.js';
-import { dockerCli } from '../support/dockerd.js';
+import { fileDockerd } from '../support/dockerd.js';
 import { requireBinary, waitFor } from '../support/exec.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { makeImage, publish, pushImage, runContainer } from '../support/images.js';
@@ -33,9 +33,12 @@ interface ApiAlert {
   status: { state: string; silencedBy: string[] };
 }
 
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('snooze from the status page, in a real browser against the real Alertmanager', () => {
   const teardown = suiteTeardown();
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const name = `shop-api-${suffix}`;
   const token = `snooze-${suffix}`;
@@ -79,7 +82,7 @@ describe('snooze from the status page, in a real browser against the real Alertm
         {
           watch: { schedule: '' },
           metrics: { token },
-          providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: false } },
+          providers: { docker: { endpoint: dockerd.host, watchByDefault: false } },
           alertmanager: { url: am.url, timeout: '5s' },
         },
         { token },

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dockerCli } from '../support/dockerd.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileDockerd } from '../support/dockerd.js';
 import { requireBinary, waitFor } from '../support/exec.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { makeImage, publish, pushImage, runContainer } from '../support/images.js';
@@ -15,12 +15,15 @@ import { type Registry, startRegistry } from '../support/registry.js';
 const root = resolve(import.meta.dirname, '..', '..');
 const reports = join(root, 'reports');
 
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('status page in a real browser', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const names = { web: `shop-web-${suffix}`, cache: `cache-${suffix}` };
   const token = `page-${suffix}`;
-  // Only these two are watched (diun.enable), whatever other tests left in the shared dockerd.
+  // Only these two are watched (diun.enable), whatever else runs in the file's dockerd.
   const watched = { 'diun.enable': 'true' };
   let registry: Registry;
   let exporter: ExporterProcess;
@@ -44,7 +47,7 @@ describe('status page in a real browser', () => {
       {
         watch: { schedule: '' },
         metrics: { token },
-        providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: false } },
+        providers: { docker: { endpoint: dockerd.host, watchByDefault: false } },
       },
       { token },
     );

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { dockerCli } from '../support/dockerd.js';
+import { fileDockerd } from '../support/dockerd.js';
 import { freePort, requireBinary, run } from '../support/exec.js';
 import { runBuiltCli } from '../support/exporter.js';
 import { publish } from '../support/images.js';
@@ -18,8 +18,11 @@ const cli = resolve(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   runBuiltCli(args, { NO_COLOR: '', FORCE_COLOR: '', ...env });
 
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('check: the table on a pipe', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = Math.random().toString(36).slice(2, 8);
   const repo = 'a-team-with-a-rather-long-name/and-an-even-longer-repository-name-for-its-app';
   let registry: Registry;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dockerCli } from '../support/dockerd.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileDockerd } from '../support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { buildLocalImage, publish, runContainer } from '../support/images.js';
 import { find, value } from '../support/metrics-text.js';
@@ -9,8 +9,11 @@ import { type Registry, startRegistry } from '../support/registry.js';
 // The whole life of an update, on the real Docker engine and the real registry: v1 runs, v2 is
 // pushed, the exporter says so for the image and each container, and recreating the containers
 // clears it through Docker events with no registry request.
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('docker provider against a real registry', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const names = { a: `app-a-${suffix}`, b: `app-b-${suffix}`, local: `local-${suffix}` };
   let registry: Registry;
@@ -37,7 +40,7 @@ describe('docker provider against a real registry', () => {
     await runContainer(docker, `local/built-${suffix}:dev`, names.local);
     exporter = await startExporter({
       watch: { schedule: '', workers: 4 },
-      providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: true } },
+      providers: { docker: { endpoint: dockerd.host, watchByDefault: true } },
     });
   });
 

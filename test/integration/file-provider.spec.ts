@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { dockerCli } from '../support/dockerd.js';
+import { fileDockerd } from '../support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { publish } from '../support/images.js';
 import { find, type Sample, value } from '../support/metrics-text.js';
@@ -13,8 +13,11 @@ import { type Registry, startRegistry } from '../support/registry.js';
 // Diun's file provider on the real registry and the built exporter: entries with no container
 // behind them are outdated when the tag moves away from their pinned or first-recorded digest,
 // and an edit of the file is seen without asking for a check.
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('file provider against a real registry', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   let registry: Registry;
   let exporter: ExporterProcess;

@@ -1,16 +1,19 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type DockerCli, dockerCli, startDockerd } from '../support/dockerd.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DockerCli, fileDockerd, startDockerd } from '../support/dockerd.js';
 import { buildLocalImage, publish, runContainer } from '../support/images.js';
 import { type Registry, startRegistry } from '../support/registry.js';
 
-// Proves the test harness itself: the shared dockerd, a real registry, images and containers.
+// Proves the test harness itself: a file's own dockerd, a real registry, images and containers.
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('test harness', () => {
   let docker: DockerCli;
   let registry: Registry;
   const containers: string[] = [];
 
   beforeAll(async () => {
-    docker = dockerCli(inject('dockerHost'));
+    docker = dockerd.docker;
     registry = await startRegistry();
   });
 
@@ -19,7 +22,7 @@ describe('test harness', () => {
     await registry?.stop();
   });
 
-  it('reaches the shared dockerd', async () => {
+  it("reaches the file's own dockerd", async () => {
     expect(await docker(['version', '--format', '{{.Server.Version}}'])).toMatch(/^\d+\.\d+/);
   });
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { dockerCli } from '../support/dockerd.js';
+import { fileDockerd } from '../support/dockerd.js';
 import { waitFor } from '../support/exec.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { publish, runContainer } from '../support/images.js';
@@ -66,9 +66,12 @@ const stateOf = (sub: Subscriber, config: Discovery): EntityState | undefined =>
   return payload ? (JSON.parse(payload) as EntityState) : undefined;
 };
 
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('Home Assistant update entities over MQTT', () => {
   const teardown = suiteTeardown();
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const names = {
     app: `ha-app-${suffix}`,
@@ -111,7 +114,7 @@ describe('Home Assistant update entities over MQTT', () => {
     exporter = teardown.add(
       await startExporter({
         watch: { schedule: '', workers: 2 },
-        providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: true } },
+        providers: { docker: { endpoint: dockerd.host, watchByDefault: true } },
         mqtt: {
           url: broker.url,
           username: broker.user,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dockerCli } from '../support/dockerd.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileDockerd } from '../support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { pullImage, runContainer } from '../support/images.js';
 import { type Sample, value } from '../support/metrics-text.js';
@@ -32,8 +32,11 @@ interface Timeline {
 // multi/app runs one container on this machine's platform (linux/amd64). multi/arm gets the same
 // pushes and runs one container labelled `diun.platform=linux/arm64`, on its own repository so
 // that the image series and the request counts of multi/app tell about the amd64 one alone.
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('multi-arch tags against a real registry', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const names = {
     amd: `multi-amd-${suffix}`,
@@ -102,7 +105,7 @@ describe('multi-arch tags against a real registry', () => {
     await runContainer(docker, ref(list), names.list);
     exporter = await startExporter({
       watch: { schedule: '' },
-      providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: true } },
+      providers: { docker: { endpoint: dockerd.host, watchByDefault: true } },
     });
   });
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type DockerCli, dockerCli, loggedInDockerCli } from '../support/dockerd.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DockerCli, fileDockerd, loggedInDockerCli } from '../support/dockerd.js';
 import { freePort, run } from '../support/exec.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { type GotifyStandIn, startGotify } from '../support/gotify.js';
@@ -53,6 +53,9 @@ const webhook = readFileSync(
   'utf8',
 );
 
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('secrets never leave the exporter', () => {
   const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
   const containers: string[] = [];
@@ -83,7 +86,7 @@ describe('secrets never leave the exporter', () => {
     });
     ({ tokens, registry } = tokenRegistry);
     docker = await loggedInDockerCli(
-      inject('dockerHost'),
+      dockerd.host,
       mkdtempSync(join(dir, 'docker-config-')),
       registry.host,
       { name: 'pusher', password: users.pusher },
@@ -139,7 +142,7 @@ describe('secrets never leave the exporter', () => {
           },
         ],
         providers: {
-          docker: { endpoint: inject('dockerHost'), watchByDefault: true },
+          docker: { endpoint: dockerd.host, watchByDefault: true },
           file: { filename: listFile },
         },
         metrics: { token: secrets.metricsToken },
@@ -159,7 +162,7 @@ describe('secrets never leave the exporter', () => {
   afterAll(async () => {
     await exporter?.stop();
     await gotify?.stop();
-    await dockerCli(inject('dockerHost'))(['rm', '-f', ...containers]).catch(() => undefined);
+    await dockerd.docker(['rm', '-f', ...containers]).catch(() => undefined);
     await tokenRegistry?.stop();
     rmSync(dir, { recursive: true, force: true });
   });

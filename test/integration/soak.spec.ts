@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dockerCli } from '../support/dockerd.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileDockerd } from '../support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { pullImage, runContainer } from '../support/images.js';
 import { find, parseMetrics, type Sample } from '../support/metrics-text.js';
@@ -34,8 +34,11 @@ async function inPool<T>(items: T[], size: number, fn: (item: T) => Promise<unkn
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('soak: hundreds of containers and references under events, checks and scrapes', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const names = Array.from({ length: TAGS * PER_TAG }, (_, i) => `soak-${suffix}-${i}`);
   const tagOf = (i: number) => `v${i % TAGS}`;
@@ -75,7 +78,7 @@ describe('soak: hundreds of containers and references under events, checks and s
     exporter = await startExporter({
       watch: { schedule: '*/4 * * * * *', jitter: '0s', workers: 10 },
       providers: {
-        docker: { endpoint: inject('dockerHost'), watchByDefault: true },
+        docker: { endpoint: dockerd.host, watchByDefault: true },
         file: { filename: join(dir, 'images.yml') },
       },
     });

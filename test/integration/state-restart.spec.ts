@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dockerCli } from '../support/dockerd.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileDockerd } from '../support/dockerd.js';
 import { waitFor } from '../support/exec.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { publish, runContainer } from '../support/images.js';
@@ -11,8 +11,11 @@ import { type Registry, startRegistry } from '../support/registry.js';
 
 // The state file must survive a kill -9 at any moment: the next start serves the last picture at
 // once, first-seen times included, before asking any registry.
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('state file across kill -9 and restart', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const count = 6;
   let registry: Registry;
@@ -35,7 +38,7 @@ describe('state file across kill -9 and restart', () => {
     await publish(docker, images[0]!, `v2 ${suffix}`);
     exporter = await startExporter({
       watch: { schedule: '', workers: 1 },
-      providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: true } },
+      providers: { docker: { endpoint: dockerd.host, watchByDefault: true } },
     });
   });
 

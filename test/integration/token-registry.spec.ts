@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type DockerCli, dockerCli, loggedInDockerCli } from '../support/dockerd.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DockerCli, fileDockerd, loggedInDockerCli } from '../support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { publish, runContainer } from '../support/images.js';
 import { value } from '../support/metrics-text.js';
@@ -22,14 +22,12 @@ async function tokenRegistry(anonymous: boolean) {
     },
   });
   const dockerConfig = mkdtempSync(join(tmpdir(), 'docker-config-'));
-  const docker = await loggedInDockerCli(
-    inject('dockerHost'),
-    dockerConfig,
-    started.registry.host,
-    pusher,
-  );
+  const docker = await loggedInDockerCli(dockerd.host, dockerConfig, started.registry.host, pusher);
   return { ...started, docker };
 }
+
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
 
 describe('registry behind a Docker Hub-style token service', () => {
   const suffix = randomUUID().slice(0, 8);
@@ -61,7 +59,7 @@ describe('registry behind a Docker Hub-style token service', () => {
 
   afterAll(async () => {
     for (const e of exporters) await e.stop();
-    await dockerCli(inject('dockerHost'))(['rm', '-f', ...containers]).catch(() => undefined);
+    await dockerd.docker(['rm', '-f', ...containers]).catch(() => undefined);
     for (const r of [open, closed]) await r?.stop();
   });
 
@@ -69,7 +67,7 @@ describe('registry behind a Docker Hub-style token service', () => {
     const e = await startExporter({
       watch: { schedule: '', workers: 4 },
       regopts,
-      providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: true } },
+      providers: { docker: { endpoint: dockerd.host, watchByDefault: true } },
     });
     exporters.push(e);
     return e;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../../src/registry/client.js';
 import { parseReference } from '../../src/registry/reference.js';
-import { dockerCli } from '../support/dockerd.js';
+import { fileDockerd } from '../support/dockerd.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { pullImage, runContainer } from '../support/images.js';
 import { startLatencyProxy } from '../support/latency-proxy.js';
@@ -14,8 +14,11 @@ import { type Registry, startRegistry } from '../support/registry.js';
 // Version tracking (`diun.watch_repo`) on the real registry and the real Docker engine: the
 // exporter lists the repository's tags, keeps those comparable with the running one, and says
 // whether a newer one exists and which is the latest.
+// A dockerd of this file's own: files run in parallel, and none sees another's containers.
+const dockerd = fileDockerd();
+
 describe('newer versions of a watched repository', () => {
-  const docker = dockerCli(inject('dockerHost'));
+  const docker = dockerd.docker;
   const suffix = randomUUID().slice(0, 8);
   const repo = 'ver/app';
   const tags = ['1.0.0', '1.1.0', '1.2.0', '1.2.0-alpine', '2.0.0-rc.1', '1.2', 'latest'];
@@ -83,7 +86,7 @@ describe('newer versions of a watched repository', () => {
     }
     exporter = await startExporter({
       watch: { schedule: '' },
-      providers: { docker: { endpoint: inject('dockerHost'), watchByDefault: true } },
+      providers: { docker: { endpoint: dockerd.host, watchByDefault: true } },
     });
     await exporter.until(
       (s) => value(s, 'diun_image_update_available', image(runs.a.tag)) !== undefined,

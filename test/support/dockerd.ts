@@ -1,9 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { requireBinary, run, stopWithProcess, terminate, waitFor } from './exec.js';
 
 /** Runs the docker CLI with the given arguments and returns its stdout. */
@@ -55,14 +64,14 @@ export async function loggedInDockerCli(
  * Starts a private dockerd in a fresh temporary folder and waits until it answers on its unix
  * socket. `extraArgs` are added to its command line (another `--host`, TLS flags); vfs storage
  * unless `storageDriver` says otherwise (overlay2 copies nothing per layer, for image builds).
+ * `dir` is a folder made for it beforehand (see `fileDockerd`).
  */
 export async function startDockerd(
-  opts: { extraArgs?: string[]; storageDriver?: 'vfs' | 'overlay2' } = {},
+  opts: { extraArgs?: string[]; storageDriver?: 'vfs' | 'overlay2'; dir?: string } = {},
 ): Promise<Dockerd> {
   const binary = requireBinary('dockerd', 'docker.io');
   requireBinary('docker', 'docker.io');
-  // A short path: unix socket paths are limited to 108 bytes.
-  const dir = await mkdtemp(join(tmpdir(), 'dockerd-'));
+  const dir = opts.dir ?? daemonDir();
   const socket = join(dir, 'docker.sock');
   // Our own (empty) daemon.json, so a machine's /etc/docker/daemon.json cannot change the daemon.
   writeFileSync(join(dir, 'daemon.json'), '{}\n');
@@ -76,6 +85,9 @@ export async function startDockerd(
     `--data-root=${join(dir, 'root')}`,
     `--exec-root=${join(dir, 'exec')}`,
     `--pidfile=${join(dir, 'docker.pid')}`,
+    // Test files run in parallel, each with daemons of its own: networks that Compose or a swarm
+    // makes must not take the same subnet in two daemons at once, or the host's routes to them clash.
+    `--default-address-pool=base=${addressPool()},size=24`,
     ...(opts.extraArgs ?? []),
   ];
   let child: ChildProcess | undefined = await launch(binary, args, dir, socket);
@@ -110,6 +122,51 @@ export async function startDockerd(
       // Left to an init that does not reap, containerd stays a zombie whose pid still answers,
       // and the next dockerd would wait for it forever: forget that pid.
       rmSync(join(dir, 'exec', 'containerd', 'containerd.pid'), { force: true });
+    },
+  };
+}
+
+/** A short path: unix socket paths are limited to 108 bytes. */
+function daemonDir(): string {
+  return mkdtempSync(join(tmpdir(), 'dockerd-'));
+}
+
+let daemonsStarted = 0;
+
+/**
+ * A /16 of 10.0.0.0/8 no other daemon of this run takes at the same time: vitest gives each
+ * worker running at once its own VITEST_POOL_ID, and a file starts at most a few daemons.
+ */
+function addressPool(): string {
+  const worker = Number(process.env.VITEST_POOL_ID ?? 0) % 20;
+  const octet = 10 + worker * 10 + (daemonsStarted++ % 10);
+  return `10.${octet}.0.0/16`;
+}
+
+/**
+ * A dockerd of the calling test file's own (call it at the top of a describe): its host is known
+ * at once, the daemon starts before the describe's own beforeAll hooks and is removed, with every
+ * image and container in it, after its afterAll hooks. Files run in parallel, and a daemon that
+ * one file alone lists is one whose containers no other file sees.
+ */
+export function fileDockerd(): { host: string; docker: DockerCli; daemon(): Dockerd } {
+  const dir = daemonDir();
+  let started: Dockerd | undefined;
+  beforeAll(async () => {
+    started = await startDockerd({ dir });
+  });
+  afterAll(async () => {
+    if (started) await started.cleanup();
+    else await rm(dir, { recursive: true, force: true });
+  });
+  const host = `unix://${join(dir, 'docker.sock')}`;
+  return {
+    host,
+    docker: dockerCli(host),
+    daemon() {
+      if (!started)
+        throw new Error("the file's dockerd is not started yet (use it in a hook or a test)");
+      return started;
     },
   };
 }

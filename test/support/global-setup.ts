@@ -1,8 +1,4 @@
 import { readFileSync } from 'node:fs';
-// Loads vitest's types so the augmentation below has a module to extend.
-import type {} from 'vitest';
-import type { TestProject } from 'vitest/node';
-import { startDockerd } from './dockerd.js';
 import { requireBinary } from './exec.js';
 
 // The programs the service tests need, and the Debian package of each (scripts/test.mjs
@@ -11,20 +7,13 @@ const services = JSON.parse(
   readFileSync(new URL('./services.json', import.meta.url), 'utf8'),
 ) as Record<string, { package: string; for: string }>;
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** `unix:///tmp/dockerd-XXXXXX/docker.sock` of the one dockerd shared by the run. */
-    dockerHost: string;
-  }
-}
-
-/** Starts the run's one dockerd (tests read its host with `inject('dockerHost')`). */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // Missing services fail the run with the package to install; nothing is skipped.
+/**
+ * Checks, before any service test runs, that every program they start is installed: a missing
+ * one fails the run with the package to install, and nothing is skipped. Each test file starts
+ * the daemons it uses itself (a dockerd of its own with `fileDockerd`), so files run in parallel.
+ */
+export default function setup(): void {
   for (const [program, { package: debianPackage }] of Object.entries(services)) {
     requireBinary(program, debianPackage);
   }
-  const dockerd = await startDockerd();
-  project.provide('dockerHost', dockerd.host);
-  return () => dockerd.cleanup();
 }
