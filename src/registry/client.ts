@@ -229,13 +229,15 @@ export class RegistryClient {
   private async sendFollowing(ref: ImageReference, opts: RequestOptions, x: Exchange) {
     // The ping comes first: it tells whether the registry speaks HTTPS or plain HTTP.
     await this.auth.ready(ref.registry, opts);
-    let url = this.schemes.url(ref.registry, x.path);
+    // A string, not a URL: a run makes one per reference. Redirects (rare) parse it.
+    let url: URL | string = this.schemes.href(ref.registry, x.path);
     let res = await this.sendAuthorized(ref, opts, x, url);
     for (let hop = 0; isRedirect(res.status); hop++) {
       const location = headerValue(res.headers, 'location');
       if (!location || hop >= MAX_REDIRECTS) return res;
-      const next = new URL(location, url);
-      const sameHost = next.host === url.host && next.protocol === url.protocol;
+      const current: URL = new URL(url);
+      const next: URL = new URL(location, current);
+      const sameHost = next.host === current.host && next.protocol === current.protocol;
       url = next;
       res = sameHost
         ? await this.sendAuthorized(ref, opts, x, url)
@@ -246,7 +248,12 @@ export class RegistryClient {
 
   // One authenticated request; a 401 that fresh credentials may cure is retried once, so a
   // registry that answers 401 whatever it is sent costs two requests, never a loop.
-  private async sendAuthorized(ref: ImageReference, opts: RequestOptions, x: Exchange, url: URL) {
+  private async sendAuthorized(
+    ref: ImageReference,
+    opts: RequestOptions,
+    x: Exchange,
+    url: URL | string,
+  ) {
     for (let attempt = 0; ; attempt++) {
       const auth = await this.auth.authorize(ref.registry, ref.repository, opts);
       const res = await this.transport.send(this.request(ref, opts, x, url, auth.header));
@@ -262,7 +269,7 @@ export class RegistryClient {
     ref: ImageReference,
     opts: RequestOptions,
     x: Exchange,
-    url: URL,
+    url: URL | string,
     authorization?: string,
   ): TransportRequest {
     const headers: Record<string, string> = {};
