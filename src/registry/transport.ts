@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { parseRetryAfter, RegistryError, reasonForStatus } from './errors.js';
-import { RegistryGate } from './limiter.js';
+import { type AnswerSample, RegistryGate } from './limiter.js';
 
 export type RequestKind = 'ping' | 'token' | 'manifest_head' | 'manifest_get' | 'tags' | 'blob';
 
@@ -147,7 +147,9 @@ export class Transport {
    * remain, which end a request whose registry sends nothing for IDLE_LIMIT_MS.
    */
   async send(req: TransportRequest): Promise<TransportResponse> {
-    const release = await this.gate.acquire(req.registry, req.ceiling);
+    const release =
+      this.gate.tryAcquire(req.registry, req.ceiling) ??
+      (await this.gate.acquire(req.registry, req.ceiling));
     try {
       const deadline = req.timeoutMs > 0 ? Date.now() + req.timeoutMs : Number.POSITIVE_INFINITY;
       for (let attempt = 0; ; attempt++) {
@@ -158,11 +160,10 @@ export class Transport {
         const started = performance.now();
         const res = await this.attempt(req, Math.max(1, deadline - Date.now()));
         if (res.status !== 429) {
-          this.gate.answered(req.registry, {
-            epoch,
-            ...(TIMED_KINDS.has(req.kind) && { latencyMs: performance.now() - started }),
-            ...rateLimitHeaders(res.headers),
-          });
+          const sample: AnswerSample = rateLimitHeaders(res.headers);
+          sample.epoch = epoch;
+          if (TIMED_KINDS.has(req.kind)) sample.latencyMs = performance.now() - started;
+          this.gate.answered(req.registry, sample);
           return res;
         }
         const retryAfter = parseRetryAfter(headerValue(res.headers, 'retry-after'));
@@ -376,16 +377,18 @@ function responseHeaders(raw: Buffer[]): TransportResponse['headers'] {
 }
 
 // `RateLimit-Limit` and `RateLimit-Remaining`, where sent.
+// A new object each call, which `send` completes into the gate's sample.
 function rateLimitHeaders(headers: TransportResponse['headers']): {
+  epoch: number;
   allowance?: number;
   remaining?: number;
 } {
+  const sample: { epoch: number; allowance?: number; remaining?: number } = { epoch: 0 };
   const allowance = leadingInteger(headerValue(headers, 'ratelimit-limit'));
   const remaining = leadingInteger(headerValue(headers, 'ratelimit-remaining'));
-  return {
-    ...(allowance !== undefined && { allowance }),
-    ...(remaining !== undefined && { remaining }),
-  };
+  if (allowance !== undefined) sample.allowance = allowance;
+  if (remaining !== undefined) sample.remaining = remaining;
+  return sample;
 }
 
 function leadingInteger(value: string | undefined): number | undefined {

@@ -7,12 +7,12 @@ import { failureReason } from '../registry/errors.js';
 import { parseReference } from '../registry/reference.js';
 import type { RequestOptions } from '../registry/types.js';
 import type { ImageRecord } from '../state/records.js';
-import { resolveIndexes } from './compare-digests.js';
+import { indexesNeeded, resolveIndexes } from './compare-digests.js';
 import { fetchImageFacts, type ImageFacts } from './created.js';
 import { isOutdated } from './evaluate.js';
 import type { WatchHooks } from './hooks.js';
 import { type ImageKey, imageKey, providerOf } from './model.js';
-import { TagLists, versionField, versionOf } from './newest-tag.js';
+import { NOT_WATCHED, TagLists, versionField, versionOf, watchesRepo } from './newest-tag.js';
 import { selectRegopt } from './regopts.js';
 import type { CheckTarget } from './target.js';
 
@@ -160,21 +160,25 @@ export async function checkTargets(
       try {
         const head = await deps.registry.headManifest(ref, opts);
         outcome = { remoteDigest: head.digest, remoteMediaType: head.mediaType };
-        outcome.indexes = await resolveIndexes({
-          registry: deps.registry,
-          image: target.image,
-          opts,
-          remote: head,
-          containers: target.containers,
-          recordOf,
-        });
+        // Awaited only when there is an index to read or keep: most images have none, and a
+        // run makes one of these per reference.
+        outcome.indexes = indexesNeeded(head, target.containers, recordOf)
+          ? await resolveIndexes({
+              registry: deps.registry,
+              image: target.image,
+              opts,
+              remote: head,
+              containers: target.containers,
+              recordOf,
+            })
+          : undefined;
       } catch (err) {
         const reason = failureReason(err);
         const message = err instanceof Error ? err.message : String(err);
         log('warn', 'image check failed', { image: target.image, reason, error: message });
         outcome = { error: message, reason };
       }
-      const version = await versionOf(target, tags, opts);
+      const version = watchesRepo(target) ? await versionOf(target, tags, opts) : NOT_WATCHED;
       const now = deps.now();
       let facts: Promise<ImageFacts> | undefined;
       const remoteFacts = (digest: string) => {
@@ -187,9 +191,13 @@ export async function checkTargets(
         deps.hooks.checked(provider);
         if (outcome.reason) deps.hooks.failed(provider, outcome.reason);
         const before = records.get(key);
+        // A promise only when the image's creation time must be fetched (its digest moved).
+        const pending = nextRecord(before, outcome, target, now, remoteFacts);
+        const next = pending instanceof Promise ? await pending : pending;
         // nextRecord's answer is a new object: completed in place rather than copied again.
-        const next = await nextRecord(before, outcome, target, now, remoteFacts);
-        records.set(key, Object.assign(next, { provider }, versionField(version, before)));
+        next.provider = provider;
+        next.version = versionField(version, before).version;
+        records.set(key, next);
       }
     },
     byRegistry,
@@ -197,13 +205,17 @@ export async function checkTargets(
   await prefetched;
 }
 
-async function nextRecord(
+/**
+ * The record after a check. Returned as is, with no promise, unless the digest moved and the
+ * image's creation time must be fetched: a steady run makes one per image.
+ */
+function nextRecord(
   before: ImageRecord | undefined,
   outcome: Partial<ImageRecord>,
   target: CheckTarget,
   now: number,
   remoteFacts: (digest: string) => Promise<ImageFacts>,
-): Promise<ImageRecord> {
+): ImageRecord | Promise<ImageRecord> {
   const base: ImageRecord = before ?? {
     provider: '',
     image: target.image,
@@ -242,9 +254,11 @@ async function nextRecord(
       record.remoteCreated = local.localCreated;
       if (moved) record.origin = local.origin;
     } else if (moved && base.remoteDigest) {
-      const fetched = await remoteFacts(digest);
-      record.remoteCreated = fetched.created;
-      record.origin = fetched.origin;
+      return remoteFacts(digest).then((fetched) => {
+        record.remoteCreated = fetched.created;
+        record.origin = fetched.origin;
+        return record;
+      });
     } else if (moved) {
       record.remoteCreated = undefined;
       record.origin = undefined;
