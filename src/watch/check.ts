@@ -6,7 +6,7 @@ import type { RegistryClient } from '../registry/client.js';
 import { failureReason } from '../registry/errors.js';
 import { parseReference } from '../registry/reference.js';
 import type { RequestOptions } from '../registry/types.js';
-import type { ImageRecord } from '../state/records.js';
+import { copyRecord, type ImageRecord } from '../state/records.js';
 import { indexesNeeded, resolveIndexes } from './compare-digests.js';
 import { fetchImageFacts, type ImageFacts } from './created.js';
 import { isOutdated } from './evaluate.js';
@@ -130,10 +130,20 @@ export async function checkTargets(
   };
   const tags = new TagLists(deps.registry);
   // Each target's reference and request options, worked out once for the batch and the pool.
+  // Targets with the same regopt (most have none) share one options object.
+  const optsByRegopt = new Map<RegOpt | undefined, RequestOptions>();
+  const optionsFor = (regopt: RegOpt | undefined) => {
+    let opts = optsByRegopt.get(regopt);
+    if (!opts) {
+      opts = requestOptions(regopt, deps.workers);
+      optsByRegopt.set(regopt, opts);
+    }
+    return opts;
+  };
   const planned = targets.map((target) => ({
     target,
     ref: parseReference(target.image),
-    opts: requestOptions(target.regopt, deps.workers),
+    opts: optionsFor(target.regopt),
   }));
   // Tokens for many repositories at once; not awaited, so a slow token service holds back only
   // its own registry's checks, which wait for the batch that covers them.
@@ -222,29 +232,25 @@ function nextRecord(
     status: 'new',
     updateAvailable: false,
   };
+  // Copied with every field in place, then set: see copyRecord.
+  const record = copyRecord(base);
+  record.lastCheck = now;
   if (outcome.reason) {
-    return {
-      ...base,
-      lastCheck: now,
-      status: 'error',
-      error: outcome.error,
-      reason: outcome.reason,
-    };
+    record.status = 'error';
+    record.error = outcome.error;
+    record.reason = outcome.reason;
+    return record;
   }
   const digest = outcome.remoteDigest!;
   const moved = digest !== base.remoteDigest;
-  const record: ImageRecord = {
-    ...base,
-    remoteDigest: digest,
-    remoteMediaType: outcome.remoteMediaType,
-    remoteDigestSince: moved ? now : base.remoteDigestSince,
-    firstDigest: base.firstDigest ?? digest,
-    indexes: outcome.indexes,
-    lastCheck: now,
-    status: base.remoteDigest ? 'unchange' : 'new',
-    error: undefined,
-    reason: undefined,
-  };
+  record.remoteDigest = digest;
+  record.remoteMediaType = outcome.remoteMediaType;
+  record.remoteDigestSince = moved ? now : base.remoteDigestSince;
+  record.firstDigest = base.firstDigest ?? digest;
+  record.indexes = outcome.indexes;
+  record.status = base.remoteDigest ? 'unchange' : 'new';
+  record.error = undefined;
+  record.reason = undefined;
   if (moved || record.remoteCreated === undefined) {
     // A container already running the registry's image (for its platform) tells us its creation
     // time and origin for free; otherwise fetch them, but only when the digest really moved, so
