@@ -50,16 +50,21 @@ export function planTargets(
 ): CheckTarget[] {
   const byImage = new Map<string, CheckTarget>();
   for (const [key, containers] of groups) {
-    const checkable = containers.filter((c) => !c.skip);
+    // The group's own array when nothing in it is skipped (the usual case): a cold run holds
+    // these for its whole length, so each array less is one less for V8 to promote.
+    const checkable = containers.some((c) => c.skip)
+      ? containers.filter((c) => !c.skip)
+      : containers;
     if (checkable.length === 0) continue;
     const image = checkable[0]!.image;
-    let target = byImage.get(image);
+    const target = byImage.get(image);
     if (!target) {
-      target = { image, keys: [], containers: [] };
-      byImage.set(image, target);
+      byImage.set(image, { image, keys: [key], containers: checkable, regopt: undefined });
+      continue;
     }
     target.keys.push(key);
-    target.containers.push(...checkable);
+    // Another group of the same image (another provider): a new array, the groups' stay as is.
+    target.containers = [...target.containers, ...checkable];
   }
   const warned = warnedRegopt.get(config) ?? new Set<string>();
   warnedRegopt.set(config, warned);
