@@ -28,7 +28,9 @@ const SCRAPES = 200;
 const CLIENT_SCRAPES = 50;
 // V8 flags for the exporter alone, e.g. BENCH_EXPORTER_NODE_OPTIONS=--max-old-space-size=96 to see
 // how much of the RSS is heap the collector has not given back, or
-// `--import ./bench/support/allocation-profile.mjs` for what the steady run allocates and where.
+// `--import ./bench/support/allocation-profile.mjs` for what the steady run allocates and where,
+// `--import ./bench/support/promoted-profile.mjs` for what start-up and the cold run promote to
+// V8's old space (what grows the heap).
 const EXPORTER_NODE_OPTIONS = process.env.BENCH_EXPORTER_NODE_OPTIONS;
 const cli = resolve(import.meta.dirname, '..', 'dist', 'cli.js');
 

@@ -70,6 +70,13 @@ export function runPool<T>(
       }
       return undefined;
     };
+    const done = (queue: { running: number }) => {
+      queue.running--;
+      running--;
+      settled++;
+      if (settled === items.length) finish();
+      else pump();
+    };
     const pump = () => {
       while (running < slots) {
         const picked = pick();
@@ -77,18 +84,16 @@ export function runPool<T>(
         const { queue, item } = picked;
         queue.running++;
         running++;
+        // Started on the next microtask, as before; one chain of two promises per item.
         Promise.resolve()
           .then(() => work(item))
-          .catch((error: unknown) => {
-            failure ??= { error };
-          })
-          .finally(() => {
-            queue.running--;
-            running--;
-            settled++;
-            if (settled === items.length) finish();
-            else pump();
-          });
+          .then(
+            () => done(queue),
+            (error: unknown) => {
+              failure ??= { error };
+              done(queue);
+            },
+          );
       }
     };
     if (items.length === 0) resolve();

@@ -122,6 +122,8 @@ export function pullGrants(token: string): Set<string> | undefined {
 
 export class Authenticator {
   private readonly challenges = new Map<string, Promise<RegistryChallenge>>();
+  /** The challenge of `challenges` once its ping was answered: read without awaiting. */
+  private readonly known = new Map<string, RegistryChallenge>();
   /**
    * The `Bearer ...` header of each token, by token key, kept until the token's `expiresAt`.
    * Kept whole so that every request sends the same string: one built per request would be
@@ -149,9 +151,39 @@ export class Authenticator {
     this.tokens.on('expired', (key: string) => this.unverified.delete(key));
   }
 
-  /** Resolves once `registry` was pinged: its challenge and scheme are known. */
-  async ready(registry: string, opts: RequestOptions): Promise<void> {
-    await this.challenge(registry, opts);
+  /**
+   * Resolves once `registry` was pinged: its challenge and scheme are known. Undefined, not a
+   * promise, when they are known already: every request asks.
+   */
+  ready(registry: string, opts: RequestOptions): Promise<void> | undefined {
+    if (this.known.has(registry)) return undefined;
+    return this.challenge(registry, opts).then(() => undefined);
+  }
+
+  /**
+   * What `authorize` would give, when it can be given without waiting: the registry was pinged,
+   * no batch that may cover the repository is under way, and for Bearer a token is cached.
+   * Undefined otherwise, and then `authorize` is the way.
+   */
+  authorizeNow(
+    registry: string,
+    repository: string,
+    opts: RequestOptions,
+  ): Authorization | undefined {
+    const challenge = this.known.get(registry);
+    if (challenge === undefined) return undefined;
+    const { username, password } = opts.credentials ?? {};
+    if (challenge.scheme === 'none') return { challenge };
+    if (challenge.scheme === 'basic') {
+      return username ? { challenge, header: basic(username, password) } : { challenge };
+    }
+    if (this.warming.size > 0 && this.warming.has(JSON.stringify([registry, username ?? '']))) {
+      return undefined;
+    }
+    const key = tokenKey(registry, repository, username);
+    if (this.batched.size > 0 && this.batched.has(key)) return undefined;
+    const cached = this.tokens.get<string>(key);
+    return cached === undefined ? undefined : { challenge, header: cached, cachedTokenKey: key };
   }
 
   /** The Authorization to send for a pull from `repository`, pinging the registry if needed. */
@@ -224,6 +256,7 @@ export class Authenticator {
     const now = pickChallenge(parseWwwAuthenticate(wwwAuthenticate));
     if (now && JSON.stringify(now) !== JSON.stringify(used.challenge)) {
       this.challenges.set(registry, Promise.resolve(now));
+      this.known.set(registry, now);
       retry = true;
     }
     return retry;
@@ -291,12 +324,18 @@ export class Authenticator {
   private challenge(registry: string, opts: RequestOptions): Promise<RegistryChallenge> {
     let challenge = this.challenges.get(registry);
     if (!challenge) {
-      challenge = this.ping(registry, opts);
-      this.challenges.set(registry, challenge);
-      // A failed ping is not remembered: the next check asks again.
-      challenge.catch(() => {
-        if (this.challenges.get(registry) === challenge) this.challenges.delete(registry);
-      });
+      const pinged = this.ping(registry, opts);
+      challenge = pinged;
+      this.challenges.set(registry, pinged);
+      pinged.then(
+        (answered) => {
+          if (this.challenges.get(registry) === pinged) this.known.set(registry, answered);
+        },
+        // A failed ping is not remembered: the next check asks again.
+        () => {
+          if (this.challenges.get(registry) === pinged) this.challenges.delete(registry);
+        },
+      );
     }
     return challenge;
   }

@@ -195,7 +195,16 @@ export class RegistryClient {
    * refuses are read again (a helper's token may have expired) and, when they changed, the
    * request is sent once more with them.
    */
-  private async send(ref: ImageReference, opts: RequestOptions, x: Exchange) {
+  private send(ref: ImageReference, opts: RequestOptions, x: Exchange): Promise<TransportResponse> {
+    // The usual case: credentials in the options, or config.json read and holding none for
+    // this registry; nothing to refresh, so no wrapping of the outcome either.
+    if (opts.credentials?.username || !this.stored) return this.sendFollowing(ref, opts, x);
+    const known = this.stored.settled(ref.registry);
+    if (known !== undefined && known.stored === undefined) return this.sendFollowing(ref, opts, x);
+    return this.sendWithStored(ref, opts, x);
+  }
+
+  private async sendWithStored(ref: ImageReference, opts: RequestOptions, x: Exchange) {
     const first = await this.withStoredCredentials(ref.registry, opts);
     const attempt = (o: RequestOptions) => outcome(this.sendFollowing(ref, o, x));
     let result = await attempt(first.opts);
@@ -228,14 +237,17 @@ export class RegistryClient {
    */
   private async sendFollowing(ref: ImageReference, opts: RequestOptions, x: Exchange) {
     // The ping comes first: it tells whether the registry speaks HTTPS or plain HTTP.
-    await this.auth.ready(ref.registry, opts);
-    let url = this.schemes.url(ref.registry, x.path);
+    const ready = this.auth.ready(ref.registry, opts);
+    if (ready) await ready;
+    // A string, not a URL: a run makes one per reference. Redirects (rare) parse it.
+    let url: URL | string = this.schemes.href(ref.registry, x.path);
     let res = await this.sendAuthorized(ref, opts, x, url);
     for (let hop = 0; isRedirect(res.status); hop++) {
       const location = headerValue(res.headers, 'location');
       if (!location || hop >= MAX_REDIRECTS) return res;
-      const next = new URL(location, url);
-      const sameHost = next.host === url.host && next.protocol === url.protocol;
+      const current: URL = new URL(url);
+      const next: URL = new URL(location, current);
+      const sameHost = next.host === current.host && next.protocol === current.protocol;
       url = next;
       res = sameHost
         ? await this.sendAuthorized(ref, opts, x, url)
@@ -246,9 +258,16 @@ export class RegistryClient {
 
   // One authenticated request; a 401 that fresh credentials may cure is retried once, so a
   // registry that answers 401 whatever it is sent costs two requests, never a loop.
-  private async sendAuthorized(ref: ImageReference, opts: RequestOptions, x: Exchange, url: URL) {
+  private async sendAuthorized(
+    ref: ImageReference,
+    opts: RequestOptions,
+    x: Exchange,
+    url: URL | string,
+  ) {
     for (let attempt = 0; ; attempt++) {
-      const auth = await this.auth.authorize(ref.registry, ref.repository, opts);
+      const auth =
+        this.auth.authorizeNow(ref.registry, ref.repository, opts) ??
+        (await this.auth.authorize(ref.registry, ref.repository, opts));
       const res = await this.transport.send(this.request(ref, opts, x, url, auth.header));
       const retry =
         res.status === 401 &&
@@ -262,7 +281,7 @@ export class RegistryClient {
     ref: ImageReference,
     opts: RequestOptions,
     x: Exchange,
-    url: URL,
+    url: URL | string,
     authorization?: string,
   ): TransportRequest {
     const headers: Record<string, string> = {};

@@ -31,6 +31,8 @@ const IDENTITY_TOKEN_USER = '<token>';
 
 export class DockerCredentials {
   private readonly found = new Map<string, Promise<StoredCredentials | undefined>>();
+  /** What each promise of `found` resolved to, once it has. */
+  private readonly settledFor = new Map<string, { stored: StoredCredentials | undefined }>();
   private readonly refreshing = new WeakMap<StoredCredentials, Promise<unknown>>();
   private readonly env: NodeJS.ProcessEnv;
   private readonly file: string;
@@ -47,9 +49,28 @@ export class DockerCredentials {
     let found = this.found.get(registry);
     if (!found) {
       found = this.read(registry);
-      this.found.set(registry, found);
+      this.remember(registry, found);
     }
     return found;
+  }
+
+  /**
+   * What `get` resolved to for `registry`, once it has (`stored` undefined: config.json holds
+   * none for it); undefined while it is being read or was never asked.
+   */
+  settled(registry: string): { stored: StoredCredentials | undefined } | undefined {
+    return this.settledFor.get(registry);
+  }
+
+  private remember(registry: string, found: Promise<StoredCredentials | undefined>): void {
+    this.found.set(registry, found);
+    this.settledFor.delete(registry);
+    found.then(
+      (stored) => {
+        if (this.found.get(registry) === found) this.settledFor.set(registry, { stored });
+      },
+      () => undefined,
+    );
   }
 
   /**
@@ -61,7 +82,7 @@ export class DockerCredentials {
     if (pending) return pending;
     const found = this.read(registry);
     this.refreshing.set(used, found);
-    this.found.set(registry, found);
+    this.remember(registry, found);
     return found;
   }
 

@@ -106,15 +106,29 @@ export class RegistryGate {
    * come, first served.
    */
   async acquire(registry: string, ceiling: number = DEFAULT_CEILING): Promise<() => void> {
+    const now = this.tryAcquire(registry, ceiling);
+    if (now) return now;
+    const state = this.state(registry, ceiling);
+    state.window.saturated = true;
+    const max = Math.max(1, Math.floor(ceiling));
+    await new Promise<void>((resolve) => state.queue.push({ max, go: resolve }));
+    return this.releaser(state);
+  }
+
+  /**
+   * `acquire` when a slot is free now: the function that gives it back, with no promise (every
+   * request asks). Undefined when the request would have to wait; nothing is taken then.
+   */
+  tryAcquire(registry: string, ceiling: number = DEFAULT_CEILING): (() => void) | undefined {
     const state = this.state(registry, ceiling);
     const max = Math.max(1, Math.floor(ceiling));
-    if (state.queue.length === 0 && state.inFlight < Math.min(state.limit, max)) {
-      state.inFlight++;
-      if (state.inFlight >= state.limit) state.window.saturated = true;
-    } else {
-      state.window.saturated = true;
-      await new Promise<void>((resolve) => state.queue.push({ max, go: resolve }));
-    }
+    if (state.queue.length > 0 || state.inFlight >= Math.min(state.limit, max)) return undefined;
+    state.inFlight++;
+    if (state.inFlight >= state.limit) state.window.saturated = true;
+    return this.releaser(state);
+  }
+
+  private releaser(state: RegistryState): () => void {
     let released = false;
     return () => {
       if (released) return;

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { parseRetryAfter, RegistryError, reasonForStatus } from './errors.js';
-import { RegistryGate } from './limiter.js';
+import { type AnswerSample, RegistryGate } from './limiter.js';
 
 export type RequestKind = 'ping' | 'token' | 'manifest_head' | 'manifest_get' | 'tags' | 'blob';
 
@@ -27,7 +27,11 @@ export interface TransportRequest {
   registry: string;
   kind: RequestKind;
   method: 'GET' | 'HEAD';
-  url: URL;
+  /**
+   * Where to send it: a URL, or the same as a string (`https://host/v2/...`), which spares the
+   * manifest requests of a run a URL object each.
+   */
+  url: URL | string;
   headers: Record<string, string>;
   timeoutMs: number;
   insecureTLS: boolean;
@@ -46,9 +50,27 @@ export interface TransportRequest {
 
 export interface TransportResponse {
   status: number;
+  /** The response headers the client reads (RESPONSE_HEADERS), by lower-case name. */
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
 }
+
+/**
+ * The response headers anything here reads; the others are not decoded, so a HEAD answered
+ * with a dozen headers costs strings for three or four.
+ */
+export const RESPONSE_HEADERS: ReadonlySet<string> = new Set([
+  'content-type',
+  'content-length',
+  'docker-content-digest',
+  'www-authenticate',
+  'location',
+  'link',
+  'retry-after',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+]);
+const RESPONSE_HEADER_LENGTHS = new Set([...RESPONSE_HEADERS].map((name) => name.length));
 
 const EMPTY = Buffer.alloc(0);
 // Error bodies are read only to name the registry's error code; no need to keep much.
@@ -125,7 +147,9 @@ export class Transport {
    * remain, which end a request whose registry sends nothing for IDLE_LIMIT_MS.
    */
   async send(req: TransportRequest): Promise<TransportResponse> {
-    const release = await this.gate.acquire(req.registry, req.ceiling);
+    const release =
+      this.gate.tryAcquire(req.registry, req.ceiling) ??
+      (await this.gate.acquire(req.registry, req.ceiling));
     try {
       const deadline = req.timeoutMs > 0 ? Date.now() + req.timeoutMs : Number.POSITIVE_INFINITY;
       for (let attempt = 0; ; attempt++) {
@@ -136,11 +160,10 @@ export class Transport {
         const started = performance.now();
         const res = await this.attempt(req, Math.max(1, deadline - Date.now()));
         if (res.status !== 429) {
-          this.gate.answered(req.registry, {
-            epoch,
-            ...(TIMED_KINDS.has(req.kind) && { latencyMs: performance.now() - started }),
-            ...rateLimitHeaders(res.headers),
-          });
+          const sample: AnswerSample = rateLimitHeaders(res.headers);
+          sample.epoch = epoch;
+          if (TIMED_KINDS.has(req.kind)) sample.latencyMs = performance.now() - started;
+          this.gate.answered(req.registry, sample);
           return res;
         }
         const retryAfter = parseRetryAfter(headerValue(res.headers, 'retry-after'));
@@ -157,54 +180,51 @@ export class Transport {
     return this.gate.limitOf(registry, ceiling);
   }
 
-  private async attempt(req: TransportRequest, timeoutMs: number): Promise<TransportResponse> {
-    const started = performance.now();
-    const controller = new AbortController();
-    // The timer runs until the body is read, so a body trickling in still ends at the timeout.
-    const timer = Number.isFinite(timeoutMs)
-      ? setTimeout(() => controller.abort(), timeoutMs)
-      : undefined;
-    let code = 'error';
-    try {
-      const res = await request(req.url, {
-        method: req.method,
-        headers: { 'user-agent': this.userAgent, ...req.headers },
-        dispatcher: this.agent(req),
-        signal: controller.signal,
-        // undici closes the connection after every HEAD unless told not to (in case a server
-        // sends a body anyway); registries do not, and a steady run is all HEADs, so without
-        // this each one paid a new TCP (and TLS) handshake.
-        reset: false,
-      });
-      code = String(res.statusCode);
-      this.reportRateLimit(req.registry, res.headers);
-      const ok = res.statusCode >= 200 && res.statusCode < 300;
-      const cap = ok ? req.maxBytes : ERROR_BODY_CAP;
-      const declared = Number(headerValue(res.headers, 'content-length'));
-      if (ok && req.method !== 'HEAD' && declared > cap) {
-        res.body.destroy();
-        throw tooLarge(req, res.statusCode);
+  /**
+   * One request, sent with undici's `dispatch` and a small handler rather than `request()`: no
+   * body stream, abort signal or promise chain per request, which at 10,000 references a run
+   * was most of what a run allocated. The timer runs until the body is read, so a body trickling
+   * in still ends at the timeout.
+   */
+  private attempt(req: TransportRequest, timeoutMs: number): Promise<TransportResponse> {
+    return new Promise((resolve, reject) => {
+      const exchange = new Exchange(req, this, resolve, reject);
+      let dispatcher: Agent;
+      try {
+        dispatcher = this.agent(req);
+      } catch (err) {
+        exchange.fail(err);
+        return;
       }
-      if (req.method === 'HEAD') {
-        // No body to read: dump() frees the connection without an async iterator per request.
-        await res.body.dump();
-        return { status: res.statusCode, headers: res.headers, body: EMPTY };
-      }
-      const body = await readCapped(res.body, cap);
-      if (body === undefined && ok) throw tooLarge(req, res.statusCode);
-      return { status: res.statusCode, headers: res.headers, body: body ?? EMPTY };
-    } catch (err) {
-      if (err instanceof RegistryError) throw err;
-      throw networkError(req, err, controller.signal.aborted);
-    } finally {
-      clearTimeout(timer);
-      this.observer?.request({
-        registry: req.registry,
-        kind: req.kind,
-        code,
-        seconds: (performance.now() - started) / 1000,
-      });
-    }
+      if (Number.isFinite(timeoutMs)) exchange.timer = setTimeout(expire, timeoutMs, exchange);
+      const target = typeof req.url === 'string' ? req.url : req.url.href;
+      const slash = target.indexOf('/', target.indexOf('//') + 2);
+      const headers = ['user-agent', this.userAgent];
+      for (const name in req.headers) headers.push(name, req.headers[name]!);
+      dispatcher.dispatch(
+        {
+          origin: target.slice(0, slash),
+          path: target.slice(slash),
+          method: req.method,
+          headers,
+          // undici closes the connection after every HEAD unless told not to (in case a server
+          // sends a body anyway); registries do not, and a steady run is all HEADs, so without
+          // this each one paid a new TCP (and TLS) handshake.
+          reset: false,
+        },
+        exchange,
+      );
+    });
+  }
+
+  /** Tells the observer of one finished request (called once per attempt). */
+  reported(req: TransportRequest, code: string, started: number): void {
+    this.observer?.request({
+      registry: req.registry,
+      kind: req.kind,
+      code,
+      seconds: (performance.now() - started) / 1000,
+    });
   }
 
   async close(): Promise<void> {
@@ -216,7 +236,7 @@ export class Transport {
   // One agent (and so one connection pool) per way of checking certificates.
   private agent(req: TransportRequest): Agent {
     const caFile = req.insecureTLS ? undefined : req.caFile;
-    const key = JSON.stringify([req.insecureTLS, caFile ?? '']);
+    const key = req.insecureTLS ? 'insecure' : caFile === undefined ? '' : `ca:${caFile}`;
     let agent = this.agents.get(key);
     if (!agent) {
       const connect = {
@@ -231,7 +251,7 @@ export class Transport {
   }
 
   // Docker Hub sends `RateLimit-Limit: 100;w=21600` and `RateLimit-Remaining: 76;w=21600`.
-  private reportRateLimit(registry: string, headers: TransportResponse['headers']): void {
+  reportRateLimit(registry: string, headers: TransportResponse['headers']): void {
     const { allowance, remaining } = rateLimitHeaders(headers);
     if (allowance !== undefined && remaining !== undefined) {
       this.observer?.rateLimit({ registry, limit: allowance, remaining });
@@ -239,34 +259,141 @@ export class Transport {
   }
 }
 
+/**
+ * undici's handler for one attempt: keeps the status and the headers the client reads, collects
+ * the body up to its cap, and settles the attempt's promise once. On the timeout it aborts the
+ * request (or, when undici has not sent it yet, as soon as it does), as an abort signal would.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  timer: NodeJS.Timeout | undefined;
+  timedOut = false;
+  private abortRequest: ((err?: Error) => void) | undefined;
+  private settled = false;
+  private status = 0;
+  private code = 'error';
+  private headers: TransportResponse['headers'] = {};
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private cap = 0;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly req: TransportRequest,
+    private readonly transport: Transport,
+    private readonly resolve: (res: TransportResponse) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.timedOut) abort(new Error('timed out'));
+    else this.abortRequest = abort;
+  }
+
+  onHeaders(status: number, raw: Buffer[]): boolean {
+    if (status < 200) return true;
+    this.status = status;
+    this.code = String(status);
+    this.headers = responseHeaders(raw);
+    this.transport.reportRateLimit(this.req.registry, this.headers);
+    const ok = status < 300;
+    this.cap = ok ? this.req.maxBytes : ERROR_BODY_CAP;
+    const declared = Number(headerValue(this.headers, 'content-length'));
+    if (ok && this.req.method !== 'HEAD' && declared > this.cap) {
+      this.fail(tooLarge(this.req, status));
+      this.abortRequest?.(new Error('body too large'));
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.settled) return true;
+    this.size += chunk.length;
+    if (this.size <= this.cap) {
+      this.chunks.push(chunk);
+      return true;
+    }
+    // Longer than the cap: a successful answer fails, an error's body is dropped.
+    if (this.status < 300) this.fail(tooLarge(this.req, this.status));
+    else this.succeed(EMPTY);
+    this.abortRequest?.(new Error('body too large'));
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    // Copied even when it came in one chunk: a chunk is a view of the socket's read buffer.
+    this.succeed(this.chunks.length === 0 ? EMPTY : Buffer.concat(this.chunks));
+  }
+
+  onError(err: Error): void {
+    this.fail(err);
+  }
+
+  /** Aborts on the timeout; the request then fails as `timeout` through onError. */
+  expire(): void {
+    this.timedOut = true;
+    this.abortRequest?.(new Error('timed out'));
+  }
+
+  fail(err: unknown): void {
+    if (this.settled) return;
+    this.finish();
+    this.reject(err instanceof RegistryError ? err : networkError(this.req, err, this.timedOut));
+  }
+
+  private succeed(body: Buffer): void {
+    this.finish();
+    this.resolve({ status: this.status, headers: this.headers, body });
+  }
+
+  private finish(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.chunks = [];
+    this.transport.reported(this.req, this.code, this.started);
+  }
+}
+
+function expire(exchange: Exchange): void {
+  exchange.expire();
+}
+
+// The headers of RESPONSE_HEADERS from undici's raw name and value pairs; a header sent more
+// than once gives an array, as undici's own parsing does.
+function responseHeaders(raw: Buffer[]): TransportResponse['headers'] {
+  const headers: TransportResponse['headers'] = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (!RESPONSE_HEADER_LENGTHS.has(key.length)) continue;
+    const name = key.toString('latin1').toLowerCase();
+    if (!RESPONSE_HEADERS.has(name)) continue;
+    const value = raw[i + 1]!.toString('latin1');
+    const seen = headers[name];
+    if (seen === undefined) headers[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else headers[name] = [seen, value];
+  }
+  return headers;
+}
+
 // `RateLimit-Limit` and `RateLimit-Remaining`, where sent.
+// A new object each call, which `send` completes into the gate's sample.
 function rateLimitHeaders(headers: TransportResponse['headers']): {
+  epoch: number;
   allowance?: number;
   remaining?: number;
 } {
+  const sample: { epoch: number; allowance?: number; remaining?: number } = { epoch: 0 };
   const allowance = leadingInteger(headerValue(headers, 'ratelimit-limit'));
   const remaining = leadingInteger(headerValue(headers, 'ratelimit-remaining'));
-  return {
-    ...(allowance !== undefined && { allowance }),
-    ...(remaining !== undefined && { remaining }),
-  };
+  if (allowance !== undefined) sample.allowance = allowance;
+  if (remaining !== undefined) sample.remaining = remaining;
+  return sample;
 }
 
 function leadingInteger(value: string | undefined): number | undefined {
   const m = value === undefined ? null : /^\s*(\d+)/.exec(value);
   return m ? Number(m[1]) : undefined;
-}
-
-// Reads at most `cap` bytes; undefined when the body is longer (the stream is then destroyed).
-async function readCapped(body: AsyncIterable<Buffer>, cap: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > cap) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 // `ca` replaces Node's trust store, so the usual roots (and NODE_EXTRA_CA_CERTS, which Node
@@ -325,7 +452,8 @@ function networkError(req: TransportRequest, err: unknown, aborted: boolean): Re
 
 // What to change when the failure is about TLS: said in the message a user reads.
 function hint(req: TransportRequest, code: string | undefined): string {
-  if (code === undefined || req.url.protocol !== 'https:') return '';
+  const url = typeof req.url === 'string' ? req.url : req.url.href;
+  if (code === undefined || !url.startsWith('https:')) return '';
   if (UNTRUSTED_CERTIFICATE_CODES.has(code)) {
     return req.caFile
       ? ` (the registry's TLS certificate is not signed by a CA in caFile "${req.caFile}")`

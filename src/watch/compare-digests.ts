@@ -58,6 +58,18 @@ export function runsRemote(
 }
 
 /**
+ * Whether `resolveIndexes` has anything to do: the tag is an index, or some container's record
+ * caches one. The usual case, a single-platform image and nothing cached, has not.
+ */
+export function indexesNeeded(
+  remote: { mediaType: string },
+  containers: readonly WatchedContainer[],
+  recordOf: (c: WatchedContainer) => ImageRecord | undefined,
+): boolean {
+  return isIndex(remote.mediaType) || containers.some((c) => !!recordOf(c)?.indexes);
+}
+
+/**
  * Brings the index cache up to date for one checked reference: when the tag is an index that
  * some container does not run as is, GETs the remote index (once per digest) and, if needed,
  * the index each such container runs. Returns the cache pruned to the digests still in use.
@@ -72,9 +84,7 @@ export async function resolveIndexes(args: {
 }): Promise<IndexCache | undefined> {
   const { remote, containers } = args;
   // The usual case, a single-platform image and nothing cached: nothing to fetch or keep.
-  if (!isIndex(remote.mediaType) && containers.every((c) => !args.recordOf(c)?.indexes)) {
-    return undefined;
-  }
+  if (!indexesNeeded(remote, containers, args.recordOf)) return undefined;
   const cache: IndexCache = {};
   for (const c of containers) Object.assign(cache, args.recordOf(c)?.indexes);
   // A file entry seen for the first time runs, by definition, what the registry has now.

@@ -1,5 +1,5 @@
 import type { WatchedContainer } from '../providers/types.js';
-import type { CheckStatus, ImageRecord } from '../state/records.js';
+import { type CheckStatus, copyRecord, type ImageRecord } from '../state/records.js';
 import { localDigests, runsRemote } from './compare-digests.js';
 import { hubLinkFor, hubLinkFromTemplate } from './hub-link.js';
 import {
@@ -84,13 +84,19 @@ export function evaluate(
       return { container: c, updateAvailable, status: containerStatus(c, updateAvailable, record) };
     });
     const first = group[0]!;
-    const status = imageStatus(states, record);
-    images.push({
-      record: {
-        ...(record ?? { provider: first.provider, image: first.image, updateAvailable: false }),
-        status,
-        updateAvailable: states.some((s) => s.updateAvailable),
+    // Every field in place, as copyRecord makes them: the snapshot's records share one shape.
+    const shown = copyRecord(
+      record ?? {
+        provider: first.provider,
+        image: first.image,
+        status: 'new',
+        updateAvailable: false,
       },
+    );
+    shown.status = imageStatus(states, record);
+    shown.updateAvailable = states.some((s) => s.updateAvailable);
+    images.push({
+      record: shown,
       hubLink: hubLinkOf(group, first.image),
       releaseLink: releaseLinkFor(first.image, record?.origin, {
         template: group.find((c) => c.options.releaseTemplate)?.options.releaseTemplate,

@@ -33,6 +33,14 @@ export type VersionResult =
   | { watched: true; failed: true }
   | { watched: true; failed: false; verdict: VersionVerdict | undefined };
 
+/** The verdict of a target no container watches with `watch_repo`. */
+export const NOT_WATCHED: VersionResult = Object.freeze({ watched: false });
+
+/** Whether a container of the target has `watch_repo`: only then are its tags listed. */
+export function watchesRepo(target: CheckTarget): boolean {
+  return target.containers.some((c) => c.options.watchRepo);
+}
+
 /** Lists the repository's tags when a container of the target has `watch_repo`, and judges. */
 export async function versionOf(
   target: CheckTarget,

@@ -3,7 +3,13 @@ import { log } from '../log.js';
 import { boundedContainer } from '../providers/common.js';
 import type { EndpointStatus, Provider, WatchedContainer } from '../providers/types.js';
 import type { RegistryClient } from '../registry/client.js';
-import { type CheckStatus, type ImageRecord, type RunSummary, statuses } from '../state/records.js';
+import {
+  type CheckStatus,
+  copyRecord,
+  type ImageRecord,
+  type RunSummary,
+  statuses,
+} from '../state/records.js';
 import type { StateStore } from '../state/store.js';
 import { checkTargets, planTargets } from './check.js';
 import { evaluate, groupByImage } from './evaluate.js';
@@ -176,16 +182,17 @@ export class Watcher {
     // As listed now: a provider event during the run may have removed images.
     for (const [key, group] of groupByImage(this.containers)) {
       if (group.every((c) => c.skip)) {
-        const prev = this.records.get(key);
-        this.records.set(key, {
-          ...(prev ?? {
+        const next = copyRecord(
+          this.records.get(key) ?? {
             provider: group[0]!.provider,
             image: group[0]!.image,
+            status: 'skip',
             updateAvailable: false,
-          }),
-          status: 'skip',
-          lastCheck: now,
-        });
+          },
+        );
+        next.status = 'skip';
+        next.lastCheck = now;
+        this.records.set(key, next);
       }
     }
     this.publish(true);
@@ -268,7 +275,12 @@ export class Watcher {
       const prev = this.records.get(key);
       const rose = img.record.updateAvailable && prev !== undefined && !prev.updateAvailable;
       this.deps.hooks.updateDetected(img.record.provider, img.record.image, rose);
-      if (prev) this.records.set(key, { ...prev, updateAvailable: img.record.updateAvailable });
+      // Replaced, not changed in place (a snapshot may hold the old one); only when it differs.
+      if (prev && prev.updateAvailable !== img.record.updateAvailable) {
+        const next = copyRecord(prev);
+        next.updateAvailable = img.record.updateAvailable;
+        this.records.set(key, next);
+      }
     }
     const gone = [...this.records.entries()].filter(([key]) => !live.has(key));
     for (const [key] of gone) this.records.delete(key);

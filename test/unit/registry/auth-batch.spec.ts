@@ -36,8 +36,9 @@ function fakeRegistry(
       const challenge = `Bearer realm="${REALM}",service="registry.test"`;
       return { status: 401, headers: { 'www-authenticate': challenge }, body: Buffer.alloc(0) };
     }
-    const scopes = req.url.searchParams.getAll('scope');
-    tokenRequests.push({ scopes, url: req.url, headers: req.headers });
+    const url = new URL(req.url);
+    const scopes = url.searchParams.getAll('scope');
+    tokenRequests.push({ scopes, url, headers: req.headers });
     if (opts.tokenStatus) return { status: opts.tokenStatus, headers: {}, body: Buffer.alloc(0) };
     const granted = grant(scopes);
     const token =

@@ -22,7 +22,7 @@ function fakeRegistry(fields: () => Record<string, unknown> = () => ({})) {
       const challenge = 'Bearer realm="https://auth.test/token",service="registry.test"';
       return { status: 401, headers: { 'www-authenticate': challenge }, body: Buffer.alloc(0) };
     }
-    tokenRequests.push(req.url.searchParams.getAll('scope'));
+    tokenRequests.push(new URL(req.url).searchParams.getAll('scope'));
     const body = { token: `token-${tokenRequests.length}`, ...fields() };
     return { status: 200, headers: {}, body: Buffer.from(JSON.stringify(body)) };
   };

@@ -72,6 +72,46 @@ describe('StateStore', () => {
     expect(readdirSync(join(dir, 'data'))).toEqual(['state.json']);
   });
 
+  it('writes, row by row, the text JSON.stringify gives, past its buffer and with multi-byte text', () => {
+    vi.useFakeTimers({ now: 1_700_000_000_123, toFake: ['Date'] });
+    const images = Array.from({ length: 3000 }, (_, i) =>
+      record({
+        image: `registry.test/team/app-${i}:1.0`,
+        error: i % 7 === 0 ? `HEAD failed: ${'é€😀'.repeat(i % 40)} "quoted" \\ ${i}` : undefined,
+      }),
+    );
+    const state = {
+      images,
+      containers: [container(), container({ name: 'zweite-größe' })],
+      lastRun: {
+        startedAt: 1,
+        finishedAt: 2,
+        durationSeconds: 1,
+        images: { new: 0, update: 1, unchange: 2, skip: 0, error: 0 },
+        providerErrors: ['docker/local: down'],
+        skipped: false,
+      },
+      lastSuccess: 2,
+    };
+    new StateStore(path).save(state);
+    const expected = JSON.stringify({
+      version: stateVersion,
+      savedAt: Date.now() / 1000,
+      ...state,
+    });
+    expect(Buffer.byteLength(expected)).toBeGreaterThan(512 * 1024);
+    expect(readFileSync(path, 'utf8')).toBe(expected);
+    new StateStore(path).save({ images: [], containers: [] });
+    expect(readFileSync(path, 'utf8')).toBe(
+      JSON.stringify({
+        version: stateVersion,
+        savedAt: Date.now() / 1000,
+        images: [],
+        containers: [],
+      }),
+    );
+  });
+
   it('keeps the previous file whole when a write cannot complete', () => {
     const tmp = `${path}.tmp-taken`;
     const store = new StateStore(path, { tempName: () => tmp });
