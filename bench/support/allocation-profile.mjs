@@ -7,16 +7,11 @@
 // raw profile beside it (`.heapprofile`, which Chrome's DevTools open).
 import dc from 'node:diagnostics_channel';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import inspector from 'node:inspector';
 import { dirname } from 'node:path';
+import { byFrame, inspectorPost, mib } from './heap-sampling.mjs';
 
 const out = process.env.ALLOC_PROFILE_OUT ?? 'reports/allocation-profile.txt';
-const session = new inspector.Session();
-session.connect();
-const post = (method, params) =>
-  new Promise((resolve, reject) =>
-    session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
-  );
+const post = inspectorPost();
 
 let started = false;
 dc.subscribe('http.server.request.start', ({ request, response }) => {
@@ -38,39 +33,7 @@ dc.subscribe('http.server.request.start', ({ request, response }) => {
   });
 });
 
-function frameName({ functionName, url, lineNumber }) {
-  const where = url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/dist\//, 'dist/');
-  return `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
-}
-
 function summary(profile) {
-  const self = new Map();
-  const ours = new Map();
-  let total = 0;
-  const walk = (node, nearestOwn) => {
-    const name = frameName(node.callFrame);
-    const own = name.includes(' dist/') ? name : nearestOwn;
-    if (node.selfSize > 0) {
-      total += node.selfSize;
-      self.set(name, (self.get(name) ?? 0) + node.selfSize);
-      ours.set(own, (ours.get(own) ?? 0) + node.selfSize);
-    }
-    for (const child of node.children) walk(child, own);
-  };
-  walk(profile.head, '(no exporter frame: sockets, parsers, timers)');
-  const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB`;
-  const top = (map) =>
-    [...map]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 30)
-      .map(([name, bytes]) => `${mib(bytes)}  ${name}`);
-  return `${[
-    `allocated while the run was answered: ${mib(total)}`,
-    '',
-    'by allocating frame:',
-    ...top(self),
-    '',
-    "by the nearest frame of the exporter's own code:",
-    ...top(ours),
-  ].join('\n')}\n`;
+  const { total, lines } = byFrame(profile, '(no exporter frame: sockets, parsers, timers)');
+  return `${[`allocated while the run was answered: ${mib(total)}`, '', ...lines].join('\n')}\n`;
 }
