@@ -84,10 +84,12 @@ describe('the bridges cap one webhook of many alerts', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ alerts: 500, sent: 500, failed: 0, folded: 480 });
     expect(gotify.requests()).toBe(21);
-    expect(gotify.messages.slice(0, 20).map((m) => m.title)).toEqual(
-      Array.from({ length: 20 }, (_, i) => `web-${i} has a newer image`),
+    // The bridge sends a few messages at once, so they may arrive in any order.
+    const titles = gotify.messages.map((m) => m.title);
+    expect(titles.filter((t) => t.endsWith('has a newer image')).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `web-${i} has a newer image`).sort(),
     );
-    expect(gotify.messages[20]).toMatchObject({
+    expect(gotify.messages.find((m) => m.title.includes('more alerts'))).toMatchObject({
       title: 'DiunContainerUpdateAvailable: 480 more alerts',
       message: `… and 480 more alerts: see Alertmanager (${AM})`,
       priority: 5,
@@ -101,7 +103,7 @@ describe('the bridges cap one webhook of many alerts', () => {
     const res = await post('ntfy', webhook(500));
     expect(res.status).toBe(200);
     expect(ntfy.requests()).toBe(21);
-    expect(ntfy.messages[20]).toMatchObject({
+    expect(ntfy.messages.find((m) => m.title?.includes('more alerts'))).toMatchObject({
       topic: TOPIC,
       title: 'DiunContainerUpdateAvailable: 480 more alerts',
       message: `… and 480 more alerts: see Alertmanager (${AM})`,
@@ -116,7 +118,9 @@ describe('the bridges cap one webhook of many alerts', () => {
     expect((await post('gotify', webhook(500))).status).toBe(200);
     expect((await post('gotify', webhook(500))).status).toBe(200);
     expect(gotify.requests()).toBe(60);
-    expect(gotify.messages[59]!.title).toBe('DiunContainerUpdateAvailable: 483 more alerts');
+    expect(gotify.messages.slice(21, 60).map((m) => m.title)).toContain(
+      'DiunContainerUpdateAvailable: 483 more alerts',
+    );
     const refused = await post('gotify', webhook(500));
     expect(refused.status).toBe(503);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
