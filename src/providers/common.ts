@@ -119,6 +119,9 @@ export function composePresentation(
  * error of any size from a provider is cut, with its length, rather than exported whole.
  */
 export function boundedContainer(c: WatchedContainer): WatchedContainer {
+  // Nearly always nothing is cut: then `c` itself, not a second copy of every listed container
+  // held for as long as it is listed (10,000 objects and their labels at 10,000 images).
+  if (withinBounds(c)) return c;
   const boundAll = (o: Record<string, string>) =>
     Object.fromEntries(Object.entries(o).map(([k, v]) => [k, bounded(v)]));
   return {
@@ -136,4 +139,21 @@ export function boundedContainer(c: WatchedContainer): WatchedContainer {
     },
     updateCommand: bounded(c.updateCommand),
   };
+}
+
+/** Whether boundedContainer would cut none of `c`'s values. */
+function withinBounds(c: WatchedContainer): boolean {
+  const fits = (v: string) => bounded(v) === v;
+  return (
+    fits(c.id) &&
+    fits(c.name) &&
+    fits(c.image) &&
+    fits(c.state) &&
+    c.errors.every(fits) &&
+    Object.values(c.seriesLabels).every(fits) &&
+    fits(c.place.host) &&
+    fits(c.place.group) &&
+    fits(c.place.path) &&
+    fits(c.updateCommand)
+  );
 }

@@ -91,7 +91,9 @@ function toWatched(
       return m ? at(m[1]!.split('.'), m[2]!) : at([], e);
     }),
   );
-  const options: ImageOptions = { ...parsed.options };
+  // Copied key by key onto a new object, not spread: a spread's copy cannot take V8's frozen
+  // transition, so each frozen entry of 10,000 got its own hidden class (about 0.6 KiB each).
+  const options: ImageOptions = Object.assign({}, parsed.options);
   for (const key of ['include_tags', 'exclude_tags'] as const) {
     const patterns = readPatterns(item[key], [key], at, errors);
     if (patterns === undefined) continue;
@@ -123,7 +125,9 @@ function toWatched(
     { tagOnly: true, describe: (message) => at(['name'], message) },
   );
   // No Compose project: shown by name, updated by whatever deploys it; a pull gets the image.
-  return { ...watched, ...composePresentation(watched, '', '') };
+  // Assigned, not spread: `{ ...watched, ...presentation }` gave nearly every entry a hidden
+  // class of its own (about 0.45 KiB each at 10,000 entries).
+  return Object.assign({}, watched, composePresentation(watched, '', '')) as WatchedContainer;
 }
 
 /** The entry as the `diun.*` labels a container would carry, so parseLabels validates it. */

@@ -174,7 +174,7 @@ export async function checkTargets(
       let outcome: Partial<ImageRecord>;
       try {
         const head = await deps.registry.headManifest(ref, opts);
-        outcome = { remoteDigest: head.digest, remoteMediaType: head.mediaType };
+        outcome = { remoteDigest: head.digest, remoteMediaType: sharedMediaType(head.mediaType) };
         // Awaited only when there is an index to read or keep: most images have none, and a
         // run makes one of these per reference.
         outcome.indexes = indexesNeeded(head, target.containers, recordOf)
@@ -218,6 +218,19 @@ export async function checkTargets(
     byRegistry,
   );
   await prefetched;
+}
+
+// The few media types registries answer, one string each: every HEAD's header value is a string
+// of its own, and a record keeps it until the next run (10,000 copies of the same 50 characters).
+const mediaTypes = new Map<string, string>();
+
+function sharedMediaType(mediaType: string | undefined): string | undefined {
+  if (mediaType === undefined) return undefined;
+  const known = mediaTypes.get(mediaType);
+  if (known !== undefined) return known;
+  // Bounded: a registry answering odd types cannot grow it without end.
+  if (mediaTypes.size < 32) mediaTypes.set(mediaType, mediaType);
+  return mediaType;
 }
 
 /**

@@ -84,17 +84,24 @@ export function evaluate(
       return { container: c, updateAvailable, status: containerStatus(c, updateAvailable, record) };
     });
     const first = group[0]!;
-    // Every field in place, as copyRecord makes them: the snapshot's records share one shape.
-    const shown = copyRecord(
-      record ?? {
-        provider: first.provider,
-        image: first.image,
-        status: 'new',
-        updateAvailable: false,
-      },
-    );
-    shown.status = imageStatus(states, record);
-    shown.updateAvailable = states.some((s) => s.updateAvailable);
+    const status = imageStatus(states, record);
+    const updateAvailable = states.some((s) => s.updateAvailable);
+    // The record itself when it already says so (records are replaced, never changed in place):
+    // a copy of each of 10,000 records was held by every snapshot besides the records.
+    let shown = record;
+    if (shown?.status !== status || shown.updateAvailable !== updateAvailable) {
+      // Every field in place, as copyRecord makes them: the snapshot's records share one shape.
+      shown = copyRecord(
+        record ?? {
+          provider: first.provider,
+          image: first.image,
+          status: 'new',
+          updateAvailable: false,
+        },
+      );
+      shown.status = status;
+      shown.updateAvailable = updateAvailable;
+    }
     images.push({
       record: shown,
       hubLink: hubLinkOf(group, first.image),

@@ -277,9 +277,13 @@ export class Watcher {
       this.deps.hooks.updateDetected(img.record.provider, img.record.image, rose);
       // Replaced, not changed in place (a snapshot may hold the old one); only when it differs.
       if (prev && prev.updateAvailable !== img.record.updateAvailable) {
-        const next = copyRecord(prev);
-        next.updateAvailable = img.record.updateAvailable;
-        this.records.set(key, next);
+        // The snapshot's copy when it differs from prev only there: one record held, not two.
+        if (img.record.status === prev.status) this.records.set(key, img.record);
+        else {
+          const next = copyRecord(prev);
+          next.updateAvailable = img.record.updateAvailable;
+          this.records.set(key, next);
+        }
       }
     }
     const gone = [...this.records.entries()].filter(([key]) => !live.has(key));
