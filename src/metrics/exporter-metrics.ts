@@ -80,7 +80,6 @@ function registerBuildInfo(register: Registry): void {
 /** The counters a run feeds. */
 function watchHooks(register: Registry, providers: string[]): WatchHooks {
   const {
-    diun_image_updates_detected_total: updates,
     diun_image_checks_total: checks,
     diun_image_check_failures_total: failures,
     diun_watch_runs_total: runs,
@@ -100,10 +99,6 @@ function watchHooks(register: Registry, providers: string[]): WatchHooks {
     failed: (provider, reason) => failures.inc({ provider, reason }),
     runStarted: () => runs.inc(),
     runSkipped: () => skipped.inc(),
-    updateDetected: (provider, image, rose) => updates.inc({ provider, image }, rose ? 1 : 0),
-    imagesGone: (gone) => {
-      for (const g of gone) updates.remove({ provider: g.provider, image: g.image });
-    },
     stateWriteFailed: () => stateWriteFailures.inc(),
   };
 }

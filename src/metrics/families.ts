@@ -52,6 +52,10 @@ export const snapshotFamilies = {
     IMAGE,
     "Unix time the registry's current digest for this tag was first seen.",
   ),
+  diun_image_updates_detected_total: counter(
+    IMAGE,
+    'Times the image went from up to date to outdated.',
+  ),
   diun_image_last_check_status: gauge(
     [...IMAGE, 'status'],
     'Status of the last check of this image: 1 for the current status, 0 for the others.',
@@ -104,10 +108,6 @@ export const buildFamilies = {
 
 /** Fed by the watcher's hooks as a run goes (watch/hooks.ts). */
 export const watchFamilies = {
-  diun_image_updates_detected_total: counter(
-    IMAGE,
-    'Times the image went from up to date to outdated.',
-  ),
   diun_image_checks_total: counter(['provider'], 'Image checks made against registries.'),
   diun_image_check_failures_total: counter(
     ['provider', 'reason'],

@@ -73,6 +73,8 @@ const imageSeries: Record<ImageFamily, ImageSeries> = {
     if (r.remoteDigestSince === undefined) return;
     series(w, 'diun_image_update_detected_timestamp_seconds', id, sample(r.remoteDigestSince));
   },
+  diun_image_updates_detected_total: ({ updatesDetected }, id, w) =>
+    series(w, 'diun_image_updates_detected_total', id, sample(updatesDetected)),
   diun_image_last_check_status: ({ record: r }, id, w) => {
     for (const status of statuses) {
       series(

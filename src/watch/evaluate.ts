@@ -113,6 +113,7 @@ export function evaluate(
       }),
       localDigests: [...new Set(group.flatMap((c) => localDigests(c, record)))].sort(),
       containers: states,
+      updatesDetected: 0,
     });
   }
   images.sort((a, b) => a.record.image.localeCompare(b.record.image));

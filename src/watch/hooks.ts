@@ -9,9 +9,6 @@ export interface WatchHooks {
   failed(provider: string, reason: string): void;
   runStarted(): void;
   runSkipped(): void;
-  /** Called with rose=false for every image in the snapshot, so its counter starts at 0. */
-  updateDetected(provider: string, image: string, rose: boolean): void;
-  imagesGone(gone: Array<{ provider: string; image: string }>): void;
   /** The state file could not be written (the error is logged). */
   stateWriteFailed(): void;
 }
@@ -25,7 +22,5 @@ export const noHooks: WatchHooks = {
   failed() {},
   runStarted() {},
   runSkipped() {},
-  updateDetected() {},
-  imagesGone() {},
   stateWriteFailed() {},
 };

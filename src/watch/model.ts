@@ -16,6 +16,8 @@ export interface ImageState {
   releaseLink: string;
   localDigests: string[];
   containers: ContainerState[];
+  /** Times the image went from up to date to outdated since the exporter started. */
+  updatesDetected: number;
 }
 
 /** What the metrics, the API and the CLI render: the whole picture after a run or a Docker event. */

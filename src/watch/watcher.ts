@@ -37,6 +37,8 @@ export interface RunOptions {
  */
 export class Watcher {
   private records = new Map<ImageKey, ImageRecord>();
+  /** Rises to outdated counted since start, per image; an image not here has none. */
+  private readonly detected = new Map<ImageKey, number>();
   private containers: WatchedContainer[] = [];
   // The state rows the providers list now (keys of `containers`), as of their last listing.
   private listed = new Set<ImageKey>();
@@ -274,7 +276,8 @@ export class Watcher {
       const key = imageKey(img.record.provider, img.record.image);
       const prev = this.records.get(key);
       const rose = img.record.updateAvailable && prev !== undefined && !prev.updateAvailable;
-      this.deps.hooks.updateDetected(img.record.provider, img.record.image, rose);
+      if (rose) this.detected.set(key, (this.detected.get(key) ?? 0) + 1);
+      img.updatesDetected = this.detected.get(key) ?? 0;
       // Replaced, not changed in place (a snapshot may hold the old one); only when it differs.
       if (prev && prev.updateAvailable !== img.record.updateAvailable) {
         // The snapshot's copy when it differs from prev only there: one record held, not two.
@@ -287,8 +290,10 @@ export class Watcher {
       }
     }
     const gone = [...this.records.entries()].filter(([key]) => !live.has(key));
-    for (const [key] of gone) this.records.delete(key);
-    if (gone.length > 0) this.deps.hooks.imagesGone(gone.map(([, r]) => r));
+    for (const [key] of gone) {
+      this.records.delete(key);
+      this.detected.delete(key);
+    }
     this.setSnapshot(next, complete);
   }
 

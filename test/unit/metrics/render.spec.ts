@@ -1,5 +1,5 @@
 import { gunzipSync, inflateRawSync } from 'node:zlib';
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { snapshotFamilies } from '../../../src/metrics/families.js';
 import {
@@ -11,8 +11,8 @@ import { statuses } from '../../../src/state/records.js';
 import type { ImageState, Snapshot } from '../../../src/watch/model.js';
 import { container, digest, record } from '../watch/fixtures.js';
 
-// The rendering the exporter had before: one prom-client gauge per family, filled per scrape,
-// declared with the name, help and labels families.ts gives (prom-client refuses a series with
+// The rendering the exporter had before: one prom-client gauge (or counter) per family, filled
+// per scrape, declared with the name, help and labels families.ts gives (prom-client refuses a series with
 // a label the family does not declare). Kept here as the reference the direct text must match
 // byte for byte.
 async function viaGauges(snapshot: Snapshot): Promise<string> {
@@ -22,6 +22,7 @@ async function viaGauges(snapshot: Snapshot): Promise<string> {
     diun_image_last_check_timestamp_seconds: check,
     diun_image_created_timestamp_seconds: created,
     diun_image_update_detected_timestamp_seconds: since,
+    diun_image_updates_detected_total: detected,
     diun_image_last_check_status: checkStatus,
     diun_image_info: info,
     diun_image_release_info: release,
@@ -29,11 +30,16 @@ async function viaGauges(snapshot: Snapshot): Promise<string> {
     diun_image_latest_version_info: latestVersion,
     diun_container_update_available: containerUpdate,
   } = Object.fromEntries(
-    Object.entries(snapshotFamilies).map(([name, family]) => [
-      name,
-      new Gauge({ name, help: family.help, labelNames: family.labelNames, registers: [register] }),
-    ]),
-  ) as Record<keyof typeof snapshotFamilies, Gauge>;
+    Object.entries(snapshotFamilies).map(([name, family]) => {
+      const config = {
+        name,
+        help: family.help,
+        labelNames: family.labelNames,
+        registers: [register],
+      };
+      return [name, family.type === 'counter' ? new Counter(config) : new Gauge(config)];
+    }),
+  ) as Record<keyof typeof snapshotFamilies, Gauge & Counter>;
   for (const s of snapshot.images) {
     const r = s.record;
     const l = { provider: r.provider, image: r.image };
@@ -41,6 +47,7 @@ async function viaGauges(snapshot: Snapshot): Promise<string> {
     if (r.lastCheck !== undefined) check.set(l, r.lastCheck);
     if (r.remoteCreated !== undefined) created.set(l, r.remoteCreated);
     if (r.remoteDigestSince !== undefined) since.set(l, r.remoteDigestSince);
+    detected.inc(l, s.updatesDetected);
     for (const status of statuses) checkStatus.set({ ...l, status }, r.status === status ? 1 : 0);
     const local_digest = s.localDigests.join(',');
     info.set({ ...l, local_digest, remote_digest: r.remoteDigest ?? '', hub_link: s.hubLink }, 1);
@@ -88,6 +95,7 @@ function varied(): Snapshot {
       hubLink: `https://hub.example/${odd}`,
       releaseLink: `https://github.com/o/${odd}/releases`,
       localDigests: [digest('b'), digest('c')],
+      updatesDetected: 2,
       containers: [
         {
           container: container({ name: odd, composeProject: 'p', composeService: 's' }),
@@ -113,6 +121,7 @@ function varied(): Snapshot {
       hubLink: '',
       releaseLink: '',
       localDigests: [],
+      updatesDetected: 0,
       containers: [
         {
           container: container({ name: 'cache', skip: 'local build' }),
@@ -129,6 +138,7 @@ function varied(): Snapshot {
       hubLink: 'https://github.com/o/app',
       releaseLink: 'https://github.com/o/app/compare/0a1b2c3...4d5e6f7',
       localDigests: [digest('a')],
+      updatesDetected: 0,
       containers: [
         {
           container: container({ name: 'app', image: 'ghcr.io/o/app:v2' }),
@@ -143,7 +153,7 @@ function varied(): Snapshot {
 
 describe('snapshot families rendered as text', () => {
   it('match what prom-client gauges gave, escaping included', async () => {
-    expect(snapshotFamilyNames).toHaveLength(10);
+    expect(snapshotFamilyNames).toHaveLength(11);
     const snapshot = varied();
     const text = renderSnapshotFamilies(snapshot);
     expect(text).toBe(await viaGauges(snapshot));

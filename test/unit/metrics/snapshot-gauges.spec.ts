@@ -24,6 +24,7 @@ const image = (overrides: Partial<ImageState> = {}): ImageState => ({
   releaseLink: '',
   localDigests: [],
   containers: [],
+  updatesDetected: 0,
   ...overrides,
 });
 

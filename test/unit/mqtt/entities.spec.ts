@@ -21,6 +21,7 @@ function image(
     record: record({ image: IMAGE, remoteDigest: digest('b') }),
     hubLink: '',
     releaseLink: '',
+    updatesDetected: 0,
     localDigests: [digest('a')],
     containers: containers.map(({ name, updateAvailable, endpoint = 'local' }) => ({
       container: container({ name, endpoint, image: IMAGE, repoDigests: [digest('a')] }),

@@ -22,6 +22,7 @@ describe('MQTT publisher with no broker', () => {
         hubLink: '',
         releaseLink: '',
         localDigests: [],
+        updatesDetected: 0,
         containers: Array.from({ length: count }, (_, i) => ({
           container: container({ name: `web-${i}` }),
           updateAvailable: false,
