@@ -1,3 +1,4 @@
+import { byCodeUnit } from '../order.js';
 import type { WatchedContainer } from '../providers/types.js';
 import { type CheckStatus, copyRecord, type ImageRecord } from '../state/records.js';
 import { localDigests, runsRemote } from './compare-digests.js';
@@ -115,6 +116,6 @@ export function evaluate(
       containers: states,
     });
   }
-  images.sort((a, b) => a.record.image.localeCompare(b.record.image));
+  images.sort((a, b) => byCodeUnit(a.record.image, b.record.image));
   return { images, at };
 }
