@@ -1,3 +1,4 @@
+import { byCodeUnit } from '../order.js';
 import type { CheckStatus } from '../state/records.js';
 import { localDigests } from '../watch/compare-digests.js';
 import type { ImageState, Snapshot } from '../watch/model.js';
@@ -48,7 +49,7 @@ export function renderCheckTable(snapshot: Snapshot, options: TableOptions = {})
   const width = options.width ?? 80;
   const paint = options.paint ?? painter(false);
   const images = [...snapshot.images].sort(
-    (a, b) => rank(a.record) - rank(b.record) || a.record.image.localeCompare(b.record.image),
+    (a, b) => rank(a.record) - rank(b.record) || byCodeUnit(a.record.image, b.record.image),
   );
   const rows: Array<{ cells: string[]; status: CheckStatus }> = [];
   for (const img of images) {

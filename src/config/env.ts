@@ -1,5 +1,6 @@
 // The environment's two ways into the config: `${VAR}` inside values, and DIUN_* variables
 // that set keys the way Diun's loader does (DIUN_WATCH_WORKERS=20).
+import { byNaturalOrder } from '../order.js';
 import { isMapping, parseGoBool } from './fields.js';
 import { IGNORED_SECTIONS } from './ignored.js';
 import type { KeyNode } from './keys.js';
@@ -95,8 +96,10 @@ export function applyEnvOverrides(
     // DIUN_CONFIG names the file; DIUN_EXPORTER_* belong to the process (the build revision).
     .filter((name) => name.startsWith('DIUN_') && name !== 'DIUN_CONFIG')
     .filter((name) => !name.startsWith('DIUN_EXPORTER_'))
-    // Numeric order (DIUN_REGOPTS_2_* before DIUN_REGOPTS_10_*), so lists fill in order.
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+    // Numeric order (DIUN_REGOPTS_2_* before DIUN_REGOPTS_10_*), so lists fill in order. When
+    // two spellings set one key, `_` sorts after letters: ..._WATCH_BY_DEFAULT comes after
+    // ..._WATCHBYDEFAULT and wins.
+    .sort(byNaturalOrder);
   for (const variable of variables) {
     const value = env[variable] ?? '';
     const segments = variable.slice('DIUN_'.length).split('_');

@@ -1,5 +1,6 @@
 // Per-container options from `diun.*` labels, read as Diun reads them. A bad label never
 // stops a run: it is reported and the default is kept.
+import { byCodeUnit } from '../order.js';
 import { normaliseArchitecture } from '../registry/platform.js';
 import { parseGoBool, regexpProblem } from './fields.js';
 import { HUB_FIELDS, RELEASE_FIELDS, templateProblem } from './link-template.js';
@@ -47,7 +48,7 @@ export function parseLabels(
     errors.push(`label ${label}: ${expected}, got "${value}"`);
   };
 
-  for (const [label, value] of Object.entries(labels).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [label, value] of Object.entries(labels).sort(([a], [b]) => byCodeUnit(a, b))) {
     switch (label) {
       case 'diun.enable':
       case 'diun.watch_repo': {

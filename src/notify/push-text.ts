@@ -55,7 +55,7 @@ export function groupText(
  */
 export function foldedText(folded: AlertmanagerWebhook): PushText {
   const { length } = folded.alerts;
-  const title = `${groupHeadline(folded)}: ${number(length)} more ${plural(length)}`;
+  const title = `${groupHeadline(folded)}: ${withThousands(length)} more ${plural(length)}`;
   return { title, message: moreLine(folded, folded.alerts) };
 }
 
@@ -65,7 +65,7 @@ function moreLine(webhook: AlertmanagerWebhook, folded: Alert[]): string {
   const where = webhook.externalURL?.trim();
   const split =
     firing.length > 0 && resolved.length > 0 ? ` (${counts(firing.length, resolved.length)})` : '';
-  return `… and ${number(folded.length)} more ${plural(folded.length)}${split}: see Alertmanager${where ? ` (${where})` : ''}`;
+  return `… and ${withThousands(folded.length)} more ${plural(folded.length)}${split}: see Alertmanager${where ? ` (${where})` : ''}`;
 }
 
 function rest(webhook: AlertmanagerWebhook, shown: Alert[]): Alert[] {
@@ -90,10 +90,17 @@ function groupHeadline(webhook: AlertmanagerWebhook): string {
 }
 
 function counts(firing: number, resolved: number): string {
-  return `${number(firing)} firing${resolved > 0 ? `, ${number(resolved)} resolved` : ''}`;
+  return `${withThousands(firing)} firing${resolved > 0 ? `, ${withThousands(resolved)} resolved` : ''}`;
 }
 
-const number = (n: number) => n.toLocaleString('en-US');
+/**
+ * A count with a comma between groups of three digits (`1,234,567`), as en-US writes it. Not
+ * `toLocaleString`, which keeps ICU's number formatting data resident for the life of the process.
+ */
+export function withThousands(count: number): string {
+  return String(count).replace(/\B(?=(\d{3})+$)/g, ',');
+}
+
 const plural = (n: number) => (n === 1 ? 'alert' : 'alerts');
 
 /** The alerts a group message is ranked by: the firing ones, else the resolved ones. */

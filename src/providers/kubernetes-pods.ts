@@ -2,6 +2,7 @@
 // one pod per owner (a Deployment's 10 replicas are one image to check, and one series).
 import { isWatched, parseLabels } from '../config/labels.js';
 import type { Config } from '../config/schema.js';
+import { byCodeUnit } from '../order.js';
 import { parseRepoDigest, repositoryKey } from '../registry/reference.js';
 import { type Listed, readReference, shellWord } from './common.js';
 import type { Pod } from './kube-api.js';
@@ -120,8 +121,8 @@ export function imageIdDigest(imageId: string): { repository: string; digest: st
 }
 
 const byAge = (a: Pod, b: Pod) =>
-  (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
-  a.metadata.name.localeCompare(b.metadata.name);
+  byCodeUnit(a.metadata.creationTimestamp ?? '', b.metadata.creationTimestamp ?? '') ||
+  byCodeUnit(a.metadata.name, b.metadata.name);
 
 /**
  * The watched containers of a set of pods. Pods of one owner running the same digest of a

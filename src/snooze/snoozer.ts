@@ -2,6 +2,7 @@
 // Alertmanager's alerts carry no digest, so the exporter expires such a silence itself once the
 // registry's digest for the image is no longer the one it was snoozed at.
 import { log } from '../log.js';
+import { byCodeUnit } from '../order.js';
 import { AlertmanagerError, type SilenceClient } from './client.js';
 import {
   CREATED_BY,
@@ -53,7 +54,7 @@ export class Snoozer {
       const ended = await this.endMoved(all, targets);
       const silences = all
         .filter((s) => !ended.has(s.id))
-        .sort((a, b) => a.endsAt.localeCompare(b.endsAt));
+        .sort((a, b) => byCodeUnit(a.endsAt, b.endsAt));
       return { silences };
     } catch (err) {
       if (err instanceof AlertmanagerError) return { error: err.message };

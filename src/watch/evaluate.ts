@@ -1,3 +1,4 @@
+import { byCodeUnit } from '../order.js';
 import type { WatchedContainer } from '../providers/types.js';
 import { type CheckStatus, copyRecord, type ImageRecord } from '../state/records.js';
 import { localDigests, runsRemote } from './compare-digests.js';
@@ -116,6 +117,6 @@ export function evaluate(
       updatesDetected: 0,
     });
   }
-  images.sort((a, b) => a.record.image.localeCompare(b.record.image));
+  images.sort((a, b) => byCodeUnit(a.record.image, b.record.image));
   return { images, at };
 }
