@@ -269,17 +269,20 @@ export class SnapshotRegistry extends Registry {
 }
 
 /**
- * The deflated text, inflated a zlib chunk at a time as it is read, then the tail. The reader
- * paces the inflating: a plain scrape holds no more than a few chunks of the text, where one
- * Buffer of it all (about 11 MiB at 10,000 images) would leave glibc's malloc keeping that much
- * after it is freed.
+ * The deflated text, inflated a chunk at a time as it is read, then the tail. The reader paces
+ * the inflating: a plain scrape holds a few chunks of the text, where one Buffer of it all
+ * (about 11 MiB at 10,000 images) left glibc's malloc keeping that much after it was freed.
  */
 async function* inflated(deflated: Buffer, tail: Buffer): AsyncGenerator<Buffer> {
-  const inflate = createInflateRaw({ finishFlush: constants.Z_SYNC_FLUSH });
+  const inflate = createInflateRaw({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: TEXT_CHUNK });
   inflate.end(deflated);
   yield* inflate; // a reader that stops early ends the iteration, which destroys the stream
   yield tail;
 }
+
+// zlib's default chunk is 16 KiB: four times as many writes to the socket made a plain scrape at
+// 10,000 images about 70 ms where this takes about 40, and kept no less memory.
+const TEXT_CHUNK = 64 * 1024;
 
 // Level 1 is several times faster than the default, and the label-heavy text still shrinks
 // about tenfold. One deflate stream takes the whole text, a run at a time, and ends with a sync
