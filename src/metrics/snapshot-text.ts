@@ -303,10 +303,9 @@ async function deflatePart(snapshot: Snapshot): Promise<DeflatedPart> {
     for (let run = text.nextFull(); run !== undefined; run = text.nextFull()) {
       crc = crc32(run, crc);
       bytes += run.length;
-      const taken = run;
       // Called once zlib has taken in the whole run: its buffer can take text again.
       await new Promise<void>((resolve, reject) =>
-        deflate.write(taken, (err) => (err ? reject(err) : resolve())),
+        deflate.write(run, (err) => (err ? reject(err) : resolve())),
       );
       text.reuse(run);
     }
