@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { log } from '../log.js';
 import type { SnapshotRegistry } from '../metrics/snapshot-text.js';
@@ -51,15 +52,16 @@ export function createApp(opts: AppOptions): Express {
     try {
       // Prometheus asks for gzip: the snapshot's text is kept compressed, so that costs least.
       const gzip = req.acceptsEncodings('gzip', 'identity') === 'gzip';
-      const { chunks, encoding } = await opts.register.exposition(gzip);
+      const { chunks, bytes, encoding } = await opts.register.exposition(gzip);
       res.type(opts.register.contentType).vary('Accept-Encoding');
       if (encoding) res.set('Content-Encoding', encoding);
-      res.set('Content-Length', String(chunks.reduce((n, c) => n + c.length, 0)));
+      res.set('Content-Length', String(bytes));
       // Not res.send: its ETag would hash the whole body per scrape, and Prometheus never sends
-      // If-None-Match.
-      for (const chunk of chunks) res.write(chunk);
-      res.end();
+      // If-None-Match. The plain text is inflated as the client takes it.
+      await pipeline(chunks, res);
     } catch (err) {
+      // A client that leaves mid-body (a scrape timeout) has nothing more to be told.
+      if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
       next(err);
     }
   });

@@ -186,6 +186,31 @@ describe('snapshot families rendered as text', () => {
 });
 
 describe('SnapshotRegistry', () => {
+  it('answers plain text in chunks inflated as read, the same text the gzip member carries', async () => {
+    // 3,000 images: the text is a dozen deflate runs, so the run buffers are written again.
+    const images = Array.from({ length: 3000 }, (_, i) =>
+      varied().images.map((s) => ({
+        ...s,
+        record: { ...s.record, image: `${s.record.image}-${i}` },
+        hubLink: `${s.hubLink}/${'ü'.repeat(i % 5)}`,
+      })),
+    ).flat();
+    const snapshot = { images, at: 1 };
+    const register = new SnapshotRegistry({ snapshot: () => snapshot });
+    new Gauge({ name: 'x_up', help: 'x.', registers: [register] }).set(1);
+    const text = `${renderSnapshotFamilies(snapshot)}\n# HELP x_up x.\n# TYPE x_up gauge\nx_up 1\n`;
+    const plain = await register.exposition(false);
+    expect(plain.encoding).toBeUndefined();
+    const chunks: Buffer[] = [];
+    for await (const chunk of plain.chunks) chunks.push(chunk);
+    expect(chunks.length).toBeGreaterThan(1);
+    const body = Buffer.concat(chunks);
+    expect(body.toString()).toBe(text);
+    expect(plain.bytes).toBe(body.length);
+    const gzip = await register.exposition(true);
+    expect(gunzipSync(Buffer.concat(gzip.chunks)).toString()).toBe(text);
+  });
+
   it('drops the series of an image gone from the next snapshot, and reuses the text meanwhile', async () => {
     let snapshot = varied();
     const register = new SnapshotRegistry({ snapshot: () => snapshot });

@@ -1,5 +1,7 @@
+import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gauge } from 'prom-client';
@@ -213,6 +215,50 @@ describe('what a client never gets', () => {
     const series = (t: string) => t.split('\n').filter((l) => l.startsWith('diun_image_'));
     expect(series(zipped.text)).toEqual(series(plain.text));
     expect(zipped.text).toMatch(/^# HELP diun_image_update_available /);
+  });
+
+  it('drops a plain scrape whose client leaves mid-body without logging a failure', async () => {
+    const { watcher } = exporterApp();
+    await watcher.run();
+    // About 9 MiB of text: more than the sockets hold, so the server still sends when it leaves.
+    const [one] = watcher.snapshot().images;
+    if (!one) throw new Error('the run watched no image');
+    const images = Array.from({ length: 10_000 }, (_, i) => ({
+      ...one,
+      record: { ...one.record, image: `${one.record.image}-${i}` },
+    }));
+    const register = new SnapshotRegistry({ snapshot: () => ({ images, at: 1 }) });
+    const lines: string[] = [];
+    configureLog({ sink: (line) => lines.push(line) });
+    const server = createApp({ watcher, register, metricsPath: '/metrics' }).listen(0, '127.0.0.1');
+    try {
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      const client = connect(port, '127.0.0.1');
+      client.write('GET /metrics HTTP/1.1\r\nHost: exporter\r\n\r\n');
+      const head = await new Promise<Buffer>((resolve) =>
+        client.once('data', (chunk: Buffer) => {
+          client.pause();
+          resolve(chunk);
+        }),
+      );
+      expect(head.toString()).toMatch(/^HTTP\/1\.1 200 /);
+      client.resetAndDestroy();
+      const connections = () =>
+        new Promise<number>((resolve) => server.getConnections((_, n) => resolve(n)));
+      await waitFor(async () => (await connections()) === 0, {
+        ...soon,
+        what: 'the server to see it',
+      });
+      const next = await request(server).get('/metrics').set('Accept-Encoding', 'identity');
+      expect(next.status).toBe(200);
+      expect(next.text.split('\n').filter((l) => l.startsWith('diun_image_info{'))).toHaveLength(
+        10_000,
+      );
+      expect(lines.join('\n')).not.toContain('request failed');
+    } finally {
+      server.close();
+    }
   });
 
   it('answers a failing route with 500 and one line of JSON, no stack trace', async () => {
