@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
@@ -46,6 +46,8 @@ interface SnapshotFigures {
   clientMedianMs: number;
   clientP99Ms: number;
   rssBytes: number;
+  /** Of the RSS right after the scrapes: pages of mapped files (the node binary, libraries). */
+  fileBackedBytes: number;
   steadyRunMs: number;
   steadyCpuSecondsPer1000: number;
   stateFileBytes: number;
@@ -56,6 +58,17 @@ interface SnapshotFigures {
 }
 
 const value = (s: Sample[], name: string) => s.find((x) => x.name === name)?.value ?? Number.NaN;
+
+/**
+ * A process's resident memory split as the kernel counts it (/proc/PID/smaps_rollup): pages of
+ * mapped files (the node binary's code and ICU data, shared libraries) and anonymous pages (the
+ * V8 heap, malloc's arenas, thread stacks).
+ */
+function residentSplit(pid: number | undefined): { fileBacked: number; anonymous: number } {
+  const text = pid === undefined ? '' : readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
+  return { fileBacked: (kib('Rss') - kib('Anonymous')) * 1024, anonymous: kib('Anonymous') * 1024 };
+}
 
 describe('scrape cost, memory and restart with large snapshots', () => {
   let bench: BenchRegistry;
@@ -81,11 +94,11 @@ describe('scrape cost, memory and restart with large snapshots', () => {
     const lines = [
       `Run ${m.date} on ${m.nproc} CPU(s) (${m.cpu}), ${m.memory} RAM, Node ${m.node}.`,
       '',
-      '| images | start-up check | scrape median | scrape p99 | on the wire (gzip) | text | client: fetch + decode, median (p99) | RSS | steady run | CPU s per 1,000 refs | state file | restart: spawn to healthy | spawn to ready | RSS after restart |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| images | start-up check | scrape median | scrape p99 | on the wire (gzip) | text | client: fetch + decode, median (p99) | RSS | of it: files / anonymous | steady run | CPU s per 1,000 refs | state file | restart: spawn to healthy | spawn to ready | RSS after restart |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...results.map(
         (r) =>
-          `| ${r.images} | ${(r.startupCheckMs / 1000).toFixed(1)} s | ${r.scrapeMedianMs.toFixed(1)} ms | ${r.scrapeP99Ms.toFixed(1)} ms | ${(r.wireBytes / 2 ** 20).toFixed(2)} MiB | ${(r.scrapeBytes / 2 ** 20).toFixed(1)} MiB | ${r.clientMedianMs.toFixed(1)} ms (${r.clientP99Ms.toFixed(1)} ms) | ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB | ${Math.round(r.steadyRunMs)} ms | ${r.steadyCpuSecondsPer1000.toFixed(2)} | ${(r.stateFileBytes / 2 ** 20).toFixed(1)} MiB | ${Math.round(r.restartHealthyMs)} ms | ${Math.round(r.restartReadyMs)} ms | ${(r.restartRssBytes / 2 ** 20).toFixed(0)} MiB |`,
+          `| ${r.images} | ${(r.startupCheckMs / 1000).toFixed(1)} s | ${r.scrapeMedianMs.toFixed(1)} ms | ${r.scrapeP99Ms.toFixed(1)} ms | ${(r.wireBytes / 2 ** 20).toFixed(2)} MiB | ${(r.scrapeBytes / 2 ** 20).toFixed(1)} MiB | ${r.clientMedianMs.toFixed(1)} ms (${r.clientP99Ms.toFixed(1)} ms) | ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB | ${(r.fileBackedBytes / 2 ** 20).toFixed(0)} / ${((r.rssBytes - r.fileBackedBytes) / 2 ** 20).toFixed(0)} MiB | ${Math.round(r.steadyRunMs)} ms | ${r.steadyCpuSecondsPer1000.toFixed(2)} | ${(r.stateFileBytes / 2 ** 20).toFixed(1)} MiB | ${Math.round(r.restartHealthyMs)} ms | ${Math.round(r.restartReadyMs)} ms | ${(r.restartRssBytes / 2 ** 20).toFixed(0)} MiB |`,
       ),
     ];
     writeReport('benchmarks-snapshot', `${lines.join('\n')}\n`, results);
@@ -136,9 +149,10 @@ describe('scrape cost, memory and restart with large snapshots', () => {
         scrapeBytes = text.length;
       }
       const afterScrapes = await exporter.scrape();
+      const split = residentSplit(exporter.pid());
       const mib = (name: string) => `${(value(afterScrapes, name) / 2 ** 20).toFixed(0)} MiB`;
       console.log(
-        `${images} images, after the scrapes: RSS ${mib('process_resident_memory_bytes')}, heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')}, external ${mib('nodejs_external_memory_bytes')}`,
+        `${images} images, after the scrapes: RSS ${mib('process_resident_memory_bytes')} (mapped files ${(split.fileBacked / 2 ** 20).toFixed(1)} MiB, anonymous ${(split.anonymous / 2 ** 20).toFixed(1)} MiB), heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')}, external ${mib('nodejs_external_memory_bytes')}`,
       );
       expect
         .soft(afterScrapes.filter((s) => s.name === 'diun_image_update_available').length)
@@ -173,6 +187,7 @@ describe('scrape cost, memory and restart with large snapshots', () => {
         clientMedianMs: median(decoded),
         clientP99Ms: quantile(decoded, 0.99),
         rssBytes: rss(afterScrapes),
+        fileBackedBytes: split.fileBacked,
         steadyRunMs: value(after, 'diun_watch_last_run_duration_seconds') * 1000,
         steadyCpuSecondsPer1000: cpu / (images / 1000),
         stateFileBytes,

@@ -17,6 +17,8 @@ export interface ExporterProcess {
   statePath: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
+  /** The process id of the running exporter. */
+  pid(): number | undefined;
   scrape(token?: string): Promise<Sample[]>;
   scrapeText(token?: string): Promise<string>;
   /** Waits until `predicate` holds on a scrape, naming `what` on timeout. */
@@ -89,6 +91,7 @@ export async function startExporter(
     configFile,
     statePath,
     output: () => out,
+    pid: () => child.pid,
     scrapeText,
     scrape: async (token) => parseMetrics(await scrapeText(token)),
     async until(predicate, what, timeoutMs = 20_000) {
