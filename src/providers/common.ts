@@ -82,11 +82,20 @@ export function shellWord(s: string): string {
 
 /** The command that gets a new image where nothing more is known: a pull of the reference. */
 export function pullCommand(image: string): string {
-  return `docker pull ${shellWord(image)}`;
+  // Joined, not a template: a template's cons string is flattened into a second string at its
+  // first write, and each file entry keeps its command (32 bytes less per entry).
+  return ['docker pull ', shellWord(image)].join('');
 }
 
 /** The labels every container series has, empty where the container is not in a Compose project. */
 export const COMPOSE_LABELS = ['compose_project', 'compose_service'] as const;
+
+// The labels of everything outside Compose (every file entry), one object for all: 40 bytes
+// per entry. Frozen, as it is shared.
+const NO_COMPOSE: Record<string, string> = Object.freeze({
+  compose_project: '',
+  compose_service: '',
+});
 
 /**
  * How a Docker container (or a Swarm service) is shown: its Compose project and service as
@@ -101,15 +110,19 @@ export function composePresentation(
   const p = shellWord(project);
   const s = shellWord(service);
   return {
-    seriesLabels: { compose_project: project, compose_service: service },
+    seriesLabels:
+      project === '' && service === ''
+        ? NO_COMPOSE
+        : { compose_project: project, compose_service: service },
     place: {
       host: c.endpoint,
-      group: project ? `${project} / ${service || '—'}` : '',
+      group: project ? [project, ' / ', service || '—'].join('') : '',
       path: c.name,
     },
+    // Joined for the reason pullCommand's is.
     updateCommand:
       project && service
-        ? `docker compose -p ${p} pull ${s} && docker compose -p ${p} up -d ${s}`
+        ? ['docker compose -p ', p, ' pull ', s, ' && docker compose -p ', p, ' up -d ', s].join('')
         : pullCommand(c.image),
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -31,7 +32,8 @@ const settleTries = 5;
 export class FileProvider implements Provider {
   readonly name = 'file';
   private readonly health = new EndpointHealth('file', 'file');
-  // What the last list() read and made of it: re-parsed only when some text changed.
+  // What the last list() read (as signatureOf gives it) and made of it: re-parsed only when
+  // some text changed.
   private signature: string | undefined;
   private entries: WatchedContainer[] = [];
   private readonly warnings = new OnceWarnings('file provider entry problem');
@@ -49,14 +51,14 @@ export class FileProvider implements Provider {
 
   async list(): Promise<WatchedContainer[]> {
     let sources = await this.read();
-    let signature = JSON.stringify(sources);
+    let signature = signatureOf(sources);
     // A file caught in the middle of an in-place write may parse as fewer entries, and an entry
     // dropped even for one list loses its first digest: take a changed text once it holds still.
     for (let tries = 0; signature !== this.signature && tries < settleTries; tries++) {
       await new Promise((resolve) => setTimeout(resolve, settleMs));
       const previous = signature;
       sources = await this.read();
-      signature = JSON.stringify(sources);
+      signature = signatureOf(sources);
       if (signature === previous) break;
     }
     if (signature !== this.signature) {
@@ -162,10 +164,18 @@ export class FileProvider implements Provider {
   // list() would read is worth a refresh.
   private async changed(): Promise<void> {
     if (this.closed) return;
-    const signature = JSON.stringify(await this.read());
+    const signature = signatureOf(await this.read());
     if (signature === this.signature) return;
     for (const onChange of this.listeners) onChange();
   }
+}
+
+/**
+ * What tells one reading from another: a hash of the names, texts and errors, not the text
+ * itself, which was held between lists (as much as the files: 0.4 MiB at 10,000 entries).
+ */
+function signatureOf(sources: Source[]): string {
+  return createHash('sha256').update(JSON.stringify(sources)).digest('base64');
 }
 
 async function readSource(path: string): Promise<Source> {

@@ -259,12 +259,18 @@ function nextRecord(
     record.reason = outcome.reason;
     return record;
   }
-  const digest = outcome.remoteDigest!;
-  const moved = digest !== base.remoteDigest;
+  // The string the record holds when the digest did not move: each HEAD's header is a string of
+  // its own, and a record keeping both the new one and the first (`firstDigest`) held two copies
+  // of the same 71 characters per image (88 bytes) from the second run on.
+  // The same goes for a first digest equal to it (as a restored state file gives them).
+  const known = base.remoteDigest;
+  const digest =
+    known !== undefined && outcome.remoteDigest === known ? known : outcome.remoteDigest!;
+  const moved = digest !== known;
   record.remoteDigest = digest;
   record.remoteMediaType = outcome.remoteMediaType;
   record.remoteDigestSince = moved ? now : base.remoteDigestSince;
-  record.firstDigest = base.firstDigest ?? digest;
+  record.firstDigest = base.firstDigest === digest ? digest : (base.firstDigest ?? digest);
   record.indexes = outcome.indexes;
   record.status = base.remoteDigest ? 'unchange' : 'new';
   record.error = undefined;

@@ -53,6 +53,17 @@ function hubLinkOf(group: WatchedContainer[], image: string): string {
   return template !== undefined ? hubLinkFromTemplate(image, template) : hubLinkFor(image);
 }
 
+// The digests of an image that runs none known (never checked, failing, no digest recorded):
+// one frozen array for all of them, not one per image in every snapshot (32 bytes each).
+const NO_DIGESTS: string[] = [];
+Object.freeze(NO_DIGESTS);
+
+/** The digests the group's containers run, sorted, each once. */
+function digestsOf(group: WatchedContainer[], record: ImageRecord | undefined): string[] {
+  const digests = new Set(group.flatMap((c) => localDigests(c, record)));
+  return digests.size === 0 ? NO_DIGESTS : [...digests].sort();
+}
+
 /** Groups containers by (provider, image): the unit the metrics and the registry checks share. */
 export function groupByImage(containers: WatchedContainer[]): Map<ImageKey, WatchedContainer[]> {
   const groups = new Map<ImageKey, WatchedContainer[]>();
@@ -112,7 +123,7 @@ export function evaluate(
         runningRevision: states.find((s) => s.updateAvailable && s.container.origin?.revision)
           ?.container.origin?.revision,
       }),
-      localDigests: [...new Set(group.flatMap((c) => localDigests(c, record)))].sort(),
+      localDigests: digestsOf(group, record),
       containers: states,
       updatesDetected: 0,
     });

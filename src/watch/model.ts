@@ -35,10 +35,21 @@ export type ImageKey = string & { readonly __imageKey: unique symbol };
 
 /** The key of `image` as seen by `provider`. */
 export function imageKey(provider: string, image: string): ImageKey {
-  return `${provider}|${image}` as ImageKey;
+  // Joined, not concatenated: a `+` or template makes a V8 cons string, which the key's first
+  // hash flattens into a second string while the cons stays as its wrapper. The records and the
+  // listed set each hold a key per image: 32 bytes less per key at 10,000 images.
+  return [provider, '|', image].join('') as ImageKey;
 }
+
+// The provider names read back from keys, one string each: a slice of each key was a string of
+// its own in every record (24 bytes per image). Bounded, like any cache of names from outside.
+const providerNames = new Map<string, string>();
 
 /** The provider a key was made for. */
 export function providerOf(key: ImageKey): string {
-  return key.slice(0, key.indexOf('|'));
+  const name = key.slice(0, key.indexOf('|'));
+  const known = providerNames.get(name);
+  if (known !== undefined) return known;
+  if (providerNames.size < 16) providerNames.set(name, name);
+  return name;
 }
