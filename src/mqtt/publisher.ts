@@ -3,7 +3,7 @@
 // queue of topics (the newest payload per topic wins, the oldest topic goes when it is full),
 // and a broker that is down or refuses us is a log line and `diun_mqtt_up 0`, never an error.
 import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/schema.js';
 import { log } from '../log.js';
 import type { MqttCounters } from '../metrics/exporter-metrics.js';
@@ -25,7 +25,10 @@ const REMOVED = '';
 
 /** Publishes Home Assistant update entities for a watcher's snapshots to one broker. */
 export class MqttPublisher {
-  private readonly client: MqttClient;
+  // Set once the client library is loaded, which is before any 'connect': the library is
+  // imported only by an exporter with an mqtt section, as it costs megabytes of heap and code.
+  private client: MqttClient | undefined;
+  private readonly loaded: Promise<void>;
   private desired: RetainedMessages = new Map();
   private readonly queue = new Map<string, string>();
   private inFlight = 0;
@@ -59,11 +62,18 @@ export class MqttPublisher {
       will: { topic: availability, payload: Buffer.from('offline'), qos: config.qos, retain: true },
       ...(config.caFile ? { ca: readFileSync(config.caFile) } : {}),
     };
-    this.client = mqtt.connect(config.url, options);
-    this.client.on('connect', () => this.onConnect());
-    this.client.on('close', () => this.onClose());
-    this.client.on('error', (error) => this.problem(describeError(error)));
-    this.client.on('message', (topic, payload, packet) => {
+    this.loaded = import('mqtt').then(
+      ({ default: mqtt }) => this.listen(mqtt.connect(config.url, options)),
+      (error) => this.problem(`cannot load the MQTT client: ${describeError(error)}`),
+    );
+  }
+
+  private listen(client: MqttClient): void {
+    this.client = client;
+    client.on('connect', () => this.onConnect());
+    client.on('close', () => this.onClose());
+    client.on('error', (error) => this.problem(describeError(error)));
+    client.on('message', (topic, payload, packet) => {
       // Only what the broker held when we subscribed: live messages are our own, echoed.
       if (packet.retain) this.found(topic, payload.toString());
     });
@@ -89,6 +99,8 @@ export class MqttPublisher {
 
   /** Says `offline` (retained) and disconnects; what is still queued is not sent. */
   async close(): Promise<void> {
+    await this.loaded;
+    if (!this.client) return;
     if (this.connected) {
       await this.client
         .publishAsync(availabilityTopic(this.config), 'offline', {
@@ -117,7 +129,7 @@ export class MqttPublisher {
     for (const [topic, payload] of this.desired) this.enqueue(topic, payload);
     this.pump();
     // Home Assistant's update configs the broker holds, to find our strays among them.
-    this.client.subscribe(`${this.config.discoveryPrefix}/update/+/config`, { qos: 0 });
+    this.client?.subscribe(`${this.config.discoveryPrefix}/update/+/config`, { qos: 0 });
   }
 
   // A retained update config: one of ours (its state topic under our prefix) that is not wanted.
@@ -183,7 +195,7 @@ export class MqttPublisher {
   private send(topic: string, payload: string): void {
     const connection = this.connection;
     this.inFlight += 1;
-    this.client.publish(topic, payload, { qos: this.config.qos, retain: true }, (error) => {
+    this.client?.publish(topic, payload, { qos: this.config.qos, retain: true }, (error) => {
       if (connection !== this.connection) return;
       this.inFlight -= 1;
       if (error) {

@@ -97,4 +97,37 @@ describe('the import graph of src/', () => {
   it('keeps state/ below watch/', () => {
     expect(crossings(graph, ['state'], 'watch')).toEqual([]);
   });
+
+  it('loads the MQTT and Kubernetes client libraries only when they are configured', () => {
+    // Each costs megabytes of heap and code: a file that imports one is reached from the CLI
+    // only through an import() made where the feature is configured.
+    const libraries = ['mqtt', '@kubernetes/client-node'];
+    const loaded = valueImportsFrom('cli.ts').filter(({ spec }) => libraries.includes(spec));
+    expect(loaded).toEqual([]);
+    // Guards the walk: what the CLI surely loads at start is found.
+    expect(valueImportsFrom('cli.ts').map(({ spec }) => spec)).toContain('prom-client');
+  });
 });
+
+/**
+ * Every import with a value (not `import type`) of the files loaded with `entry`, following
+ * the relative ones: what loading `entry` loads before any import() runs.
+ */
+function valueImportsFrom(entry: string): Array<{ file: string; spec: string }> {
+  const VALUE_IMPORT = /^(?:import|export)(\s+type)?\s*(?:[^'";]*?\s*from\s*)?'([^']+)'/gm;
+  const found: Array<{ file: string; spec: string }> = [];
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(join(SRC, file), 'utf8');
+    for (const m of text.matchAll(VALUE_IMPORT)) {
+      const spec = m[2] ?? '';
+      if (m[1]) continue; // import type: erased
+      if (!spec.startsWith('.')) found.push({ file, spec });
+      else visit(relative(SRC, resolve(SRC, dirname(file), spec.replace(/\.js$/, '.ts'))));
+    }
+  };
+  visit(entry);
+  return found;
+}
