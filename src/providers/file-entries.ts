@@ -1,6 +1,5 @@
 // Diun's file format: one YAML list of images, each entry read as the `diun.*` labels a
 // container would carry, so files and labels are validated by the same rules.
-import { parse } from 'yaml';
 import { regexpProblem } from '../config/fields.js';
 import { type ImageOptions, parseLabels } from '../config/labels.js';
 import { formatKeyPath } from '../config/problems.js';
@@ -9,6 +8,7 @@ import { hostArchitecture } from '../registry/platform.js';
 import { composePresentation, type Listed, readReference } from './common.js';
 import { shareDefaults } from './entry-options.js';
 import type { WatchedContainer } from './types.js';
+import { parseYaml } from './yaml-list.js';
 
 const ENTRY_KEYS = new Set([
   'name',
@@ -36,8 +36,8 @@ export function parseFile(
 ): { entries: WatchedContainer[]; problems: string[] } {
   let doc: unknown;
   try {
-    // logLevel error: YAML warnings would bypass the log; errors throw and are reported.
-    doc = parse(source.text ?? '', { logLevel: 'error' });
+    // Warnings are dropped (they would bypass the log); errors throw and are reported.
+    doc = parseYaml(source.text ?? '');
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return { entries: [], problems: [message.split('\n')[0]!.replace(/:$/, '')] };
