@@ -219,13 +219,15 @@ const RunShape = z.looseObject({
   images: z.record(z.string(), z.number()),
   providerErrors: z.array(z.string()),
 });
+// The rows are checked one at a time, not as part of the whole: zod's parse builds a copy of
+// what it checks, and a copy of 10,000 rows built at once lived long enough to be moved to V8's
+// old space and grew the heap on every restart, where one row's copy dies young.
 const StateShape = z.looseObject({
-  images: z.array(RecordShape),
-  containers: z.array(ContainerShape),
+  images: z.array(z.unknown()),
+  containers: z.array(z.unknown()),
   lastRun: RunShape.optional(),
   lastSuccess: z.number().optional(),
 });
-const StateShapeV1 = StateShape.extend({ containers: z.array(ContainerShapeV1) });
 
 function checkShape(text: string): State | string {
   let data: unknown;
@@ -239,14 +241,11 @@ function checkShape(text: string): State | string {
   if (version !== stateVersion && version !== 1) {
     return `version ${String(version)} is not ${stateVersion} (written by another release)`;
   }
-  const shape = (version === 1 ? StateShapeV1 : StateShape).safeParse(data);
-  if (!shape.success) {
-    const issue = shape.error.issues[0];
-    const where = (issue?.path ?? []).map((k) =>
-      typeof k === 'number' ? `[${k}]` : `.${String(k)}`,
-    );
-    return `unexpected content at ${where.join('').replace(/^\./, '') || 'the top'}: ${issue?.message ?? 'invalid'}`;
-  }
+  const problem =
+    shapeProblem(StateShape, data, []) ??
+    rowsProblem(RecordShape, data, 'images') ??
+    rowsProblem(version === 1 ? ContainerShapeV1 : ContainerShape, data, 'containers');
+  if (problem !== undefined) return problem;
   if (version === 1) {
     const old = data as Omit<State, 'version'> & {
       containers: Parameters<typeof containerFromV1>[0][];
@@ -254,4 +253,25 @@ function checkShape(text: string): State | string {
     return { ...old, version: stateVersion, containers: old.containers.map(containerFromV1) };
   }
   return data as State;
+}
+
+/** Where and why `value` is not of `shape`, as the load's warning says it, or undefined. */
+function shapeProblem(shape: z.ZodType, value: unknown, at: PropertyKey[]): string | undefined {
+  const checked = shape.safeParse(value);
+  if (checked.success) return undefined;
+  const issue = checked.error.issues[0];
+  const where = [...at, ...(issue?.path ?? [])].map((k) =>
+    typeof k === 'number' ? `[${k}]` : `.${String(k)}`,
+  );
+  return `unexpected content at ${where.join('').replace(/^\./, '') || 'the top'}: ${issue?.message ?? 'invalid'}`;
+}
+
+/** The first problem of the rows of `data[key]` (an array, checked before), or undefined. */
+function rowsProblem(shape: z.ZodType, data: unknown, key: string): string | undefined {
+  const rows = (data as Record<string, unknown[]>)[key] ?? [];
+  for (let i = 0; i < rows.length; i++) {
+    const problem = shapeProblem(shape, rows[i], [key, i]);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
 }

@@ -248,6 +248,24 @@ describe('StateStore', () => {
     expect(line.problem).toMatch(/^unexpected content at images\[1\]\.updateAvailable: /);
   });
 
+  it('names where a container or the list itself goes wrong', () => {
+    mkdirSync(join(dir, 'data'));
+    const cases: Array<[unknown, RegExp]> = [
+      [
+        { ...saved, containers: [{ provider: 'docker' }] },
+        /^unexpected content at containers\[0\]\.endpoint: /,
+      ],
+      [{ ...saved, images: 'none' }, /^unexpected content at images: /],
+      [{ ...saved, lastSuccess: 'yesterday' }, /^unexpected content at lastSuccess: /],
+    ];
+    for (const [content, problem] of cases) {
+      lines.length = 0;
+      writeFileSync(path, JSON.stringify({ version: stateVersion, ...(content as object) }));
+      expect(new StateStore(path).load()).toBeUndefined();
+      expect(logged('state file unusable, starting afresh').problem).toMatch(problem);
+    }
+  });
+
   it('moves a folder at the state path aside instead of failing (EISDIR)', () => {
     mkdirSync(path, { recursive: true });
     writeFileSync(join(path, 'inside'), 'kept');
