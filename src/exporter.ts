@@ -3,6 +3,7 @@ import { version } from './build-info.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { log } from './log.js';
+import { releaseMemory } from './memory.js';
 import { createMetrics, type ExporterMetrics } from './metrics/exporter-metrics.js';
 import { MqttPublisher } from './mqtt/publisher.js';
 import { GotifyClient } from './notify/gotify.js';
@@ -185,8 +186,11 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
     tick: () => watcher.scheduledRun(),
   });
   scheduler.start();
-  if (config.watch.runOnStartup) void watcher.run();
-  else void watcher.refresh();
+  // What the start-up (a restore, the first listing, its checks) and each later check leave
+  // behind is garbage that V8 would otherwise keep for a while.
+  watcher.onChecked(() => void releaseMemory());
+  const startup = config.watch.runOnStartup ? watcher.run() : watcher.refresh();
+  void startup.then(releaseMemory, () => undefined);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

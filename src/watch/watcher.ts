@@ -50,6 +50,7 @@ export class Watcher {
   private checkingFresh = false;
   private relisting: Promise<void> | undefined;
   private readonly listeners: SnapshotListener[] = [];
+  private readonly checkedListeners: Array<() => void> = [];
   lastRun: RunSummary | undefined;
   lastSuccess: number | undefined;
   ready = false;
@@ -71,6 +72,15 @@ export class Watcher {
   /** Calls `listener` with every new snapshot: after each run, each change of containers, a restore. */
   onSnapshot(listener: SnapshotListener): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Calls `listener` each time registry checks have ended and the state is saved: after a run,
+   * and after a re-listing that checked references never seen before. Not after a re-listing
+   * that checked nothing (a Docker event), which is frequent and cheap.
+   */
+  onChecked(listener: () => void): void {
+    this.checkedListeners.push(listener);
   }
 
   providerStatus(): EndpointStatus[] {
@@ -110,6 +120,7 @@ export class Watcher {
       return this.refreshing;
     }
     this.refreshing = (async () => {
+      let checked = false;
       do {
         this.refreshAgain = false;
         await this.listProviders();
@@ -120,6 +131,7 @@ export class Watcher {
           this.checkingFresh = true;
           try {
             await this.check(fresh);
+            checked = true;
           } finally {
             this.checkingFresh = false;
           }
@@ -127,6 +139,7 @@ export class Watcher {
         this.publish(this.ready);
       } while (this.refreshAgain);
       if (this.ready) this.persist();
+      if (checked) this.checkedEnded();
     })().finally(() => {
       this.refreshing = undefined;
     });
@@ -213,7 +226,12 @@ export class Watcher {
     this.ready = true;
     this.persist();
     log('info', 'run finished', { seconds: this.lastRun.durationSeconds.toFixed(3), ...images });
+    this.checkedEnded();
     return this.lastRun;
+  }
+
+  private checkedEnded(): void {
+    for (const listener of this.checkedListeners) listener();
   }
 
   private async check(

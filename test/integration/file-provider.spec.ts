@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { fileDockerd } from '../support/dockerd.js';
+import { waitFor } from '../support/exec.js';
 import { type ExporterProcess, startExporter } from '../support/exporter.js';
 import { publish } from '../support/images.js';
 import { find, type Sample, value } from '../support/metrics-text.js';
@@ -57,10 +58,13 @@ describe('file provider against a real registry', () => {
     dir = await mkdtemp(join(tmpdir(), 'file-provider-'));
     file = join(dir, 'images.yml');
     await writeEntries([{ name: app }, { name: `${app}@${v1}` }, { name: tool, max_tags: 3 }]);
-    exporter = await startExporter({
-      watch: { schedule: '', workers: 2 },
-      providers: { file: { filename: file } },
-    });
+    exporter = await startExporter(
+      {
+        watch: { schedule: '', workers: 2 },
+        providers: { file: { filename: file } },
+      },
+      { env: { LOG_LEVEL: 'debug' } },
+    );
   });
 
   afterAll(async () => {
@@ -81,6 +85,24 @@ describe('file provider against a real registry', () => {
     expect(
       value(s, 'diun_image_last_check_status', { provider: 'file', image: app, status: 'new' }),
     ).toBe(1);
+  });
+
+  it('gives memory back once the start-up check has ended, and after each run', async () => {
+    const released = () =>
+      exporter
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('msg="memory released"')).length;
+    await waitFor(async () => released() >= 1, {
+      timeoutMs: 10_000,
+      what: 'a release after start-up',
+    });
+    const before = released();
+    await check();
+    await waitFor(async () => released() > before, {
+      timeoutMs: 10_000,
+      what: 'a release after the run',
+    });
   });
 
   it('sees v2 pushed to the tag as an update', async () => {
