@@ -154,7 +154,9 @@ export async function serve(loaded: LoadedConfig): Promise<void> {
   const { host, port } = parseListenAddress(config.metrics.addr);
   const exporter = createExporter(loaded);
   const { watcher } = exporter;
-  watcher.restore();
+  // Reading the state file leaves about as much garbage as it keeps (the file's text, a copy of
+  // each row made to check it): given back before the first listing adds its own.
+  if (watcher.restore()) void releaseMemory();
   const app = createExporterApp(exporter, config);
   const server = await listen(app, port, host);
   log('info', 'listening', { addr: config.metrics.addr, path: config.metrics.path, version });
