@@ -52,6 +52,8 @@ interface SnapshotFigures {
   rssBytes: number;
   /** Of the RSS right after the scrapes: pages of mapped files (the node binary, libraries). */
   fileBackedBytes: number;
+  /** The most RSS the process had until then (VmHWM): what a memory limit must allow. */
+  peakRssBytes: number;
   /** RSS at the last of the scrapes 15 s apart that follow. */
   pacedRssBytes: number;
   steadyRunMs: number;
@@ -70,6 +72,12 @@ const value = (s: Sample[], name: string) => s.find((x) => x.name === name)?.val
  * mapped files (the node binary's code and ICU data, shared libraries) and anonymous pages (the
  * V8 heap, malloc's arenas, thread stacks).
  */
+/** The most RSS the process has had since it started (VmHWM in /proc/PID/status). */
+function peakResident(pid: number | undefined): number {
+  const text = pid === undefined ? '' : readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(text)?.[1]) * 1024;
+}
+
 function residentSplit(pid: number | undefined): { fileBacked: number; anonymous: number } {
   const text = pid === undefined ? '' : readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
@@ -100,11 +108,11 @@ describe('scrape cost, memory and restart with large snapshots', () => {
     const lines = [
       `Run ${m.date} on ${m.nproc} CPU(s) (${m.cpu}), ${m.memory} RAM, Node ${m.node}.`,
       '',
-      '| images | start-up check | scrape median | scrape p99 | on the wire (gzip) | text | client: fetch + decode, median (p99) | RSS | of it: files / anonymous | RSS, scrapes 15 s apart | steady run | CPU s per 1,000 refs | state file | restart: spawn to healthy | spawn to ready | RSS after restart |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| images | start-up check | scrape median | scrape p99 | on the wire (gzip) | text | client: fetch + decode, median (p99) | RSS | of it: files / anonymous | peak RSS until then | RSS, scrapes 15 s apart | steady run | CPU s per 1,000 refs | state file | restart: spawn to healthy | spawn to ready | RSS after restart |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...results.map(
         (r) =>
-          `| ${r.images} | ${(r.startupCheckMs / 1000).toFixed(1)} s | ${r.scrapeMedianMs.toFixed(1)} ms | ${r.scrapeP99Ms.toFixed(1)} ms | ${(r.wireBytes / 2 ** 20).toFixed(2)} MiB | ${(r.scrapeBytes / 2 ** 20).toFixed(1)} MiB | ${r.clientMedianMs.toFixed(1)} ms (${r.clientP99Ms.toFixed(1)} ms) | ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB | ${(r.fileBackedBytes / 2 ** 20).toFixed(0)} / ${((r.rssBytes - r.fileBackedBytes) / 2 ** 20).toFixed(0)} MiB | ${(r.pacedRssBytes / 2 ** 20).toFixed(0)} MiB after ${PACED_SCRAPES} | ${Math.round(r.steadyRunMs)} ms | ${r.steadyCpuSecondsPer1000.toFixed(2)} | ${(r.stateFileBytes / 2 ** 20).toFixed(1)} MiB | ${Math.round(r.restartHealthyMs)} ms | ${Math.round(r.restartReadyMs)} ms | ${(r.restartRssBytes / 2 ** 20).toFixed(0)} MiB |`,
+          `| ${r.images} | ${(r.startupCheckMs / 1000).toFixed(1)} s | ${r.scrapeMedianMs.toFixed(1)} ms | ${r.scrapeP99Ms.toFixed(1)} ms | ${(r.wireBytes / 2 ** 20).toFixed(2)} MiB | ${(r.scrapeBytes / 2 ** 20).toFixed(1)} MiB | ${r.clientMedianMs.toFixed(1)} ms (${r.clientP99Ms.toFixed(1)} ms) | ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB | ${(r.fileBackedBytes / 2 ** 20).toFixed(0)} / ${((r.rssBytes - r.fileBackedBytes) / 2 ** 20).toFixed(0)} MiB | ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB | ${(r.pacedRssBytes / 2 ** 20).toFixed(0)} MiB after ${PACED_SCRAPES} | ${Math.round(r.steadyRunMs)} ms | ${r.steadyCpuSecondsPer1000.toFixed(2)} | ${(r.stateFileBytes / 2 ** 20).toFixed(1)} MiB | ${Math.round(r.restartHealthyMs)} ms | ${Math.round(r.restartReadyMs)} ms | ${(r.restartRssBytes / 2 ** 20).toFixed(0)} MiB |`,
       ),
     ];
     writeReport('benchmarks-snapshot', `${lines.join('\n')}\n`, results);
@@ -156,6 +164,7 @@ describe('scrape cost, memory and restart with large snapshots', () => {
       }
       const afterScrapes = await exporter.scrape();
       const split = residentSplit(exporter.pid());
+      const peakRssBytes = peakResident(exporter.pid());
       const mib = (name: string) => `${(value(afterScrapes, name) / 2 ** 20).toFixed(0)} MiB`;
       console.log(
         `${images} images, after the scrapes: RSS ${mib('process_resident_memory_bytes')} (mapped files ${(split.fileBacked / 2 ** 20).toFixed(1)} MiB, anonymous ${(split.anonymous / 2 ** 20).toFixed(1)} MiB), heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')}, external ${mib('nodejs_external_memory_bytes')}`,
@@ -200,6 +209,7 @@ describe('scrape cost, memory and restart with large snapshots', () => {
         clientP99Ms: quantile(decoded, 0.99),
         rssBytes: rss(afterScrapes),
         fileBackedBytes: split.fileBacked,
+        peakRssBytes,
         pacedRssBytes: rss(paced),
         steadyRunMs: value(after, 'diun_watch_last_run_duration_seconds') * 1000,
         steadyCpuSecondsPer1000: cpu / (images / 1000),
