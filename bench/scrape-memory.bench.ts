@@ -72,16 +72,16 @@ const value = (s: Sample[], name: string) => s.find((x) => x.name === name)?.val
  * mapped files (the node binary's code and ICU data, shared libraries) and anonymous pages (the
  * V8 heap, malloc's arenas, thread stacks).
  */
-/** The most RSS the process has had since it started (VmHWM in /proc/PID/status). */
-function peakResident(pid: number | undefined): number {
-  const text = pid === undefined ? '' : readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmHWM:\s+(\d+) kB/m.exec(text)?.[1]) * 1024;
-}
-
 function residentSplit(pid: number | undefined): { fileBacked: number; anonymous: number } {
   const text = pid === undefined ? '' : readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]);
   return { fileBacked: (kib('Rss') - kib('Anonymous')) * 1024, anonymous: kib('Anonymous') * 1024 };
+}
+
+/** The most RSS the process has had since it started (VmHWM in /proc/PID/status). */
+function peakResident(pid: number | undefined): number {
+  const text = pid === undefined ? '' : readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(text)?.[1]) * 1024;
 }
 
 describe('scrape cost, memory and restart with large snapshots', () => {

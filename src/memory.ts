@@ -2,6 +2,8 @@ import { log } from './log.js';
 
 // Set once the inspector is found missing (a Node.js built without it): not asked again.
 let unavailable = false;
+// The collection under way, which callers in the meantime share.
+let inFlight: Promise<void> | undefined;
 
 /**
  * Asks V8 for the collection it makes when memory runs low: every unreachable object freed,
@@ -21,8 +23,6 @@ export function releaseMemory(): Promise<void> {
   });
   return inFlight;
 }
-
-let inFlight: Promise<void> | undefined;
 
 async function collect(): Promise<void> {
   if (unavailable) return;

@@ -51,6 +51,7 @@ export function quantile(values: number[], q: number): number {
 }
 
 const ms = (v: number) => (v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
+const total = (c: Counts) => Object.values(c).reduce((a, b) => a + b, 0);
 const kinds = (c: Counts) =>
   `${c.ping} / ${c.token} / ${c.manifestHead} / ${c.manifestGet} / ${c.blob} / ${c.tags + c.other}`;
 
@@ -72,7 +73,6 @@ export function renderColdSteady(m: Machine, results: ColdSteady[]): string {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
-    const total = (c: Counts) => Object.values(c).reduce((a, b) => a + b, 0);
     const runs = r.steady.map((s) => s.runMs);
     const med = median(runs);
     const ideal = idealMs(r.n, r.latencyMs);
@@ -96,7 +96,6 @@ const WUD = { n: 50, latencyMs: 50, bestMs: 442, requests: 250, manifestGets: 10
 function besideWud(results: ColdSteady[]): string[] {
   const r = results.find((x) => x.n === WUD.n && x.latencyMs === WUD.latencyMs);
   if (!r) return [];
-  const total = (c: Counts) => Object.values(c).reduce((a, b) => a + b, 0);
   const runs = r.steady.map((s) => s.runMs);
   const requests = [...new Set(r.steady.map((s) => total(s.log)))].join(', ');
   const gets = [...new Set(r.steady.map((s) => s.log.manifestGet))].join(', ');
